@@ -1,1 +1,3 @@
 //! reference server
+
+pub mod webhooks;
