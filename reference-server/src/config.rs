@@ -162,7 +162,10 @@ pub struct Timeouts {
 
 impl Default for Timeouts {
     fn default() -> Self {
-        Timeouts { activity_timeout_ms: 120_000, pong_timeout_ms: 30_000 }
+        Timeouts {
+            activity_timeout_ms: 120_000,
+            pong_timeout_ms: 30_000,
+        }
     }
 }
 
@@ -180,7 +183,11 @@ pub struct TransportLimits {
 
 impl Default for TransportLimits {
     fn default() -> Self {
-        TransportLimits { max_message_bytes: 32 * 1024, outbound_queue: 512, read_buffer_bytes: 4096 }
+        TransportLimits {
+            max_message_bytes: 32 * 1024,
+            outbound_queue: 512,
+            read_buffer_bytes: 4096,
+        }
     }
 }
 
@@ -197,7 +204,10 @@ pub struct RestSettings {
 
 impl Default for RestSettings {
     fn default() -> Self {
-        RestSettings { timestamp_window_secs: 600, max_body_bytes: 256 * 1024 }
+        RestSettings {
+            timestamp_window_secs: 600,
+            max_body_bytes: 256 * 1024,
+        }
     }
 }
 
@@ -250,13 +260,20 @@ impl Config {
             return invalid("apps".into(), "at least one app is required");
         }
         for (i, app) in self.apps.iter().enumerate() {
-            for (name, value) in [("id", &app.id), ("key", &app.key), ("secret", &app.secret.0)] {
+            for (name, value) in [
+                ("id", &app.id),
+                ("key", &app.key),
+                ("secret", &app.secret.0),
+            ] {
                 if value.is_empty() {
                     return invalid(format!("apps[{i}].{name}"), "must not be empty");
                 }
             }
             if app.key.contains([':', '/', '?', '#']) {
-                return invalid(format!("apps[{i}].key"), "must not contain ':', '/', '?' or '#'");
+                return invalid(
+                    format!("apps[{i}].key"),
+                    "must not contain ':', '/', '?' or '#'",
+                );
             }
             if app.client_event_rate == 0 {
                 return invalid(format!("apps[{i}].client_event_rate"), "must be at least 1");
@@ -271,7 +288,10 @@ impl Config {
             }
             for (j, hook) in app.webhooks.iter().enumerate() {
                 if !(hook.url.starts_with("http://") || hook.url.starts_with("https://")) {
-                    return invalid(format!("apps[{i}].webhooks[{j}].url"), "must be an http(s) URL");
+                    return invalid(
+                        format!("apps[{i}].webhooks[{j}].url"),
+                        "must be an http(s) URL",
+                    );
                 }
             }
         }
@@ -304,8 +324,9 @@ mod tests {
 
     #[test]
     fn unknown_field_is_named() {
-        let err = Config::from_toml_str("[[apps]]\nid='1'\nkey='k'\nsecret='s'\nclient_event=true\n")
-            .expect_err("typo must be refused");
+        let err =
+            Config::from_toml_str("[[apps]]\nid='1'\nkey='k'\nsecret='s'\nclient_event=true\n")
+                .expect_err("typo must be refused");
         assert!(err.to_string().contains("client_event"), "{err}");
     }
 

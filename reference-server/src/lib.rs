@@ -42,7 +42,9 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
-pub use config::{AppConfig, AppSecret, Config, ConfigError, RestSettings, Timeouts, TransportLimits};
+pub use config::{
+    AppConfig, AppSecret, Config, ConfigError, RestSettings, Timeouts, TransportLimits,
+};
 pub use faults::Faults;
 pub use webhooks::{WebhookKind, WebhookSettings, WebhookTarget};
 
@@ -81,7 +83,9 @@ pub async fn serve(
         shutdown.await;
         let _ = stop_tx.send(true);
     };
-    let result = axum::serve(listener, router).with_graceful_shutdown(stopping).await;
+    let result = axum::serve(listener, router)
+        .with_graceful_shutdown(stopping)
+        .await;
     drop(shared);
     // Every connection task holds a `live` sender; all dropped means all closed.
     let _ = tokio::time::timeout(SHUTDOWN_GRACE, live_rx.recv()).await;
@@ -101,13 +105,19 @@ impl Server {
     /// Starts serving on an already bound listener (bind `127.0.0.1:0` in tests,
     /// so the address is known before the server runs).
     pub async fn start(config: Config, listener: TcpListener) -> std::io::Result<Server> {
-        config.validate().map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+        config
+            .validate()
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
         let addr = listener.local_addr()?;
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(serve(listener, config, async move {
             let _ = stopped.await;
         }));
-        Ok(Server { addr, stop: Some(stop), task: Some(task) })
+        Ok(Server {
+            addr,
+            stop: Some(stop),
+            task: Some(task),
+        })
     }
 
     /// The address the server listens on.

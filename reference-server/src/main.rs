@@ -26,7 +26,9 @@ struct Args {
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
@@ -62,7 +64,10 @@ async fn run(bind: SocketAddr, config: Config) -> std::io::Result<()> {
         .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {bind}: {e}")))?;
     let addr = listener.local_addr()?;
     for app in &config.apps {
-        println!("reference-server listening on ws://{addr}/app/{} (app id {}), http://{addr}/apps/{}", app.key, app.id, app.id);
+        println!(
+            "reference-server listening on ws://{addr}/app/{} (app id {}), http://{addr}/apps/{}",
+            app.key, app.id, app.id
+        );
     }
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;

@@ -65,21 +65,41 @@ impl Channel {
             presence: Presence<'a>,
         }
         let ids: Vec<&str> = self.members.keys().map(AsRef::as_ref).collect();
-        let hash = self.members.iter().map(|(id, m)| (id.as_ref(), m.user_info.as_deref())).collect();
-        let presence = Presence { count: ids.len(), ids, hash };
-        message::json_string_data("pusher_internal:subscription_succeeded", Some(channel), &Data { presence })
+        let hash = self
+            .members
+            .iter()
+            .map(|(id, m)| (id.as_ref(), m.user_info.as_deref()))
+            .collect();
+        let presence = Presence {
+            count: ids.len(),
+            ids,
+            hash,
+        };
+        message::json_string_data(
+            "pusher_internal:subscription_succeeded",
+            Some(channel),
+            &Data { presence },
+        )
     }
 }
 
 /// `pusher_internal:member_added` (spec 7.2); `user_info` left out when absent (spec 13.7).
-pub(crate) fn member_added(channel: &str, user_id: &str, user_info: Option<&RawValue>) -> Utf8Bytes {
+pub(crate) fn member_added(
+    channel: &str,
+    user_id: &str,
+    user_info: Option<&RawValue>,
+) -> Utf8Bytes {
     #[derive(Serialize)]
     struct Added<'a> {
         user_id: &'a str,
         #[serde(skip_serializing_if = "Option::is_none")]
         user_info: Option<&'a RawValue>,
     }
-    message::json_string_data("pusher_internal:member_added", Some(channel), &Added { user_id, user_info })
+    message::json_string_data(
+        "pusher_internal:member_added",
+        Some(channel),
+        &Added { user_id, user_info },
+    )
 }
 
 /// `pusher_internal:member_removed` (spec 7.2).
@@ -88,5 +108,9 @@ pub(crate) fn member_removed(channel: &str, user_id: &str) -> Utf8Bytes {
     struct Removed<'a> {
         user_id: &'a str,
     }
-    message::json_string_data("pusher_internal:member_removed", Some(channel), &Removed { user_id })
+    message::json_string_data(
+        "pusher_internal:member_removed",
+        Some(channel),
+        &Removed { user_id },
+    )
 }

@@ -23,9 +23,19 @@ pub struct Conn {
 
 impl Conn {
     /// A handle and the receiving end of its queue, bounded to `capacity` frames.
-    pub fn new(id: u64, socket_id: Arc<str>, capacity: usize) -> (Arc<Conn>, mpsc::Receiver<Utf8Bytes>) {
+    pub fn new(
+        id: u64,
+        socket_id: Arc<str>,
+        capacity: usize,
+    ) -> (Arc<Conn>, mpsc::Receiver<Utf8Bytes>) {
         let (tx, rx) = mpsc::channel(capacity);
-        let conn = Conn { id, socket_id, tx, kill_code: OnceLock::new(), kill: Notify::new() };
+        let conn = Conn {
+            id,
+            socket_id,
+            tx,
+            kill_code: OnceLock::new(),
+            kill: Notify::new(),
+        };
         (Arc::new(conn), rx)
     }
 

@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 use axum::extract::ws::Utf8Bytes;
 use parking_lot::Mutex;
 
-pub use self::conn::Conn;
 use self::channel::{Channel, Member, member_added, member_removed};
+pub use self::conn::Conn;
 use self::users::Users;
 use crate::config::{AppConfig, Config};
 use crate::faults::Faults;
@@ -56,7 +56,12 @@ impl Hub {
         // Socket ids are `<prefix>.<counter>` (spec 1.3: `^\d+\.\d+$`); the random
         // prefix keeps ids of two runs of the server from colliding.
         let socket_prefix = (RandomState::new().hash_one(0u8) % 1_000_000) as u32;
-        Hub { by_key, by_id, socket_prefix, next_conn: AtomicU64::new(1) }
+        Hub {
+            by_key,
+            by_id,
+            socket_prefix,
+            next_conn: AtomicU64::new(1),
+        }
     }
 
     /// The app with this key.
@@ -159,7 +164,9 @@ impl AppState {
         }
         let limit = self.config.max_connections.unwrap_or(u32::MAX);
         self.connections
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < limit).then_some(n + 1))
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < limit).then_some(n + 1)
+            })
             .map(|_| ())
             .map_err(|_| CloseCode::OverQuota)
     }
@@ -170,7 +177,12 @@ impl AppState {
     }
 
     /// Removes a closed connection from every channel and from the user registry.
-    pub fn disconnect<'a>(self: &Arc<Self>, conn: &Conn, channels: impl Iterator<Item = &'a str>, user: Option<&Arc<str>>) {
+    pub fn disconnect<'a>(
+        self: &Arc<Self>,
+        conn: &Conn,
+        channels: impl Iterator<Item = &'a str>,
+        user: Option<&Arc<str>>,
+    ) {
         for channel in channels {
             self.leave(conn.id, channel);
         }
@@ -191,7 +203,10 @@ impl AppState {
                 if channel.subscribers.is_empty() {
                     channels.remove(&join.channel);
                 }
-                return Err(format!("Presence channel member limit ({limit}) reached for {}", join.channel));
+                return Err(format!(
+                    "Presence channel member limit ({limit}) reached for {}",
+                    join.channel
+                ));
             }
         }
         channel.subscribers.insert(conn.id, conn.clone());
@@ -203,7 +218,11 @@ impl AppState {
             None => conn.send(message::subscription_succeeded(&join.channel)),
         }
         if channel.subscribers.len() == 1 {
-            self.hook(WebhookKind::ChannelOccupied, || WebhookEvent::ChannelOccupied { channel: join.channel.clone() });
+            self.hook(WebhookKind::ChannelOccupied, || {
+                WebhookEvent::ChannelOccupied {
+                    channel: join.channel.clone(),
+                }
+            });
         }
         if join.kind.access != crate::protocol::channel::Access::Presence {
             self.count_changed(channel, &join.channel);
@@ -214,9 +233,21 @@ impl AppState {
         Ok(())
     }
 
-    fn add_member(&self, channel: &mut Channel, conn_id: u64, name: &str, member: crate::protocol::session::Member) {
+    fn add_member(
+        &self,
+        channel: &mut Channel,
+        conn_id: u64,
+        name: &str,
+        member: crate::protocol::session::Member,
+    ) {
         channel.member_of.insert(conn_id, member.user_id.clone());
-        let entry = channel.members.entry(member.user_id.clone()).or_insert(Member { user_info: member.user_info, connections: 0 });
+        let entry = channel
+            .members
+            .entry(member.user_id.clone())
+            .or_insert(Member {
+                user_info: member.user_info,
+                connections: 0,
+            });
         entry.connections += 1;
         let first = entry.connections == 1;
         if first || self.faults.member_added_per_connection {
@@ -225,20 +256,27 @@ impl AppState {
         }
         if first {
             let user_id = member.user_id.to_string();
-            self.hook(WebhookKind::MemberAdded, || WebhookEvent::MemberAdded { channel: name.to_owned(), user_id });
+            self.hook(WebhookKind::MemberAdded, || WebhookEvent::MemberAdded {
+                channel: name.to_owned(),
+                user_id,
+            });
         }
     }
 
     fn replay_cache(&self, conn: &Conn, channel: &str) {
         let now = Instant::now();
         let mut cache = self.cache.lock();
-        let hit = cache.get(channel).filter(|slot| slot.expires > now && !self.faults.no_cache_replay);
+        let hit = cache
+            .get(channel)
+            .filter(|slot| slot.expires > now && !self.faults.no_cache_replay);
         match hit {
             Some(slot) => conn.send(message::channel_event(channel, &slot.event, &slot.data)),
             None => {
                 cache.remove(channel);
                 conn.send(message::cache_miss(channel));
-                self.hook(WebhookKind::CacheMiss, || WebhookEvent::CacheMiss { channel: channel.to_owned() });
+                self.hook(WebhookKind::CacheMiss, || WebhookEvent::CacheMiss {
+                    channel: channel.to_owned(),
+                });
             }
         }
     }
@@ -246,7 +284,9 @@ impl AppState {
     /// Removes a connection from a channel (spec 4.6, 7.2, 9.2).
     pub fn leave(self: &Arc<Self>, conn_id: u64, name: &str) {
         let mut channels = self.channels.lock();
-        let Some(channel) = channels.get_mut(name) else { return };
+        let Some(channel) = channels.get_mut(name) else {
+            return;
+        };
         if channel.subscribers.remove(&conn_id).is_none() {
             return;
         }
@@ -255,14 +295,20 @@ impl AppState {
         }
         if channel.subscribers.is_empty() {
             channels.remove(name);
-            self.hook(WebhookKind::ChannelVacated, || WebhookEvent::ChannelVacated { channel: name.to_owned() });
+            self.hook(WebhookKind::ChannelVacated, || {
+                WebhookEvent::ChannelVacated {
+                    channel: name.to_owned(),
+                }
+            });
         } else if ChannelKind::of(name).access != crate::protocol::channel::Access::Presence {
             self.count_changed(channel, name);
         }
     }
 
     fn remove_member(&self, channel: &mut Channel, name: &str, user_id: &Arc<str>) {
-        let Some(member) = channel.members.get_mut(user_id) else { return };
+        let Some(member) = channel.members.get_mut(user_id) else {
+            return;
+        };
         member.connections -= 1;
         if member.connections > 0 {
             return;
@@ -272,7 +318,10 @@ impl AppState {
             channel.broadcast(&member_removed(name, user_id), None);
         }
         let user_id = user_id.to_string();
-        self.hook(WebhookKind::MemberRemoved, || WebhookEvent::MemberRemoved { channel: name.to_owned(), user_id });
+        self.hook(WebhookKind::MemberRemoved, || WebhookEvent::MemberRemoved {
+            channel: name.to_owned(),
+            user_id,
+        });
     }
 
     /// Sends `subscription_count` to the channel, throttled above 100 subscribers (spec 7.5).
@@ -281,7 +330,9 @@ impl AppState {
             return;
         }
         let now = Instant::now();
-        let due = channel.count_sent.is_none_or(|sent| now >= sent + COUNT_THROTTLE);
+        let due = channel
+            .count_sent
+            .is_none_or(|sent| now >= sent + COUNT_THROTTLE);
         if channel.subscribers.len() <= COUNT_THROTTLE_ABOVE || due {
             self.send_count(channel, name, now);
         } else if !channel.count_scheduled {
@@ -302,9 +353,11 @@ impl AppState {
         let count = channel.subscribers.len();
         channel.count_sent = Some(now);
         channel.broadcast(&message::subscription_count(name, count), None);
-        self.hook(WebhookKind::SubscriptionCount, || WebhookEvent::SubscriptionCount {
-            channel: name.to_owned(),
-            subscription_count: count as u64,
+        self.hook(WebhookKind::SubscriptionCount, || {
+            WebhookEvent::SubscriptionCount {
+                channel: name.to_owned(),
+                subscription_count: count as u64,
+            }
         });
     }
 
@@ -312,7 +365,9 @@ impl AppState {
     pub fn client_event(&self, sender: &Conn, event: ClientEvent) {
         {
             let channels = self.channels.lock();
-            let Some(channel) = channels.get(&event.channel) else { return };
+            let Some(channel) = channels.get(&event.channel) else {
+                return;
+            };
             let skip = (!self.faults.echo_client_events).then_some(sender.id);
             channel.broadcast(&event.frame, skip);
         }
@@ -346,7 +401,14 @@ impl AppState {
             cache.retain(|_, slot| slot.expires > now);
         }
         let expires = now + Duration::from_millis(self.config.cache_ttl_ms);
-        cache.insert(channel.to_owned(), CacheSlot { event: event.into(), data: data.into(), expires });
+        cache.insert(
+            channel.to_owned(),
+            CacheSlot {
+                event: event.into(),
+                data: data.into(),
+                expires,
+            },
+        );
     }
 
     /// Counts for one channel; `None` when nobody is subscribed.
@@ -368,7 +430,10 @@ impl AppState {
     /// Distinct user ids of a presence channel (spec 8.6).
     pub fn presence_users(&self, name: &str) -> Vec<String> {
         let channels = self.channels.lock();
-        channels.get(name).map(|c| c.members.keys().map(|id| id.to_string()).collect()).unwrap_or_default()
+        channels
+            .get(name)
+            .map(|c| c.members.keys().map(|id| id.to_string()).collect())
+            .unwrap_or_default()
     }
 
     /// The cached event of a cache channel, if still alive (spec 8.5, 10.1).
@@ -376,7 +441,11 @@ impl AppState {
         let now = Instant::now();
         let cache = self.cache.lock();
         let slot = cache.get(name).filter(|slot| slot.expires > now)?;
-        Some(CachedEvent { event: slot.event.clone(), data: slot.data.clone(), ttl: slot.expires - now })
+        Some(CachedEvent {
+            event: slot.event.clone(),
+            data: slot.data.clone(),
+            ttl: slot.expires - now,
+        })
     }
 
     /// Records a sign-in; sends watchlist state and online notifications (spec 10.4).
@@ -393,5 +462,8 @@ impl AppState {
 }
 
 fn stats(channel: &Channel) -> ChannelStats {
-    ChannelStats { subscription_count: channel.subscribers.len(), user_count: channel.members.len() }
+    ChannelStats {
+        subscription_count: channel.subscribers.len(),
+        user_count: channel.members.len(),
+    }
 }

@@ -37,16 +37,25 @@ impl Users {
 
     fn watch(&mut self, conn: &Arc<Conn>, watchlist: Vec<String>) {
         let ids: Vec<Arc<str>> = watchlist.into_iter().map(Arc::from).collect();
-        let (online, offline): (Vec<&Arc<str>>, Vec<&Arc<str>>) =
-            ids.iter().partition(|id| self.signed_in.get(id.as_ref()).is_some_and(|s| !s.is_empty()));
+        let (online, offline): (Vec<&Arc<str>>, Vec<&Arc<str>>) = ids.iter().partition(|id| {
+            self.signed_in
+                .get(id.as_ref())
+                .is_some_and(|s| !s.is_empty())
+        });
         let entries: Vec<WatchlistEntry<'_>> = [("online", online), ("offline", offline)]
             .into_iter()
             .filter(|(_, ids)| !ids.is_empty())
-            .map(|(name, ids)| WatchlistEntry { name, user_ids: ids.into_iter().map(AsRef::as_ref).collect() })
+            .map(|(name, ids)| WatchlistEntry {
+                name,
+                user_ids: ids.into_iter().map(AsRef::as_ref).collect(),
+            })
             .collect();
         conn.send(message::watchlist_events(&entries));
         for id in &ids {
-            self.watchers.entry(id.clone()).or_default().insert(conn.id, conn.clone());
+            self.watchers
+                .entry(id.clone())
+                .or_default()
+                .insert(conn.id, conn.clone());
         }
         self.watching.insert(conn.id, ids);
     }
@@ -63,8 +72,13 @@ impl Users {
     }
 
     fn notify(&self, user_id: &str, name: &'static str) {
-        let Some(watchers) = self.watchers.get(user_id) else { return };
-        let frame = message::watchlist_events(&[WatchlistEntry { name, user_ids: vec![user_id] }]);
+        let Some(watchers) = self.watchers.get(user_id) else {
+            return;
+        };
+        let frame = message::watchlist_events(&[WatchlistEntry {
+            name,
+            user_ids: vec![user_id],
+        }]);
         for conn in watchers.values() {
             conn.send(frame.clone());
         }
@@ -73,7 +87,9 @@ impl Users {
     /// Forgets a closed connection; its user goes offline with its last connection.
     pub(crate) fn sign_out(&mut self, conn_id: u64, user_id: &str) {
         self.unwatch(conn_id);
-        let Some(sessions) = self.signed_in.get_mut(user_id) else { return };
+        let Some(sessions) = self.signed_in.get_mut(user_id) else {
+            return;
+        };
         sessions.remove(&conn_id);
         if sessions.is_empty() {
             self.signed_in.remove(user_id);
@@ -83,6 +99,9 @@ impl Users {
 
     /// Every connection signed in as `user_id`.
     pub(crate) fn connections_of(&self, user_id: &str) -> Vec<Arc<Conn>> {
-        self.signed_in.get(user_id).map(|s| s.values().cloned().collect()).unwrap_or_default()
+        self.signed_in
+            .get(user_id)
+            .map(|s| s.values().cloned().collect())
+            .unwrap_or_default()
     }
 }

@@ -48,12 +48,18 @@ impl ChannelKind {
                 return ChannelKind { access, cache };
             }
         }
-        ChannelKind { access: Access::Public, cache: false }
+        ChannelKind {
+            access: Access::Public,
+            cache: false,
+        }
     }
 
     /// Whether subscribing needs an `auth` signature.
     pub fn needs_signature(self) -> bool {
-        matches!(self.access, Access::Private | Access::Encrypted | Access::Presence)
+        matches!(
+            self.access,
+            Access::Private | Access::Encrypted | Access::Presence
+        )
     }
 
     /// Whether clients may trigger `client-` events here (spec 6.2).
@@ -85,7 +91,11 @@ pub fn validate_channel_name(name: &str) -> Result<(), ChannelNameError> {
     if name.len() > MAX_CHANNEL_NAME_LEN {
         return Err(ChannelNameError::TooLong);
     }
-    if rest.bytes().all(is_name_byte) { Ok(()) } else { Err(ChannelNameError::BadCharacter) }
+    if rest.bytes().all(is_name_byte) {
+        Ok(())
+    } else {
+        Err(ChannelNameError::BadCharacter)
+    }
 }
 
 /// The character class shared by channel names and user ids (spec 4.2, 5.3).
@@ -112,7 +122,11 @@ mod tests {
             ("#server-to-user-u1", Access::ServerToUser, false),
         ];
         for (name, access, cache) in cases {
-            assert_eq!(ChannelKind::of(name), ChannelKind { access, cache }, "{name}");
+            assert_eq!(
+                ChannelKind::of(name),
+                ChannelKind { access, cache },
+                "{name}"
+            );
         }
     }
 
@@ -120,12 +134,22 @@ mod tests {
     fn names_follow_the_character_class_and_length() {
         assert_eq!(validate_channel_name("foo-bar_1234@=,.;"), Ok(()));
         assert_eq!(validate_channel_name(&"a".repeat(200)), Ok(()));
-        assert_eq!(validate_channel_name(&"a".repeat(201)), Err(ChannelNameError::TooLong));
+        assert_eq!(
+            validate_channel_name(&"a".repeat(201)),
+            Err(ChannelNameError::TooLong)
+        );
         assert_eq!(validate_channel_name(""), Err(ChannelNameError::Empty));
         for bad in ["a b", "a/b", "a*b", "#foo", "é"] {
-            assert_eq!(validate_channel_name(bad), Err(ChannelNameError::BadCharacter), "{bad}");
+            assert_eq!(
+                validate_channel_name(bad),
+                Err(ChannelNameError::BadCharacter),
+                "{bad}"
+            );
         }
         assert_eq!(validate_channel_name("#server-to-user-u1"), Ok(()));
-        assert_eq!(validate_channel_name("#server-to-user-"), Err(ChannelNameError::Empty));
+        assert_eq!(
+            validate_channel_name("#server-to-user-"),
+            Err(ChannelNameError::Empty)
+        );
     }
 }

@@ -58,8 +58,13 @@ impl<'a> Inbound<'a> {
     /// Decodes `data` of a `pusher:` event, accepting an object or a string
     /// that holds one (spec 2.2 server input rule).
     pub fn data_as<T: for<'de> Deserialize<'de>>(&self) -> Result<T, DecodeError> {
-        let raw = self.data.ok_or_else(|| DecodeError::MissingData { event: self.event.to_string() })?;
-        let data_err = |source| DecodeError::Data { event: self.event.to_string(), source };
+        let raw = self.data.ok_or_else(|| DecodeError::MissingData {
+            event: self.event.to_string(),
+        })?;
+        let data_err = |source| DecodeError::Data {
+            event: self.event.to_string(),
+            source,
+        };
         if raw.get().starts_with('"') {
             let inner: String = serde_json::from_str(raw.get()).map_err(data_err)?;
             serde_json::from_str(&inner).map_err(data_err)
@@ -109,9 +114,21 @@ struct Frame<'a, D: Serialize + ?Sized> {
     user_id: Option<&'a str>,
 }
 
-fn encode<D: Serialize + ?Sized>(event: &str, channel: Option<&str>, data: Option<&D>, user_id: Option<&str>) -> Utf8Bytes {
-    let frame = Frame { event, channel, data, user_id };
-    serde_json::to_string(&frame).expect("frames of strings and raw JSON always serialise").into()
+fn encode<D: Serialize + ?Sized>(
+    event: &str,
+    channel: Option<&str>,
+    data: Option<&D>,
+    user_id: Option<&str>,
+) -> Utf8Bytes {
+    let frame = Frame {
+        event,
+        channel,
+        data,
+        user_id,
+    };
+    serde_json::to_string(&frame)
+        .expect("frames of strings and raw JSON always serialise")
+        .into()
 }
 
 /// A frame whose `data` is a JSON string (spec 2.2 double encoding).
@@ -132,7 +149,14 @@ pub fn connection_established(socket_id: &str, activity_timeout: u64) -> Utf8Byt
         socket_id: &'a str,
         activity_timeout: u64,
     }
-    json_string_data("pusher:connection_established", None, &Established { socket_id, activity_timeout })
+    json_string_data(
+        "pusher:connection_established",
+        None,
+        &Established {
+            socket_id,
+            activity_timeout,
+        },
+    )
 }
 
 /// `pusher:error` with object data `{code, message}` (spec 2.2).
@@ -142,7 +166,12 @@ pub fn error(code: Option<u16>, message: &str) -> Utf8Bytes {
         code: Option<u16>,
         message: &'a str,
     }
-    encode("pusher:error", None, Some(&ErrorData { code, message }), None)
+    encode(
+        "pusher:error",
+        None,
+        Some(&ErrorData { code, message }),
+        None,
+    )
 }
 
 /// `pusher:pong`, the reply to `pusher:ping` (spec 3.1).
@@ -157,7 +186,11 @@ pub fn ping() -> Utf8Bytes {
 
 /// `pusher_internal:subscription_succeeded` for a non-presence channel (spec 4.4).
 pub fn subscription_succeeded(channel: &str) -> Utf8Bytes {
-    string_data("pusher_internal:subscription_succeeded", Some(channel), "{}")
+    string_data(
+        "pusher_internal:subscription_succeeded",
+        Some(channel),
+        "{}",
+    )
 }
 
 /// `pusher:cache_miss` with no data (spec 10.1, 13.13).
@@ -172,7 +205,12 @@ pub fn channel_event(channel: &str, event: &str, data: &str) -> Utf8Bytes {
 
 /// A relayed client event: `data` exactly as the sender wrote it, `user_id`
 /// set by the server on presence channels (spec 6.1).
-pub fn client_event(channel: &str, event: &str, data: Option<&RawValue>, user_id: Option<&str>) -> Utf8Bytes {
+pub fn client_event(
+    channel: &str,
+    event: &str,
+    data: Option<&RawValue>,
+    user_id: Option<&str>,
+) -> Utf8Bytes {
     encode(event, Some(channel), data, user_id)
 }
 
@@ -182,7 +220,12 @@ pub fn signin_success(user_data: &str) -> Utf8Bytes {
     struct Success<'a> {
         user_data: &'a str,
     }
-    encode("pusher:signin_success", None, Some(&Success { user_data }), None)
+    encode(
+        "pusher:signin_success",
+        None,
+        Some(&Success { user_data }),
+        None,
+    )
 }
 
 /// `pusher_internal:subscription_count` (spec 7.5).
@@ -191,7 +234,13 @@ pub fn subscription_count(channel: &str, count: usize) -> Utf8Bytes {
     struct Count {
         subscription_count: usize,
     }
-    json_string_data("pusher_internal:subscription_count", Some(channel), &Count { subscription_count: count })
+    json_string_data(
+        "pusher_internal:subscription_count",
+        Some(channel),
+        &Count {
+            subscription_count: count,
+        },
+    )
 }
 
 /// One entry of `pusher_internal:watchlist_events` (spec 10.4).
@@ -209,7 +258,11 @@ pub fn watchlist_events(entries: &[WatchlistEntry<'_>]) -> Utf8Bytes {
     struct Events<'a> {
         events: &'a [WatchlistEntry<'a>],
     }
-    json_string_data("pusher_internal:watchlist_events", None, &Events { events: entries })
+    json_string_data(
+        "pusher_internal:watchlist_events",
+        None,
+        &Events { events: entries },
+    )
 }
 
 #[cfg(test)]
@@ -227,8 +280,14 @@ mod tests {
 
     #[test]
     fn error_data_is_an_object_with_nullable_code() {
-        assert_eq!(error(None, "x").as_str(), r#"{"event":"pusher:error","data":{"code":null,"message":"x"}}"#);
-        assert_eq!(error(Some(4301), "y").as_str(), r#"{"event":"pusher:error","data":{"code":4301,"message":"y"}}"#);
+        assert_eq!(
+            error(None, "x").as_str(),
+            r#"{"event":"pusher:error","data":{"code":null,"message":"x"}}"#
+        );
+        assert_eq!(
+            error(Some(4301), "y").as_str(),
+            r#"{"event":"pusher:error","data":{"code":4301,"message":"y"}}"#
+        );
     }
 
     #[test]
@@ -245,9 +304,14 @@ mod tests {
 
     #[test]
     fn client_event_keeps_the_senders_data_shape() {
-        let inbound = Inbound::parse(r#"{"event":"client-x","channel":"private-a","data":{"n": 1}}"#).expect("valid");
+        let inbound =
+            Inbound::parse(r#"{"event":"client-x","channel":"private-a","data":{"n": 1}}"#)
+                .expect("valid");
         let frame = client_event("private-a", "client-x", inbound.data, Some("u1"));
-        assert_eq!(frame.as_str(), r#"{"event":"client-x","channel":"private-a","data":{"n": 1},"user_id":"u1"}"#);
+        assert_eq!(
+            frame.as_str(),
+            r#"{"event":"client-x","channel":"private-a","data":{"n": 1},"user_id":"u1"}"#
+        );
     }
 
     #[test]

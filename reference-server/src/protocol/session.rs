@@ -135,7 +135,13 @@ fn error(message: &str) -> Action {
 
 impl Session {
     /// A new session for an accepted connection.
-    pub fn new(socket_id: Arc<str>, app: Arc<AppConfig>, faults: Arc<Faults>, timers: Timers, now: Instant) -> Session {
+    pub fn new(
+        socket_id: Arc<str>,
+        app: Arc<AppConfig>,
+        faults: Arc<Faults>,
+        timers: Timers,
+        now: Instant,
+    ) -> Session {
         let tokens = f64::from(app.client_event_rate);
         Session {
             socket_id,
@@ -147,7 +153,10 @@ impl Session {
             ping_sent: None,
             subscriptions: HashMap::new(),
             user: None,
-            bucket: Bucket { tokens, updated: now },
+            bucket: Bucket {
+                tokens,
+                updated: now,
+            },
         }
     }
 
@@ -188,7 +197,9 @@ impl Session {
     /// Pings a silent client; closes 4201 when it stays silent (spec 3.3).
     pub fn on_tick(&mut self, now: Instant) -> Vec<Action> {
         match self.ping_sent {
-            Some(sent) if now >= sent + self.pong_timeout => vec![Action::Close(CloseCode::PongTimeout)],
+            Some(sent) if now >= sent + self.pong_timeout => {
+                vec![Action::Close(CloseCode::PongTimeout)]
+            }
             None if now >= self.last_inbound + self.activity_timeout => {
                 self.ping_sent = Some(now);
                 vec![Action::Ping]
@@ -221,32 +232,57 @@ impl Session {
                 Err(e) => vec![error(&e.to_string())],
             },
             name if name.starts_with("client-") => self.client_event(&inbound, now),
-            name => vec![error(&format!("Unsupported event {name}: clients may only send pusher: protocol events and client- events"))],
+            name => vec![error(&format!(
+                "Unsupported event {name}: clients may only send pusher: protocol events and client- events"
+            ))],
         }
     }
 
     fn subscribe(&mut self, data: SubscribeData) -> Vec<Action> {
         let channel = data.channel;
-        if !self.faults.accept_bad_channel_names {
-            if let Err(e) = validate_channel_name(&channel) {
-                return vec![error(&format!("Invalid channel name '{channel}': {e}"))];
-            }
+        if let (false, Err(e)) = (
+            self.faults.accept_bad_channel_names,
+            validate_channel_name(&channel),
+        ) {
+            return vec![error(&format!("Invalid channel name '{channel}': {e}"))];
         }
         if self.subscriptions.contains_key(&channel) {
-            return vec![error(&format!("Existing subscription to channel {channel}"))];
+            return vec![error(&format!(
+                "Existing subscription to channel {channel}"
+            ))];
         }
         let kind = ChannelKind::of(&channel);
-        let member = match self.authorize(&channel, kind, data.auth.as_deref(), data.channel_data.as_deref()) {
+        let member = match self.authorize(
+            &channel,
+            kind,
+            data.auth.as_deref(),
+            data.channel_data.as_deref(),
+        ) {
             Ok(member) => member,
-            Err(message) if self.faults.leak_failed_subscriber && kind.access != Access::Presence => {
-                self.subscriptions.insert(channel.clone(), Subscription { user_id: None });
-                return vec![error(&message), Action::Join(Join { channel, kind, member: None })];
+            Err(message)
+                if self.faults.leak_failed_subscriber && kind.access != Access::Presence =>
+            {
+                self.subscriptions
+                    .insert(channel.clone(), Subscription { user_id: None });
+                return vec![
+                    error(&message),
+                    Action::Join(Join {
+                        channel,
+                        kind,
+                        member: None,
+                    }),
+                ];
             }
             Err(message) => return vec![error(&message)],
         };
         let user_id = member.as_ref().map(|m| m.user_id.clone());
-        self.subscriptions.insert(channel.clone(), Subscription { user_id });
-        vec![Action::Join(Join { channel, kind, member })]
+        self.subscriptions
+            .insert(channel.clone(), Subscription { user_id });
+        vec![Action::Join(Join {
+            channel,
+            kind,
+            member,
+        })]
     }
 
     /// Checks the subscription's right to the channel; returns the presence member.
@@ -263,14 +299,17 @@ impl Session {
                 let wanted = &channel[SERVER_TO_USER_PREFIX.len()..];
                 return match self.user_id() {
                     Some(id) if id.as_ref() == wanted => Ok(None),
-                    _ => Err(format!("Cannot subscribe to {channel}: the connection is not signed in as that user")),
+                    _ => Err(format!(
+                        "Cannot subscribe to {channel}: the connection is not signed in as that user"
+                    )),
                 };
             }
             Access::Private | Access::Encrypted | Access::Presence => {}
         }
         let unsigned_ok = self.faults.cache_variants_unsigned && kind.cache;
         if !unsigned_ok {
-            self.check_signature(channel, auth, channel_data).map_err(|e| e.to_string())?;
+            self.check_signature(channel, auth, channel_data)
+                .map_err(|e| e.to_string())?;
         }
         if kind.access != Access::Presence {
             return Ok(None);
@@ -278,7 +317,10 @@ impl Session {
         match channel_data {
             Some(text) => self.presence_member(text).map(Some),
             None => match &self.user {
-                Some(user) => Ok(Some(Member { user_id: user.id.clone(), user_info: user.user_info.clone() })),
+                Some(user) => Ok(Some(Member {
+                    user_id: user.id.clone(),
+                    user_info: user.user_info.clone(),
+                })),
                 None => Err(format!(
                     "{channel} is a presence channel and subscription must include channel_data (or the connection must be signed in)"
                 )),
@@ -286,8 +328,17 @@ impl Session {
         }
     }
 
-    fn check_signature(&self, channel: &str, auth: Option<&str>, channel_data: Option<&str>) -> Result<(), AuthError> {
-        let auth = auth.filter(|a| !a.is_empty()).ok_or_else(|| AuthError::Missing { channel: channel.to_owned() })?;
+    fn check_signature(
+        &self,
+        channel: &str,
+        auth: Option<&str>,
+        channel_data: Option<&str>,
+    ) -> Result<(), AuthError> {
+        let auth = auth
+            .filter(|a| !a.is_empty())
+            .ok_or_else(|| AuthError::Missing {
+                channel: channel.to_owned(),
+            })?;
         if self.faults.accept_any_signature {
             return Ok(());
         }
@@ -303,15 +354,22 @@ impl Session {
             #[serde(default)]
             user_info: Option<Box<RawValue>>,
         }
-        let data: ChannelData =
-            serde_json::from_str(text).map_err(|e| format!("channel_data is not a valid presence member: {e}"))?;
+        let data: ChannelData = serde_json::from_str(text)
+            .map_err(|e| format!("channel_data is not a valid presence member: {e}"))?;
         let user_id = match data.user_id {
             serde_json::Value::String(s) if !s.is_empty() => s,
             serde_json::Value::Number(n) => n.to_string(),
-            _ => return Err("channel_data.user_id must be a non-empty string or a number".to_owned()),
+            _ => {
+                return Err(
+                    "channel_data.user_id must be a non-empty string or a number".to_owned(),
+                );
+            }
         };
         if user_id.chars().count() > self.app.max_presence_user_id_chars {
-            return Err(format!("user_id is longer than {} characters", self.app.max_presence_user_id_chars));
+            return Err(format!(
+                "user_id is longer than {} characters",
+                self.app.max_presence_user_id_chars
+            ));
         }
         let user_info = match data.user_info {
             Some(raw) if raw.get() == "null" => None,
@@ -319,24 +377,35 @@ impl Session {
                 return Err("user_info supplied to presence subscription is invalid - if supplied it must be a type of hash".to_owned());
             }
             Some(raw) if raw.get().len() > self.app.max_presence_user_info_bytes => {
-                return Err(format!("user_info is larger than {} bytes", self.app.max_presence_user_info_bytes));
+                return Err(format!(
+                    "user_info is larger than {} bytes",
+                    self.app.max_presence_user_info_bytes
+                ));
             }
             other => other,
         };
-        Ok(Member { user_id: user_id.into(), user_info: user_info.map(Arc::from) })
+        Ok(Member {
+            user_id: user_id.into(),
+            user_info: user_info.map(Arc::from),
+        })
     }
 
     fn unsubscribe(&mut self, channel: String) -> Vec<Action> {
         if self.subscriptions.remove(&channel).is_some() {
             vec![Action::Leave { channel }]
         } else {
-            vec![error(&format!("No current subscription to channel {channel}, or subscription in progress"))]
+            vec![error(&format!(
+                "No current subscription to channel {channel}, or subscription in progress"
+            ))]
         }
     }
 
     fn signin(&mut self, data: &SigninData) -> Vec<Action> {
         if !self.app.user_authentication {
-            return vec![Action::Send(message::error(Some(4009), "User authentication is not enabled for this app"))];
+            return vec![Action::Send(message::error(
+                Some(4009),
+                "User authentication is not enabled for this app",
+            ))];
         }
         match self.check_signin(data) {
             Ok((user, watchlist)) => self.complete_signin(data, user, watchlist),
@@ -355,30 +424,49 @@ impl Session {
         }
         if !self.faults.accept_any_signature {
             let signed = auth::signin_string(&self.socket_id, &data.user_data);
-            auth::verify(&self.app.key, &self.app.secret, &data.auth, &signed).map_err(|e| e.to_string())?;
+            auth::verify(&self.app.key, &self.app.secret, &data.auth, &signed)
+                .map_err(|e| e.to_string())?;
         }
-        let parsed: UserData =
-            serde_json::from_str(&data.user_data).map_err(|e| format!("user_data is not a valid user object: {e}"))?;
+        let parsed: UserData = serde_json::from_str(&data.user_data)
+            .map_err(|e| format!("user_data is not a valid user object: {e}"))?;
         let id = match parsed.id {
             serde_json::Value::String(s) if !s.is_empty() => s,
             _ => return Err("user_data.id must be a non-empty string".to_owned()),
         };
-        if let Some(current) = &self.user {
-            if current.id.as_ref() != id {
-                return Err(format!("Connection is already signed in as a different user ({})", current.id));
-            }
+        if let Some(current) = self.user.as_ref().filter(|u| u.id.as_ref() != id) {
+            return Err(format!(
+                "Connection is already signed in as a different user ({})",
+                current.id
+            ));
         }
-        let user_info = parsed.user_info.filter(|raw| raw.get().starts_with('{')).map(Arc::from);
-        Ok((User { id: id.into(), user_info }, parsed.watchlist.unwrap_or_default()))
+        let user_info = parsed
+            .user_info
+            .filter(|raw| raw.get().starts_with('{'))
+            .map(Arc::from);
+        Ok((
+            User {
+                id: id.into(),
+                user_info,
+            },
+            parsed.watchlist.unwrap_or_default(),
+        ))
     }
 
-    fn complete_signin(&mut self, data: &SigninData, user: User, mut watchlist: Vec<String>) -> Vec<Action> {
+    fn complete_signin(
+        &mut self,
+        data: &SigninData,
+        user: User,
+        mut watchlist: Vec<String>,
+    ) -> Vec<Action> {
         let user_id = user.id.clone();
         self.user = Some(user);
         let mut actions = vec![Action::Send(message::signin_success(&data.user_data))];
         if watchlist.len() > self.app.max_watchlist {
             watchlist.truncate(self.app.max_watchlist);
-            let text = format!("Watchlist limit exceeded. Only the first {} user IDs are accepted.", self.app.max_watchlist);
+            let text = format!(
+                "Watchlist limit exceeded. Only the first {} user IDs are accepted.",
+                self.app.max_watchlist
+            );
             actions.push(Action::Send(message::error(Some(4302), &text)));
         }
         if !self.app.watchlist {
@@ -395,41 +483,81 @@ impl Session {
         }
     }
 
-    fn check_client_event(&mut self, inbound: &Inbound<'_>, now: Instant) -> Result<Action, Utf8Bytes> {
+    fn check_client_event(
+        &mut self,
+        inbound: &Inbound<'_>,
+        now: Instant,
+    ) -> Result<Action, Utf8Bytes> {
         let fail = |text: String| message::error(None, &text);
         if !self.app.client_events {
-            return Err(fail("To send client events, you must enable this feature in the app settings".into()));
+            return Err(fail(
+                "To send client events, you must enable this feature in the app settings".into(),
+            ));
         }
-        let channel = inbound.channel.as_deref().ok_or_else(|| fail("Client event without a channel".into()))?;
+        let channel = inbound
+            .channel
+            .as_deref()
+            .ok_or_else(|| fail("Client event without a channel".into()))?;
         let kind = ChannelKind::of(channel);
         if !kind.allows_client_events() && !self.faults.client_events_on_public {
-            return Err(fail(format!("Client events are only allowed on private and presence channels, not {channel}")));
+            return Err(fail(format!(
+                "Client events are only allowed on private and presence channels, not {channel}"
+            )));
         }
         let user_id = match self.subscriptions.get(channel) {
             Some(sub) => sub.user_id.clone(),
             None if self.faults.allow_unsubscribed_client_events => None,
-            None => return Err(fail(format!("No current subscription to channel {channel}, or subscription in progress"))),
+            None => {
+                return Err(fail(format!(
+                    "No current subscription to channel {channel}, or subscription in progress"
+                )));
+            }
         };
         let size = inbound.data.map_or(0, |d| d.get().len());
         if size > self.app.max_event_payload_bytes {
-            return Err(fail(format!("Client event data is {size} bytes; the limit is {}", self.app.max_event_payload_bytes)));
+            return Err(fail(format!(
+                "Client event data is {size} bytes; the limit is {}",
+                self.app.max_event_payload_bytes
+            )));
         }
         if !self.take_token(now) {
-            return Err(message::error(Some(4301), "Client event rejected due to rate limit"));
+            return Err(message::error(
+                Some(4301),
+                "Client event rejected due to rate limit",
+            ));
         }
-        Ok(Action::ClientEvent(self.build_client_event(inbound, channel, user_id)))
+        Ok(Action::ClientEvent(
+            self.build_client_event(inbound, channel, user_id),
+        ))
     }
 
-    fn build_client_event(&self, inbound: &Inbound<'_>, channel: &str, user_id: Option<Arc<str>>) -> ClientEvent {
+    fn build_client_event(
+        &self,
+        inbound: &Inbound<'_>,
+        channel: &str,
+        user_id: Option<Arc<str>>,
+    ) -> ClientEvent {
         let event = inbound.event.as_ref();
-        let spoofed = inbound.user_id.as_deref().filter(|_| self.faults.keep_client_user_id && user_id.is_some());
-        let frame = message::client_event(channel, event, inbound.data, spoofed.or(user_id.as_deref()));
+        let spoofed = inbound
+            .user_id
+            .as_deref()
+            .filter(|_| self.faults.keep_client_user_id && user_id.is_some());
+        let frame =
+            message::client_event(channel, event, inbound.data, spoofed.or(user_id.as_deref()));
         let data = match inbound.data {
-            Some(raw) if raw.get().starts_with('"') => serde_json::from_str(raw.get()).unwrap_or_default(),
+            Some(raw) if raw.get().starts_with('"') => {
+                serde_json::from_str(raw.get()).unwrap_or_default()
+            }
             Some(raw) => raw.get().to_owned(),
             None => String::new(),
         };
-        ClientEvent { channel: channel.to_owned(), event: event.to_owned(), frame, data, user_id }
+        ClientEvent {
+            channel: channel.to_owned(),
+            event: event.to_owned(),
+            frame,
+            data,
+            user_id,
+        }
     }
 
     fn take_token(&mut self, now: Instant) -> bool {
@@ -437,7 +565,9 @@ impl Session {
             return true;
         }
         let rate = f64::from(self.app.client_event_rate);
-        let elapsed = now.saturating_duration_since(self.bucket.updated).as_secs_f64();
+        let elapsed = now
+            .saturating_duration_since(self.bucket.updated)
+            .as_secs_f64();
         self.bucket.tokens = (self.bucket.tokens + elapsed * rate).min(rate);
         self.bucket.updated = now;
         if self.bucket.tokens >= 1.0 {

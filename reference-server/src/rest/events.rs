@@ -58,7 +58,11 @@ pub(crate) async fn trigger(
     let body: EventBody = parse_json(&request.body)?;
     let event = validate(&request.app.config, body, false)?;
     deliver(&request.app, &event);
-    Ok(Json(if event.info.is_empty() { json!({}) } else { json!({ "channels": info_of(&request.app, &event)? }) }))
+    Ok(Json(if event.info.is_empty() {
+        json!({})
+    } else {
+        json!({ "channels": info_of(&request.app, &event)? })
+    }))
 }
 
 /// `POST /apps/{id}/batch_events`.
@@ -80,20 +84,34 @@ pub(crate) async fn batch(
             config.max_batch_events
         )));
     }
-    let events = body.batch.into_iter().map(|e| validate(config, e, true)).collect::<Result<Vec<_>, _>>()?;
-    let infos = events.iter().map(|e| info_of(&request.app, e)).collect::<Result<Vec<_>, _>>()?;
+    let events = body
+        .batch
+        .into_iter()
+        .map(|e| validate(config, e, true))
+        .collect::<Result<Vec<_>, _>>()?;
+    let infos = events
+        .iter()
+        .map(|e| info_of(&request.app, e))
+        .collect::<Result<Vec<_>, _>>()?;
     for event in &events {
         deliver(&request.app, event);
     }
     if events.iter().all(|e| e.info.is_empty()) {
         return Ok(Json(json!({})));
     }
-    let batch: Vec<Value> = infos.into_iter().map(|info| info.into_values().next().unwrap_or_else(|| json!({}))).collect();
+    let batch: Vec<Value> = infos
+        .into_iter()
+        .map(|info| info.into_values().next().unwrap_or_else(|| json!({})))
+        .collect();
     Ok(Json(json!({ "batch": batch })))
 }
 
 fn parse_json<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, RestError> {
-    serde_json::from_slice(body).map_err(|e| RestError::BadRequest(format!("Request body is not valid JSON of the expected shape: {e}")))
+    serde_json::from_slice(body).map_err(|e| {
+        RestError::BadRequest(format!(
+            "Request body is not valid JSON of the expected shape: {e}"
+        ))
+    })
 }
 
 /// Applies every rule of spec 8.2 / 8.3 to one event.
@@ -105,30 +123,46 @@ fn validate(config: &AppConfig, body: EventBody, in_batch: bool) -> Result<Event
         _ => return bad("Missing or non-string event name".into()),
     };
     if name.starts_with("pusher:") || name.starts_with("pusher_internal:") {
-        return bad(format!("Event name {name} is reserved: pusher: and pusher_internal: events cannot be published"));
+        return bad(format!(
+            "Event name {name} is reserved: pusher: and pusher_internal: events cannot be published"
+        ));
     }
     let Some(Value::String(data)) = body.data else {
         return bad("Event data must be a string (JSON-encode objects first)".into());
     };
     if data.len() > config.max_event_payload_bytes {
         let limit = config.max_event_payload_bytes;
-        return Err(RestError::TooLarge(format!("Event data is {} bytes; the limit is {limit} bytes", data.len())));
+        return Err(RestError::TooLarge(format!(
+            "Event data is {} bytes; the limit is {limit} bytes",
+            data.len()
+        )));
     }
     let channels = match (body.channel, body.channels) {
         (Some(channel), None) => vec![channel],
-        (None, Some(_)) if in_batch => return bad("Batch events take a single `channel`, not `channels`".into()),
+        (None, Some(_)) if in_batch => {
+            return bad("Batch events take a single `channel`, not `channels`".into());
+        }
         (None, Some(channels)) => channels,
         (Some(_), Some(_)) => return bad("Give either `channel` or `channels`, not both".into()),
         (None, None) => return bad("Missing `channel` or `channels`".into()),
     };
     check_channels(config, &channels)?;
-    if let Some(socket_id) = &body.socket_id {
-        if !is_socket_id(socket_id) {
-            return bad(format!("Invalid socket_id {socket_id:?}: expected digits.digits"));
-        }
+    if let Some(socket_id) = body.socket_id.as_ref().filter(|s| !is_socket_id(s)) {
+        return bad(format!(
+            "Invalid socket_id {socket_id:?}: expected digits.digits"
+        ));
     }
-    let info = info_attributes(body.info.as_deref()).into_iter().map(str::to_owned).collect();
-    Ok(Event { name, data, channels, socket_id: body.socket_id, info })
+    let info = info_attributes(body.info.as_deref())
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    Ok(Event {
+        name,
+        data,
+        channels,
+        socket_id: body.socket_id,
+        info,
+    })
 }
 
 fn check_channels(config: &AppConfig, channels: &[String]) -> Result<(), RestError> {
@@ -137,14 +171,20 @@ fn check_channels(config: &AppConfig, channels: &[String]) -> Result<(), RestErr
         return bad("`channels` must not be empty".into());
     }
     if channels.len() > config.max_channels_per_event {
-        return bad(format!("{} channels given; at most {} are allowed", channels.len(), config.max_channels_per_event));
+        return bad(format!(
+            "{} channels given; at most {} are allowed",
+            channels.len(),
+            config.max_channels_per_event
+        ));
     }
     for channel in channels {
         if let Err(e) = validate_channel_name(channel) {
             return bad(format!("Invalid channel name {channel:?}: {e}"));
         }
     }
-    let encrypted = channels.iter().any(|c| ChannelKind::of(c).access == Access::Encrypted);
+    let encrypted = channels
+        .iter()
+        .any(|c| ChannelKind::of(c).access == Access::Encrypted);
     if encrypted && channels.len() > 1 {
         return bad("An event for an encrypted channel must target that one channel only".into());
     }
@@ -154,12 +194,18 @@ fn check_channels(config: &AppConfig, channels: &[String]) -> Result<(), RestErr
 /// `^\d+\.\d+$` (spec 1.3).
 pub(crate) fn is_socket_id(text: &str) -> bool {
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    text.split_once('.').is_some_and(|(a, b)| digits(a) && digits(b))
+    text.split_once('.')
+        .is_some_and(|(a, b)| digits(a) && digits(b))
 }
 
 fn deliver(app: &AppState, event: &Event) {
     for channel in &event.channels {
-        app.publish(channel, &event.name, &event.data, event.socket_id.as_deref());
+        app.publish(
+            channel,
+            &event.name,
+            &event.data,
+            event.socket_id.as_deref(),
+        );
     }
 }
 
@@ -182,7 +228,11 @@ fn info_of(app: &AppState, event: &Event) -> Result<Map<String, Value>, RestErro
                     attributes.insert("subscription_count".into(), stats.subscription_count.into());
                 }
                 "user_count" | "subscription_count" => {}
-                other => return Err(RestError::BadRequest(format!("Unknown info attribute {other:?}"))),
+                other => {
+                    return Err(RestError::BadRequest(format!(
+                        "Unknown info attribute {other:?}"
+                    )));
+                }
             }
         }
         channels.insert(channel.clone(), Value::Object(attributes));
@@ -212,7 +262,10 @@ mod tests {
     #[test]
     fn validation_follows_spec_limits() {
         assert!(event(json!({"name":"e","data":"x","channel":"a"})).is_ok());
-        assert!(matches!(event(json!({"name":"e","data":"x".repeat(10241),"channel":"a"})), Err(RestError::TooLarge(_))));
+        assert!(matches!(
+            event(json!({"name":"e","data":"x".repeat(10241),"channel":"a"})),
+            Err(RestError::TooLarge(_))
+        ));
         assert!(event(json!({"name":"e","data":"x".repeat(10240),"channel":"a"})).is_ok());
         let many: Vec<String> = (0..101).map(|i| format!("c{i}")).collect();
         for body in [
@@ -225,7 +278,10 @@ mod tests {
             json!({"name":"e","data":"x","channel":"a b"}),
             json!({"name":"e","data":"x","channel":"a","socket_id":"nope"}),
         ] {
-            assert!(matches!(event(body.clone()), Err(RestError::BadRequest(_))), "{body}");
+            assert!(
+                matches!(event(body.clone()), Err(RestError::BadRequest(_))),
+                "{body}"
+            );
         }
     }
 }

@@ -72,7 +72,10 @@ pub(crate) struct Authorized {
 impl Authorized {
     /// A query parameter by (case-insensitive) name.
     pub(crate) fn param(&self, name: &str) -> Option<&str> {
-        self.params.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.params
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -83,8 +86,14 @@ pub(crate) fn routes(max_body_bytes: usize) -> Router<Arc<Shared>> {
         .route("/apps/{app_id}/batch_events", post(events::batch))
         .route("/apps/{app_id}/channels", get(queries::channels))
         .route("/apps/{app_id}/channels/{channel}", get(queries::channel))
-        .route("/apps/{app_id}/channels/{channel}/users", get(queries::users))
-        .route("/apps/{app_id}/users/{user_id}/terminate_connections", post(queries::terminate))
+        .route(
+            "/apps/{app_id}/channels/{channel}/users",
+            get(queries::users),
+        )
+        .route(
+            "/apps/{app_id}/users/{user_id}/terminate_connections",
+            post(queries::terminate),
+        )
         .layer(DefaultBodyLimit::max(max_body_bytes))
 }
 
@@ -97,19 +106,45 @@ pub(crate) fn authorize(
     query: Option<String>,
     body: Bytes,
 ) -> Result<Authorized, RestError> {
-    let app = shared.hub.app_by_id(app_id).ok_or_else(|| RestError::NotFound(format!("Unknown app {app_id}")))?;
+    let app = shared
+        .hub
+        .app_by_id(app_id)
+        .ok_or_else(|| RestError::NotFound(format!("Unknown app {app_id}")))?;
     let params: Vec<(String, String)> =
-        form_urlencoded::parse(query.unwrap_or_default().as_bytes()).into_owned().collect();
-    let request = signature::SignedRequest { method: method.as_str(), path: uri.path(), params: &params, body: &body };
+        form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+            .into_owned()
+            .collect();
+    let request = signature::SignedRequest {
+        method: method.as_str(),
+        path: uri.path(),
+        params: &params,
+        body: &body,
+    };
     let window = Duration::from_secs(shared.config.rest.timestamp_window_secs);
-    signature::verify(&request, &app.config, &shared.faults, window, SystemTime::now())?;
+    signature::verify(
+        &request,
+        &app.config,
+        &shared.faults,
+        window,
+        SystemTime::now(),
+    )?;
     if !app.config.enabled {
         return Err(RestError::Forbidden(format!("App {app_id} is disabled")));
     }
-    Ok(Authorized { app: app.clone(), params, body })
+    Ok(Authorized {
+        app: app.clone(),
+        params,
+        body,
+    })
 }
 
 /// Parses `info=a,b` into its attributes.
 pub(crate) fn info_attributes(info: Option<&str>) -> Vec<&str> {
-    info.map(|s| s.split(',').map(str::trim).filter(|a| !a.is_empty()).collect()).unwrap_or_default()
+    info.map(|s| {
+        s.split(',')
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .collect()
+    })
+    .unwrap_or_default()
 }

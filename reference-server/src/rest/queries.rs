@@ -32,12 +32,20 @@ pub(crate) async fn channels(
                     "user_count may only be requested for presence channels - please supply filter_by_prefix beginning with presence-".into(),
                 ));
             }
-            other => return Err(RestError::BadRequest(format!("Unknown info attribute {other:?} for the channel list"))),
+            other => {
+                return Err(RestError::BadRequest(format!(
+                    "Unknown info attribute {other:?} for the channel list"
+                )));
+            }
         }
     }
     let mut channels = Map::new();
     for (name, stats) in request.app.occupied_channels(prefix) {
-        let value = if user_count { json!({ "user_count": stats.user_count }) } else { json!({}) };
+        let value = if user_count {
+            json!({ "user_count": stats.user_count })
+        } else {
+            json!({})
+        };
         channels.insert(name, value);
     }
     Ok(Json(json!({ "channels": channels })))
@@ -64,15 +72,21 @@ pub(crate) async fn channel(
             "user_count" if kind.access == Access::Presence => {
                 out.insert("user_count".into(), stats.user_count.into());
             }
-            "subscription_count" if kind.access != Access::Presence && app.config.subscription_count => {
+            "subscription_count"
+                if kind.access != Access::Presence && app.config.subscription_count =>
+            {
                 out.insert("subscription_count".into(), stats.subscription_count.into());
             }
             "cache" if kind.cache => {
-                let cached = app.cached(&channel).map(|c| json!({ "data": &*c.data, "ttl": c.ttl.as_secs() }));
+                let cached = app
+                    .cached(&channel)
+                    .map(|c| json!({ "data": &*c.data, "ttl": c.ttl.as_secs() }));
                 out.insert("cache".into(), cached.unwrap_or(Value::Null));
             }
             other => {
-                return Err(RestError::BadRequest(format!("Cannot retrieve {other:?} for channel {channel}: not available for this channel type or app")));
+                return Err(RestError::BadRequest(format!(
+                    "Cannot retrieve {other:?} for channel {channel}: not available for this channel type or app"
+                )));
             }
         }
     }
@@ -90,9 +104,16 @@ pub(crate) async fn users(
 ) -> RestResult {
     let request = authorize(&shared, &app_id, &method, &uri, query, body)?;
     if ChannelKind::of(&channel).access != Access::Presence {
-        return Err(RestError::BadRequest(format!("Users can only be listed for presence channels, not {channel}")));
+        return Err(RestError::BadRequest(format!(
+            "Users can only be listed for presence channels, not {channel}"
+        )));
     }
-    let users: Vec<Value> = request.app.presence_users(&channel).into_iter().map(|id| json!({ "id": id })).collect();
+    let users: Vec<Value> = request
+        .app
+        .presence_users(&channel)
+        .into_iter()
+        .map(|id| json!({ "id": id }))
+        .collect();
     Ok(Json(json!({ "users": users })))
 }
 

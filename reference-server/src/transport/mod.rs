@@ -60,7 +60,10 @@ async fn upgrade(
             match (refusal, app) {
                 (Some(code), _) => ws::refuse(socket, code, code.reason()).await,
                 (None, None) => {
-                    let code = shared.faults.unknown_key_close_code.unwrap_or(CloseCode::UnknownApp.code());
+                    let code = shared
+                        .faults
+                        .unknown_key_close_code
+                        .unwrap_or(CloseCode::UnknownApp.code());
                     let reason = format!("App key {key} does not exist");
                     ws::refuse_raw(socket, code, &reason).await;
                 }
@@ -85,7 +88,13 @@ fn check_protocol(protocol: Option<&str>) -> Result<(), CloseCode> {
 async fn fallback(upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>) -> Response {
     match upgrade {
         Ok(upgrade) => upgrade
-            .on_upgrade(|socket| ws::refuse(socket, CloseCode::PathNotFound, CloseCode::PathNotFound.reason()))
+            .on_upgrade(|socket| {
+                ws::refuse(
+                    socket,
+                    CloseCode::PathNotFound,
+                    CloseCode::PathNotFound.reason(),
+                )
+            })
             .into_response(),
         Err(_) => (axum::http::StatusCode::NOT_FOUND, "Not found\n").into_response(),
     }
@@ -102,10 +111,18 @@ mod tests {
             assert_eq!(check_protocol(Some(ok)), Ok(()), "{ok}");
         }
         for unsupported in ["1", "2", "3", "8", "99"] {
-            assert_eq!(check_protocol(Some(unsupported)), Err(CloseCode::UnsupportedProtocol), "{unsupported}");
+            assert_eq!(
+                check_protocol(Some(unsupported)),
+                Err(CloseCode::UnsupportedProtocol),
+                "{unsupported}"
+            );
         }
         for bad in ["abc", "", "7.0", "-7"] {
-            assert_eq!(check_protocol(Some(bad)), Err(CloseCode::InvalidVersionFormat), "{bad}");
+            assert_eq!(
+                check_protocol(Some(bad)),
+                Err(CloseCode::InvalidVersionFormat),
+                "{bad}"
+            );
         }
     }
 }

@@ -42,8 +42,13 @@ pub(super) async fn refuse(socket: WebSocket, code: CloseCode, reason: &str) {
 
 /// [`refuse`] with a raw numeric code (used by the `unknown_key_close_code` fault too).
 pub(super) async fn refuse_raw(mut socket: WebSocket, code: u16, reason: &str) {
-    let _ = socket.send(Message::Text(message::error(Some(code), reason))).await;
-    let frame = CloseFrame { code, reason: reason.into() };
+    let _ = socket
+        .send(Message::Text(message::error(Some(code), reason)))
+        .await;
+    let frame = CloseFrame {
+        code,
+        reason: reason.into(),
+    };
     let _ = socket.send(Message::Close(Some(frame))).await;
 }
 
@@ -58,18 +63,36 @@ pub(super) async fn run(mut socket: WebSocket, shared: Arc<Shared>, app: Arc<App
         activity_timeout: Duration::from_millis(shared.config.timeouts.activity_timeout_ms),
         pong_timeout: Duration::from_millis(shared.config.timeouts.pong_timeout_ms),
     };
-    let mut session = Session::new(conn.socket_id.clone(), app.config.clone(), shared.faults.clone(), timers, Instant::now());
-    let hello = message::connection_established(&conn.socket_id, shared.config.advertised_activity_timeout());
+    let mut session = Session::new(
+        conn.socket_id.clone(),
+        app.config.clone(),
+        shared.faults.clone(),
+        timers,
+        Instant::now(),
+    );
+    let hello = message::connection_established(
+        &conn.socket_id,
+        shared.config.advertised_activity_timeout(),
+    );
     let mut driver = Driver { conn, app, rx };
     let code = match socket.send(Message::Text(hello)).await {
-        Ok(()) => driver.drive(&mut socket, &mut session, shared.shutdown.clone()).await,
+        Ok(()) => {
+            driver
+                .drive(&mut socket, &mut session, shared.shutdown.clone())
+                .await
+        }
         Err(_) => None,
     };
     if let Some(code) = code {
-        let frame = CloseFrame { code: code.code(), reason: code.reason().into() };
+        let frame = CloseFrame {
+            code: code.code(),
+            reason: code.reason().into(),
+        };
         let _ = tokio::time::timeout(WRITE_TIMEOUT, socket.send(Message::Close(Some(frame)))).await;
     }
-    driver.app.disconnect(&driver.conn, session.channels(), session.user_id());
+    driver
+        .app
+        .disconnect(&driver.conn, session.channels(), session.user_id());
 }
 
 struct Driver {
@@ -147,7 +170,12 @@ impl Driver {
         }
     }
 
-    async fn apply(&mut self, socket: &mut WebSocket, session: &mut Session, actions: Vec<Action>) -> Result<(), ()> {
+    async fn apply(
+        &mut self,
+        socket: &mut WebSocket,
+        session: &mut Session,
+        actions: Vec<Action>,
+    ) -> Result<(), ()> {
         for action in actions {
             match action {
                 Action::Send(frame) => self.conn.send(frame),
@@ -163,7 +191,10 @@ impl Driver {
                 Action::SignedIn(signed_in) => self.app.signed_in(&self.conn, signed_in),
                 Action::Ping => {
                     self.conn.send(message::ping());
-                    let ping = tokio::time::timeout(WRITE_TIMEOUT, socket.send(Message::Ping(Default::default())));
+                    let ping = tokio::time::timeout(
+                        WRITE_TIMEOUT,
+                        socket.send(Message::Ping(Default::default())),
+                    );
                     if !matches!(ping.await, Ok(Ok(()))) {
                         return Err(());
                     }
