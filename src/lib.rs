@@ -1,1 +1,1 @@
-//! pushcheck
+//! pushcheck: conformance and load testing for Pusher Channels compatible servers.

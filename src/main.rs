@@ -1,1 +1,3 @@
+//! `pushcheck`: conformance and load testing for Pusher Channels servers (the harness is being built).
+
 fn main() {}
