@@ -32,6 +32,11 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
+    // Each connection is a file descriptor; the default soft limit (often
+    // 1024) would cap the server far below what the machine allows.
+    if let Err(e) = rlimit::increase_nofile_limit(u64::MAX) {
+        eprintln!("reference-server: cannot raise the open-files limit: {e}");
+    }
     let config = match &args.config {
         Some(path) => match Config::load(path) {
             Ok(config) => config,
