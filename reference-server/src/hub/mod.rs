@@ -217,7 +217,7 @@ impl AppState {
             }
             None => conn.send(message::subscription_succeeded(&join.channel)),
         }
-        if channel.subscribers.len() == 1 {
+        if channel.subscribers.len() == 1 && !join.channel.starts_with('#') {
             self.hook(WebhookKind::ChannelOccupied, || {
                 WebhookEvent::ChannelOccupied {
                     channel: join.channel.clone(),
@@ -295,11 +295,14 @@ impl AppState {
         }
         if channel.subscribers.is_empty() {
             channels.remove(name);
-            self.hook(WebhookKind::ChannelVacated, || {
-                WebhookEvent::ChannelVacated {
-                    channel: name.to_owned(),
-                }
-            });
+            // `#server-to-user-` channels are internal: no occupancy webhooks.
+            if !name.starts_with('#') {
+                self.hook(WebhookKind::ChannelVacated, || {
+                    WebhookEvent::ChannelVacated {
+                        channel: name.to_owned(),
+                    }
+                });
+            }
         } else if ChannelKind::of(name).access != crate::protocol::channel::Access::Presence {
             self.count_changed(channel, name);
         }
