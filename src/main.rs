@@ -1,1 +1,2 @@
+//! The `pushcheck` command line.
 fn main() {}
