@@ -11,5 +11,7 @@
 //! - [`bundled`]: the in-process reference server used when no target is given.
 //! - [`cli`]: the command line.
 
+pub mod client;
 pub mod signing;
+pub mod target;
 pub mod wire;

@@ -3,7 +3,7 @@
 use serde_json::{Map, Value};
 
 /// Why a server frame could not be read as a Pusher envelope.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum DecodeError {
     /// The frame is not JSON at all.
     #[error("frame is not valid json: {0}")]
