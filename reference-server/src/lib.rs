@@ -1,1 +1,135 @@
-//! reference server
+//! A faithful, fast Pusher Channels protocol 7 server: WebSocket, signed HTTP API, webhooks.
+//!
+//! It is pushcheck's default target, the oracle in differential runs, and a
+//! server other projects can run in their own CI. Behaviour follows
+//! `shared/spec/pusher-protocol.md`; section numbers in comments point there.
+//!
+//! # Layout
+//!
+//! - [`config`]: apps, limits, timeouts, webhooks (TOML).
+//! - [`protocol`]: sans-IO protocol code: channel names, signatures, frames,
+//!   and the per-connection [`protocol::session::Session`].
+//! - [`hub`]: shared state: channels, presence rosters, cache slots, users, fan-out.
+//! - `transport`: axum WebSocket upgrade and per-connection task.
+//! - `rest`: the signed HTTP API.
+//! - [`webhooks`]: batched, signed, retried delivery from a bounded queue.
+//!
+//! # Embedding
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! let server = reference_server::Server::start(reference_server::Config::default(), listener).await?;
+//! println!("ws://{}/app/app-key", server.local_addr());
+//! server.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+pub mod config;
+pub mod faults;
+pub mod hub;
+pub mod protocol;
+mod rest;
+mod transport;
+pub mod webhooks;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+
+pub use config::{AppConfig, AppSecret, Config, ConfigError, RestSettings, Timeouts, TransportLimits};
+pub use faults::Faults;
+pub use webhooks::{WebhookKind, WebhookSettings, WebhookTarget};
+
+/// How long shutdown waits for clients to take their close frames.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+impl Config {
+    /// The fault switches in effect (all off unless built with `faults`).
+    pub fn faults(&self) -> Faults {
+        #[cfg(feature = "faults")]
+        return self.faults.clone();
+        #[cfg(not(feature = "faults"))]
+        return Faults::default();
+    }
+}
+
+/// Serves `config` on `listener` until `shutdown` completes, then closes every
+/// client with 4200 (reconnect) and flushes pending webhooks.
+pub async fn serve(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let webhooks = webhooks::Webhooks::start(config.webhooks.clone());
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let (live_tx, mut live_rx) = mpsc::channel::<()>(1);
+    let shared = Arc::new(transport::Shared {
+        faults: Arc::new(config.faults()),
+        hub: hub::Hub::new(&config, &webhooks),
+        config,
+        shutdown: stop_rx,
+        live: live_tx,
+    });
+    let router = transport::router(shared.clone());
+    let stopping = async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    };
+    let result = axum::serve(listener, router).with_graceful_shutdown(stopping).await;
+    drop(shared);
+    // Every connection task holds a `live` sender; all dropped means all closed.
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, live_rx.recv()).await;
+    webhooks.shutdown(SHUTDOWN_GRACE).await;
+    result
+}
+
+/// A server running on its own task; dropping it shuts it down.
+#[derive(Debug)]
+pub struct Server {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl Server {
+    /// Starts serving on an already bound listener (bind `127.0.0.1:0` in tests,
+    /// so the address is known before the server runs).
+    pub async fn start(config: Config, listener: TcpListener) -> std::io::Result<Server> {
+        config.validate().map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+        let addr = listener.local_addr()?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(serve(listener, config, async move {
+            let _ = stopped.await;
+        }));
+        Ok(Server { addr, stop: Some(stop), task: Some(task) })
+    }
+
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops the server and waits until clients are closed and webhooks flushed.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}

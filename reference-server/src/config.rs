@@ -1,0 +1,327 @@
+//! Server configuration: apps, limits, timeouts and webhooks, from TOML and flags.
+//!
+//! Every field has a default, so an empty file is a valid config that serves
+//! the conventional app (`app-id` / `app-key` / `app-secret`). Unknown fields
+//! are rejected so that a typo never silently falls back to a default.
+
+use std::fmt;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::webhooks::{WebhookSettings, WebhookTarget};
+
+/// The whole server configuration.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// The apps this server hosts; at least one.
+    pub apps: Vec<AppConfig>,
+    /// Liveness timers (spec 3.3).
+    pub timeouts: Timeouts,
+    /// WebSocket transport limits.
+    pub transport: TransportLimits,
+    /// HTTP API settings (spec 8).
+    pub rest: RestSettings,
+    /// Webhook delivery settings (spec 9).
+    pub webhooks: WebhookSettings,
+    /// Test-only misbehaviours; see [`crate::faults`].
+    #[cfg(feature = "faults")]
+    pub faults: crate::faults::Faults,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            apps: vec![AppConfig::new("app-id", "app-key", "app-secret")],
+            timeouts: Timeouts::default(),
+            transport: TransportLimits::default(),
+            rest: RestSettings::default(),
+            webhooks: WebhookSettings::default(),
+            #[cfg(feature = "faults")]
+            faults: crate::faults::Faults::default(),
+        }
+    }
+}
+
+/// One hosted application and its per-app options and limits.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AppConfig {
+    /// App id, used in REST paths (`/apps/{id}/...`).
+    pub id: String,
+    /// App key, used in the WebSocket path and in signatures.
+    pub key: String,
+    /// App secret, the HMAC key.
+    pub secret: AppSecret,
+    /// A disabled app refuses connections (4003) and REST calls (403).
+    pub enabled: bool,
+    /// Whether clients may trigger `client-` events (spec 6.2).
+    pub client_events: bool,
+    /// Whether `pusher:signin` is accepted (spec 5.3).
+    pub user_authentication: bool,
+    /// Whether `pusher_internal:subscription_count` is sent (spec 7.5).
+    pub subscription_count: bool,
+    /// Whether watchlist events are sent after sign-in (spec 10.4).
+    pub watchlist: bool,
+    /// Maximum concurrent connections; over it new ones are closed 4004.
+    pub max_connections: Option<u32>,
+    /// Maximum distinct users in one presence channel (spec 7.1: 100).
+    pub max_presence_members: usize,
+    /// Maximum presence `user_id` length in characters (spec 7.1: 128).
+    pub max_presence_user_id_chars: usize,
+    /// Maximum presence `user_info` size in bytes (spec 7.1: 1 KB).
+    pub max_presence_user_info_bytes: usize,
+    /// Maximum `data` size of one event in bytes (spec 2.3: 10 KB).
+    pub max_event_payload_bytes: usize,
+    /// Maximum channels of one published event (spec 8.2: 100).
+    pub max_channels_per_event: usize,
+    /// Maximum events of one batch request (spec 8.3: 10).
+    pub max_batch_events: usize,
+    /// Client events per second per connection (spec 6.2: 10).
+    pub client_event_rate: u32,
+    /// Maximum watchlist size honoured at sign-in (spec 10.4: 100).
+    pub max_watchlist: usize,
+    /// How long a cache channel keeps its last event, in ms (spec 10.1).
+    pub cache_ttl_ms: u64,
+    /// Webhook endpoints of this app (spec 9).
+    pub webhooks: Vec<WebhookTarget>,
+}
+
+impl AppConfig {
+    /// An app with the given credentials and every other option at its default.
+    pub fn new(id: &str, key: &str, secret: &str) -> AppConfig {
+        AppConfig {
+            id: id.to_owned(),
+            key: key.to_owned(),
+            secret: AppSecret::new(secret.to_owned()),
+            ..AppConfig::default()
+        }
+    }
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        AppConfig {
+            id: "app-id".to_owned(),
+            key: "app-key".to_owned(),
+            secret: AppSecret::new("app-secret".to_owned()),
+            enabled: true,
+            client_events: true,
+            user_authentication: true,
+            subscription_count: false,
+            watchlist: true,
+            max_connections: None,
+            max_presence_members: 100,
+            max_presence_user_id_chars: 128,
+            max_presence_user_info_bytes: 1024,
+            max_event_payload_bytes: 10 * 1024,
+            max_channels_per_event: 100,
+            max_batch_events: 10,
+            client_event_rate: 10,
+            max_watchlist: 100,
+            cache_ttl_ms: 30 * 60 * 1000,
+            webhooks: Vec::new(),
+        }
+    }
+}
+
+/// An app secret; its `Debug` never prints the value.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct AppSecret(String);
+
+impl AppSecret {
+    /// Wraps a secret.
+    pub fn new(secret: String) -> AppSecret {
+        AppSecret(secret)
+    }
+
+    /// The secret's bytes, the HMAC key.
+    pub fn expose(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+impl fmt::Debug for AppSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// Liveness timers (spec 3.3). Milliseconds, so tests can run them fast.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Timeouts {
+    /// Inbound silence after which the server pings; also advertised, rounded
+    /// up to whole seconds, as `activity_timeout`.
+    pub activity_timeout_ms: u64,
+    /// How long after its ping the server waits before closing 4201.
+    pub pong_timeout_ms: u64,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts { activity_timeout_ms: 120_000, pong_timeout_ms: 30_000 }
+    }
+}
+
+/// WebSocket transport limits: frame size and per-connection buffers.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TransportLimits {
+    /// Largest inbound message in bytes; larger ones close the connection (1009).
+    pub max_message_bytes: usize,
+    /// Outbound frames queued per connection before it is closed 4100.
+    pub outbound_queue: usize,
+    /// Read buffer per connection in bytes (sized for 10 KB messages).
+    pub read_buffer_bytes: usize,
+}
+
+impl Default for TransportLimits {
+    fn default() -> Self {
+        TransportLimits { max_message_bytes: 32 * 1024, outbound_queue: 512, read_buffer_bytes: 4096 }
+    }
+}
+
+/// HTTP API settings (spec 5.5, 8).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RestSettings {
+    /// Requests whose `auth_timestamp` is this many seconds or more away
+    /// from server time are refused (spec 5.5: 600).
+    pub timestamp_window_secs: u64,
+    /// Largest accepted request body in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for RestSettings {
+    fn default() -> Self {
+        RestSettings { timestamp_window_secs: 600, max_body_bytes: 256 * 1024 }
+    }
+}
+
+/// Why a configuration was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The TOML is malformed or a field has the wrong type or name.
+    #[error("invalid config: {0}")]
+    Parse(#[from] toml::de::Error),
+    /// A field parsed but its value is not allowed.
+    #[error("invalid config: {field}: {reason}")]
+    Invalid {
+        /// Dotted path of the field, e.g. `apps[0].key`.
+        field: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+}
+
+impl Config {
+    /// Parses and validates a TOML document.
+    pub fn from_toml_str(text: &str) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Reads, parses and validates a TOML file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Config::from_toml_str(&text)
+    }
+
+    /// Checks values that parse but make no sense.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |field: String, reason| Err(ConfigError::Invalid { field, reason });
+        if self.apps.is_empty() {
+            return invalid("apps".into(), "at least one app is required");
+        }
+        for (i, app) in self.apps.iter().enumerate() {
+            for (name, value) in [("id", &app.id), ("key", &app.key), ("secret", &app.secret.0)] {
+                if value.is_empty() {
+                    return invalid(format!("apps[{i}].{name}"), "must not be empty");
+                }
+            }
+            if app.key.contains([':', '/', '?', '#']) {
+                return invalid(format!("apps[{i}].key"), "must not contain ':', '/', '?' or '#'");
+            }
+            if app.client_event_rate == 0 {
+                return invalid(format!("apps[{i}].client_event_rate"), "must be at least 1");
+            }
+            for other in self.apps.iter().take(i) {
+                if other.id == app.id {
+                    return invalid(format!("apps[{i}].id"), "duplicates an earlier app id");
+                }
+                if other.key == app.key {
+                    return invalid(format!("apps[{i}].key"), "duplicates an earlier app key");
+                }
+            }
+            for (j, hook) in app.webhooks.iter().enumerate() {
+                if !(hook.url.starts_with("http://") || hook.url.starts_with("https://")) {
+                    return invalid(format!("apps[{i}].webhooks[{j}].url"), "must be an http(s) URL");
+                }
+            }
+        }
+        if self.timeouts.activity_timeout_ms == 0 || self.timeouts.pong_timeout_ms == 0 {
+            return invalid("timeouts".into(), "timeouts must be positive");
+        }
+        if self.transport.outbound_queue == 0 {
+            return invalid("transport.outbound_queue".into(), "must be at least 1");
+        }
+        Ok(())
+    }
+
+    /// The `activity_timeout` advertised to clients: whole seconds, at least 1.
+    pub fn advertised_activity_timeout(&self) -> u64 {
+        self.timeouts.activity_timeout_ms.div_ceil(1000).max(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_gives_the_conventional_app() {
+        let config = Config::from_toml_str("").expect("empty config is valid");
+        assert_eq!(config.apps.len(), 1);
+        assert_eq!(config.apps[0].key, "app-key");
+        assert_eq!(format!("{:?}", config.apps[0].secret), "<redacted>");
+    }
+
+    #[test]
+    fn unknown_field_is_named() {
+        let err = Config::from_toml_str("[[apps]]\nid='1'\nkey='k'\nsecret='s'\nclient_event=true\n")
+            .expect_err("typo must be refused");
+        assert!(err.to_string().contains("client_event"), "{err}");
+    }
+
+    #[test]
+    fn duplicate_key_is_refused_with_its_field() {
+        let text = "[[apps]]\nid='1'\nkey='k'\nsecret='s'\n[[apps]]\nid='2'\nkey='k'\nsecret='t'\n";
+        let err = Config::from_toml_str(text).expect_err("duplicate key");
+        assert!(err.to_string().contains("apps[1].key"), "{err}");
+    }
+
+    #[test]
+    fn advertised_timeout_rounds_up_to_a_positive_second() {
+        let mut config = Config::default();
+        config.timeouts.activity_timeout_ms = 200;
+        assert_eq!(config.advertised_activity_timeout(), 1);
+        config.timeouts.activity_timeout_ms = 120_000;
+        assert_eq!(config.advertised_activity_timeout(), 120);
+    }
+}

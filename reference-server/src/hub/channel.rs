@@ -1,0 +1,92 @@
+//! One channel's subscribers and presence roster (spec 4, 7).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::ws::Utf8Bytes;
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+use super::conn::Conn;
+use crate::protocol::message;
+
+/// A presence member and how many of its connections are in the channel.
+#[derive(Debug)]
+pub(crate) struct Member {
+    pub(crate) user_info: Option<Arc<RawValue>>,
+    pub(crate) connections: u32,
+}
+
+/// State of one occupied channel. Exists only while it has subscribers.
+#[derive(Debug, Default)]
+pub(crate) struct Channel {
+    /// Subscribed connections by connection id.
+    pub(crate) subscribers: HashMap<u64, Arc<Conn>>,
+    /// Presence roster by user id (presence channels only).
+    pub(crate) members: HashMap<Arc<str>, Member>,
+    /// Which user each presence connection joined as.
+    pub(crate) member_of: HashMap<u64, Arc<str>>,
+    /// When `subscription_count` was last sent (spec 7.5 throttle).
+    pub(crate) count_sent: Option<Instant>,
+    /// Whether a delayed `subscription_count` is already scheduled.
+    pub(crate) count_scheduled: bool,
+}
+
+impl Channel {
+    /// Sends `frame` to every subscriber except `skip`.
+    pub(crate) fn broadcast(&self, frame: &Utf8Bytes, skip: Option<u64>) {
+        for (id, conn) in &self.subscribers {
+            if Some(*id) != skip {
+                conn.send(frame.clone());
+            }
+        }
+    }
+
+    /// Sends `frame` to every subscriber whose socket id is not `exclude` (spec 8.9).
+    pub(crate) fn publish(&self, frame: &Utf8Bytes, exclude: Option<&str>) {
+        for conn in self.subscribers.values() {
+            if Some(conn.socket_id.as_ref()) != exclude {
+                conn.send(frame.clone());
+            }
+        }
+    }
+
+    /// `subscription_succeeded` for a presence channel: ids, hash and count (spec 4.4).
+    pub(crate) fn roster_frame(&self, channel: &str) -> Utf8Bytes {
+        #[derive(Serialize)]
+        struct Presence<'a> {
+            ids: Vec<&'a str>,
+            hash: HashMap<&'a str, Option<&'a RawValue>>,
+            count: usize,
+        }
+        #[derive(Serialize)]
+        struct Data<'a> {
+            presence: Presence<'a>,
+        }
+        let ids: Vec<&str> = self.members.keys().map(AsRef::as_ref).collect();
+        let hash = self.members.iter().map(|(id, m)| (id.as_ref(), m.user_info.as_deref())).collect();
+        let presence = Presence { count: ids.len(), ids, hash };
+        message::json_string_data("pusher_internal:subscription_succeeded", Some(channel), &Data { presence })
+    }
+}
+
+/// `pusher_internal:member_added` (spec 7.2); `user_info` left out when absent (spec 13.7).
+pub(crate) fn member_added(channel: &str, user_id: &str, user_info: Option<&RawValue>) -> Utf8Bytes {
+    #[derive(Serialize)]
+    struct Added<'a> {
+        user_id: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        user_info: Option<&'a RawValue>,
+    }
+    message::json_string_data("pusher_internal:member_added", Some(channel), &Added { user_id, user_info })
+}
+
+/// `pusher_internal:member_removed` (spec 7.2).
+pub(crate) fn member_removed(channel: &str, user_id: &str) -> Utf8Bytes {
+    #[derive(Serialize)]
+    struct Removed<'a> {
+        user_id: &'a str,
+    }
+    message::json_string_data("pusher_internal:member_removed", Some(channel), &Removed { user_id })
+}

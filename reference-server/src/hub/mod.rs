@@ -1,0 +1,397 @@
+//! Shared state: apps, channels, presence rosters, cache slots, signed-in users, fan-out.
+//!
+//! Locks are `parking_lot` mutexes held only for in-memory work, never across
+//! an `.await`. Frames go out through each connection's bounded queue with
+//! `try_send`, so a publish never waits on a slow client. Lock order inside
+//! an app: `channels`, then `cache`, then `users`.
+
+mod channel;
+mod conn;
+mod users;
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::extract::ws::Utf8Bytes;
+use parking_lot::Mutex;
+
+pub use self::conn::Conn;
+use self::channel::{Channel, Member, member_added, member_removed};
+use self::users::Users;
+use crate::config::{AppConfig, Config};
+use crate::faults::Faults;
+use crate::protocol::channel::ChannelKind;
+use crate::protocol::close::CloseCode;
+use crate::protocol::message;
+use crate::protocol::session::{ClientEvent, Join, SignedIn};
+use crate::webhooks::{AppHooks, WebhookEvent, WebhookKind, Webhooks};
+
+/// Above this many subscribers `subscription_count` is sent at most every 5 s (spec 7.5).
+const COUNT_THROTTLE_ABOVE: usize = 100;
+const COUNT_THROTTLE: Duration = Duration::from_secs(5);
+
+/// Every app's state, and the socket id generator.
+#[derive(Debug)]
+pub struct Hub {
+    by_key: HashMap<String, Arc<AppState>>,
+    by_id: HashMap<String, Arc<AppState>>,
+    socket_prefix: u32,
+    next_conn: AtomicU64,
+}
+
+impl Hub {
+    /// Builds the hub for the configured apps.
+    pub fn new(config: &Config, webhooks: &Webhooks) -> Hub {
+        let faults = Arc::new(config.faults());
+        let mut by_key = HashMap::new();
+        let mut by_id = HashMap::new();
+        for app in &config.apps {
+            let state = Arc::new(AppState::new(app.clone(), webhooks.clone(), faults.clone()));
+            by_key.insert(app.key.clone(), state.clone());
+            by_id.insert(app.id.clone(), state);
+        }
+        // Socket ids are `<prefix>.<counter>` (spec 1.3: `^\d+\.\d+$`); the random
+        // prefix keeps ids of two runs of the server from colliding.
+        let socket_prefix = (RandomState::new().hash_one(0u8) % 1_000_000) as u32;
+        Hub { by_key, by_id, socket_prefix, next_conn: AtomicU64::new(1) }
+    }
+
+    /// The app with this key.
+    pub fn app_by_key(&self, key: &str) -> Option<&Arc<AppState>> {
+        self.by_key.get(key)
+    }
+
+    /// The app with this id.
+    pub fn app_by_id(&self, id: &str) -> Option<&Arc<AppState>> {
+        self.by_id.get(id)
+    }
+
+    /// Every app.
+    pub fn apps(&self) -> impl Iterator<Item = &Arc<AppState>> {
+        self.by_id.values()
+    }
+
+    /// A fresh connection handle with a process-unique socket id.
+    pub fn new_conn(&self, capacity: usize) -> (Arc<Conn>, tokio::sync::mpsc::Receiver<Utf8Bytes>) {
+        let id = self.next_conn.fetch_add(1, Ordering::Relaxed);
+        let socket_id: Arc<str> = format!("{}.{id}", self.socket_prefix).into();
+        Conn::new(id, socket_id, capacity)
+    }
+}
+
+/// A cached event of a cache channel (spec 10.1).
+#[derive(Debug)]
+struct CacheSlot {
+    event: Arc<str>,
+    data: Arc<str>,
+    expires: Instant,
+}
+
+/// What the HTTP API can ask about a channel (spec 8.4, 8.5).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ChannelStats {
+    /// Subscribed connections.
+    pub subscription_count: usize,
+    /// Distinct presence users.
+    pub user_count: usize,
+}
+
+/// The cached event of a channel as the HTTP API reports it.
+#[derive(Clone, Debug)]
+pub struct CachedEvent {
+    /// Event name.
+    pub event: Arc<str>,
+    /// Event data.
+    pub data: Arc<str>,
+    /// Time left before it expires.
+    pub ttl: Duration,
+}
+
+/// One app's live state.
+#[derive(Debug)]
+pub struct AppState {
+    /// The app's configuration.
+    pub config: Arc<AppConfig>,
+    /// Its webhook endpoints.
+    pub hooks: Arc<AppHooks>,
+    /// Test-only misbehaviours.
+    pub faults: Arc<Faults>,
+    webhooks: Webhooks,
+    connections: AtomicU32,
+    channels: Mutex<HashMap<String, Channel>>,
+    cache: Mutex<HashMap<String, CacheSlot>>,
+    users: Mutex<Users>,
+}
+
+impl AppState {
+    fn new(config: AppConfig, webhooks: Webhooks, faults: Arc<Faults>) -> AppState {
+        let hooks = Arc::new(AppHooks {
+            app_id: config.id.clone(),
+            key: config.key.clone(),
+            secret: String::from_utf8_lossy(config.secret.expose()).into_owned(),
+            targets: config.webhooks.clone(),
+        });
+        AppState {
+            config: Arc::new(config),
+            hooks,
+            faults,
+            webhooks,
+            connections: AtomicU32::new(0),
+            channels: Mutex::new(HashMap::new()),
+            cache: Mutex::new(HashMap::new()),
+            users: Mutex::new(Users::default()),
+        }
+    }
+
+    fn hook(&self, kind: WebhookKind, event: impl FnOnce() -> WebhookEvent) {
+        if self.hooks.wants(kind) {
+            self.webhooks.emit(&self.hooks, event());
+        }
+    }
+
+    /// Counts a new connection, or says why it is refused (spec 1.5: 4003, 4004).
+    pub fn admit(&self) -> Result<(), CloseCode> {
+        if !self.config.enabled {
+            return Err(CloseCode::AppDisabled);
+        }
+        let limit = self.config.max_connections.unwrap_or(u32::MAX);
+        self.connections
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < limit).then_some(n + 1))
+            .map(|_| ())
+            .map_err(|_| CloseCode::OverQuota)
+    }
+
+    /// Current connection count.
+    pub fn connection_count(&self) -> u32 {
+        self.connections.load(Ordering::Acquire)
+    }
+
+    /// Removes a closed connection from every channel and from the user registry.
+    pub fn disconnect<'a>(self: &Arc<Self>, conn: &Conn, channels: impl Iterator<Item = &'a str>, user: Option<&Arc<str>>) {
+        for channel in channels {
+            self.leave(conn.id, channel);
+        }
+        if let Some(user_id) = user {
+            self.users.lock().sign_out(conn.id, user_id);
+        }
+        self.connections.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// Adds a connection to a channel and sends it the success frames (spec 4.4,
+    /// 7.2, 10.1). `Err` carries the refusal message (presence member limit).
+    pub fn join(self: &Arc<Self>, conn: &Arc<Conn>, join: Join) -> Result<(), String> {
+        let mut channels = self.channels.lock();
+        let channel = channels.entry(join.channel.clone()).or_default();
+        if let Some(member) = &join.member {
+            let limit = self.config.max_presence_members;
+            if !channel.members.contains_key(&member.user_id) && channel.members.len() >= limit {
+                if channel.subscribers.is_empty() {
+                    channels.remove(&join.channel);
+                }
+                return Err(format!("Presence channel member limit ({limit}) reached for {}", join.channel));
+            }
+        }
+        channel.subscribers.insert(conn.id, conn.clone());
+        match join.member {
+            Some(member) => {
+                self.add_member(channel, conn.id, &join.channel, member);
+                conn.send(channel.roster_frame(&join.channel));
+            }
+            None => conn.send(message::subscription_succeeded(&join.channel)),
+        }
+        if channel.subscribers.len() == 1 {
+            self.hook(WebhookKind::ChannelOccupied, || WebhookEvent::ChannelOccupied { channel: join.channel.clone() });
+        }
+        if join.kind.access != crate::protocol::channel::Access::Presence {
+            self.count_changed(channel, &join.channel);
+        }
+        if join.kind.cache {
+            self.replay_cache(conn, &join.channel);
+        }
+        Ok(())
+    }
+
+    fn add_member(&self, channel: &mut Channel, conn_id: u64, name: &str, member: crate::protocol::session::Member) {
+        channel.member_of.insert(conn_id, member.user_id.clone());
+        let entry = channel.members.entry(member.user_id.clone()).or_insert(Member { user_info: member.user_info, connections: 0 });
+        entry.connections += 1;
+        let first = entry.connections == 1;
+        if first || self.faults.member_added_per_connection {
+            let frame = member_added(name, &member.user_id, entry.user_info.as_deref());
+            channel.broadcast(&frame, Some(conn_id));
+        }
+        if first {
+            let user_id = member.user_id.to_string();
+            self.hook(WebhookKind::MemberAdded, || WebhookEvent::MemberAdded { channel: name.to_owned(), user_id });
+        }
+    }
+
+    fn replay_cache(&self, conn: &Conn, channel: &str) {
+        let now = Instant::now();
+        let mut cache = self.cache.lock();
+        let hit = cache.get(channel).filter(|slot| slot.expires > now && !self.faults.no_cache_replay);
+        match hit {
+            Some(slot) => conn.send(message::channel_event(channel, &slot.event, &slot.data)),
+            None => {
+                cache.remove(channel);
+                conn.send(message::cache_miss(channel));
+                self.hook(WebhookKind::CacheMiss, || WebhookEvent::CacheMiss { channel: channel.to_owned() });
+            }
+        }
+    }
+
+    /// Removes a connection from a channel (spec 4.6, 7.2, 9.2).
+    pub fn leave(self: &Arc<Self>, conn_id: u64, name: &str) {
+        let mut channels = self.channels.lock();
+        let Some(channel) = channels.get_mut(name) else { return };
+        if channel.subscribers.remove(&conn_id).is_none() {
+            return;
+        }
+        if let Some(user_id) = channel.member_of.remove(&conn_id) {
+            self.remove_member(channel, name, &user_id);
+        }
+        if channel.subscribers.is_empty() {
+            channels.remove(name);
+            self.hook(WebhookKind::ChannelVacated, || WebhookEvent::ChannelVacated { channel: name.to_owned() });
+        } else if ChannelKind::of(name).access != crate::protocol::channel::Access::Presence {
+            self.count_changed(channel, name);
+        }
+    }
+
+    fn remove_member(&self, channel: &mut Channel, name: &str, user_id: &Arc<str>) {
+        let Some(member) = channel.members.get_mut(user_id) else { return };
+        member.connections -= 1;
+        if member.connections > 0 {
+            return;
+        }
+        channel.members.remove(user_id);
+        if !self.faults.drop_member_removed {
+            channel.broadcast(&member_removed(name, user_id), None);
+        }
+        let user_id = user_id.to_string();
+        self.hook(WebhookKind::MemberRemoved, || WebhookEvent::MemberRemoved { channel: name.to_owned(), user_id });
+    }
+
+    /// Sends `subscription_count` to the channel, throttled above 100 subscribers (spec 7.5).
+    fn count_changed(self: &Arc<Self>, channel: &mut Channel, name: &str) {
+        if !self.config.subscription_count {
+            return;
+        }
+        let now = Instant::now();
+        let due = channel.count_sent.is_none_or(|sent| now >= sent + COUNT_THROTTLE);
+        if channel.subscribers.len() <= COUNT_THROTTLE_ABOVE || due {
+            self.send_count(channel, name, now);
+        } else if !channel.count_scheduled {
+            channel.count_scheduled = true;
+            let at = channel.count_sent.map_or(now, |sent| sent + COUNT_THROTTLE);
+            let (app, name) = (self.clone(), name.to_owned());
+            tokio::spawn(async move {
+                tokio::time::sleep_until(at.into()).await;
+                if let Some(channel) = app.channels.lock().get_mut(&name) {
+                    channel.count_scheduled = false;
+                    app.send_count(channel, &name, Instant::now());
+                }
+            });
+        }
+    }
+
+    fn send_count(&self, channel: &mut Channel, name: &str, now: Instant) {
+        let count = channel.subscribers.len();
+        channel.count_sent = Some(now);
+        channel.broadcast(&message::subscription_count(name, count), None);
+        self.hook(WebhookKind::SubscriptionCount, || WebhookEvent::SubscriptionCount {
+            channel: name.to_owned(),
+            subscription_count: count as u64,
+        });
+    }
+
+    /// Relays a client event to the channel's other subscribers (spec 6).
+    pub fn client_event(&self, sender: &Conn, event: ClientEvent) {
+        {
+            let channels = self.channels.lock();
+            let Some(channel) = channels.get(&event.channel) else { return };
+            let skip = (!self.faults.echo_client_events).then_some(sender.id);
+            channel.broadcast(&event.frame, skip);
+        }
+        self.hook(WebhookKind::ClientEvent, || WebhookEvent::ClientEvent {
+            channel: event.channel,
+            event: event.event,
+            data: event.data,
+            socket_id: sender.socket_id.to_string(),
+            user_id: event.user_id.map(|id| id.to_string()),
+        });
+    }
+
+    /// Delivers an HTTP API event to one channel and caches it on cache
+    /// channels (spec 8.2, 8.9, 10.1). The frame is encoded once.
+    pub fn publish(&self, channel_name: &str, event: &str, data: &str, exclude: Option<&str>) {
+        let frame = message::channel_event(channel_name, event, data);
+        let exclude = exclude.filter(|_| !self.faults.skip_socket_exclusion);
+        let channels = self.channels.lock();
+        if ChannelKind::of(channel_name).cache {
+            self.store_cache(channel_name, event, data);
+        }
+        if let Some(channel) = channels.get(channel_name) {
+            channel.publish(&frame, exclude);
+        }
+    }
+
+    fn store_cache(&self, channel: &str, event: &str, data: &str) {
+        let now = Instant::now();
+        let mut cache = self.cache.lock();
+        if cache.len() >= 1024 && cache.len().is_power_of_two() {
+            cache.retain(|_, slot| slot.expires > now);
+        }
+        let expires = now + Duration::from_millis(self.config.cache_ttl_ms);
+        cache.insert(channel.to_owned(), CacheSlot { event: event.into(), data: data.into(), expires });
+    }
+
+    /// Counts for one channel; `None` when nobody is subscribed.
+    pub fn channel_stats(&self, name: &str) -> Option<ChannelStats> {
+        let channels = self.channels.lock();
+        channels.get(name).map(stats)
+    }
+
+    /// Occupied channels whose name starts with `prefix`, excluding `#` channels (spec 8.4).
+    pub fn occupied_channels(&self, prefix: &str) -> Vec<(String, ChannelStats)> {
+        let channels = self.channels.lock();
+        channels
+            .iter()
+            .filter(|(name, _)| name.starts_with(prefix) && !name.starts_with('#'))
+            .map(|(name, channel)| (name.clone(), stats(channel)))
+            .collect()
+    }
+
+    /// Distinct user ids of a presence channel (spec 8.6).
+    pub fn presence_users(&self, name: &str) -> Vec<String> {
+        let channels = self.channels.lock();
+        channels.get(name).map(|c| c.members.keys().map(|id| id.to_string()).collect()).unwrap_or_default()
+    }
+
+    /// The cached event of a cache channel, if still alive (spec 8.5, 10.1).
+    pub fn cached(&self, name: &str) -> Option<CachedEvent> {
+        let now = Instant::now();
+        let cache = self.cache.lock();
+        let slot = cache.get(name).filter(|slot| slot.expires > now)?;
+        Some(CachedEvent { event: slot.event.clone(), data: slot.data.clone(), ttl: slot.expires - now })
+    }
+
+    /// Records a sign-in; sends watchlist state and online notifications (spec 10.4).
+    pub fn signed_in(&self, conn: &Arc<Conn>, signed_in: SignedIn) {
+        self.users.lock().sign_in(conn, signed_in);
+    }
+
+    /// Closes every connection signed in as `user_id` with 4009 (spec 8.7).
+    pub fn terminate_user(&self, user_id: &str) {
+        for conn in self.users.lock().connections_of(user_id) {
+            conn.close(CloseCode::Terminated);
+        }
+    }
+}
+
+fn stats(channel: &Channel) -> ChannelStats {
+    ChannelStats { subscription_count: channel.subscribers.len(), user_count: channel.members.len() }
+}

@@ -1,0 +1,453 @@
+//! One connection's protocol state machine, sans I/O (DESIGN "Reference server: layers").
+//!
+//! The transport calls [`Session::on_text`] for each text frame,
+//! [`Session::on_activity`] for control frames, and [`Session::on_tick`] when
+//! [`Session::next_deadline`] passes. Each returns [`Action`]s for the
+//! transport to carry out. Time is an argument, so tests pass instants.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::ws::Utf8Bytes;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::auth::{self, AuthError};
+use super::channel::{Access, ChannelKind, SERVER_TO_USER_PREFIX, validate_channel_name};
+use super::close::CloseCode;
+use super::message::{self, Inbound, SigninData, SubscribeData, UnsubscribeData};
+use crate::config::AppConfig;
+use crate::faults::Faults;
+
+/// Something the transport must do for the session.
+#[derive(Debug)]
+pub enum Action {
+    /// Send this frame to this connection.
+    Send(Utf8Bytes),
+    /// Add the connection to a channel; the hub answers with the success frames.
+    Join(Join),
+    /// Remove the connection from a channel.
+    Leave {
+        /// The channel.
+        channel: String,
+    },
+    /// Relay a client event to the channel's other subscribers.
+    ClientEvent(ClientEvent),
+    /// The connection signed in (spec 5.3).
+    SignedIn(SignedIn),
+    /// Send `pusher:ping` and a WebSocket ping (spec 3.3).
+    Ping,
+    /// Close the connection.
+    Close(CloseCode),
+}
+
+/// A subscription the session has authorized.
+#[derive(Debug)]
+pub struct Join {
+    /// Channel name.
+    pub channel: String,
+    /// Its kind.
+    pub kind: ChannelKind,
+    /// The presence member, for presence channels.
+    pub member: Option<Member>,
+}
+
+/// A presence member as authorized (spec 7.1).
+#[derive(Clone, Debug)]
+pub struct Member {
+    /// Canonical user id (numbers become their JSON text).
+    pub user_id: Arc<str>,
+    /// The member's `user_info` object, as received.
+    pub user_info: Option<Arc<RawValue>>,
+}
+
+/// A client event accepted for relay (spec 6).
+#[derive(Debug)]
+pub struct ClientEvent {
+    /// Channel.
+    pub channel: String,
+    /// Event name.
+    pub event: String,
+    /// The frame for the other subscribers, encoded once.
+    pub frame: Utf8Bytes,
+    /// `data` as a string, for the `client_event` webhook (spec 9.2).
+    pub data: String,
+    /// The sender's presence user id.
+    pub user_id: Option<Arc<str>>,
+}
+
+/// A completed sign-in (spec 5.3, 10.4).
+#[derive(Debug)]
+pub struct SignedIn {
+    /// The user id.
+    pub user_id: Arc<str>,
+    /// Watched user ids, truncated to the app's limit.
+    pub watchlist: Vec<String>,
+}
+
+/// A live subscription: the presence user id it joined as, if any.
+#[derive(Debug)]
+struct Subscription {
+    user_id: Option<Arc<str>>,
+}
+
+#[derive(Debug)]
+struct User {
+    id: Arc<str>,
+    user_info: Option<Arc<RawValue>>,
+}
+
+/// Token bucket for client events (spec 6.2, 13.8).
+#[derive(Debug)]
+struct Bucket {
+    tokens: f64,
+    updated: Instant,
+}
+
+/// The protocol state of one connection.
+#[derive(Debug)]
+pub struct Session {
+    socket_id: Arc<str>,
+    app: Arc<AppConfig>,
+    faults: Arc<Faults>,
+    activity_timeout: Duration,
+    pong_timeout: Duration,
+    last_inbound: Instant,
+    ping_sent: Option<Instant>,
+    subscriptions: HashMap<String, Subscription>,
+    user: Option<User>,
+    bucket: Bucket,
+}
+
+/// Liveness timers for a session (spec 3.3).
+#[derive(Clone, Copy, Debug)]
+pub struct Timers {
+    /// Inbound silence before the server pings.
+    pub activity_timeout: Duration,
+    /// Wait after the ping before closing 4201.
+    pub pong_timeout: Duration,
+}
+
+fn error(message: &str) -> Action {
+    Action::Send(message::error(None, message))
+}
+
+impl Session {
+    /// A new session for an accepted connection.
+    pub fn new(socket_id: Arc<str>, app: Arc<AppConfig>, faults: Arc<Faults>, timers: Timers, now: Instant) -> Session {
+        let tokens = f64::from(app.client_event_rate);
+        Session {
+            socket_id,
+            app,
+            faults,
+            activity_timeout: timers.activity_timeout,
+            pong_timeout: timers.pong_timeout,
+            last_inbound: now,
+            ping_sent: None,
+            subscriptions: HashMap::new(),
+            user: None,
+            bucket: Bucket { tokens, updated: now },
+        }
+    }
+
+    /// This connection's socket id.
+    pub fn socket_id(&self) -> &Arc<str> {
+        &self.socket_id
+    }
+
+    /// The signed-in user id, if any.
+    pub fn user_id(&self) -> Option<&Arc<str>> {
+        self.user.as_ref().map(|u| &u.id)
+    }
+
+    /// Channels this connection is subscribed to.
+    pub fn channels(&self) -> impl Iterator<Item = &str> {
+        self.subscriptions.keys().map(String::as_str)
+    }
+
+    /// Drops a subscription the hub refused (e.g. presence member limit).
+    pub fn forget(&mut self, channel: &str) {
+        self.subscriptions.remove(channel);
+    }
+
+    /// Any inbound frame (text or control) is proof of life (spec 3.1).
+    pub fn on_activity(&mut self, now: Instant) {
+        self.last_inbound = now;
+        self.ping_sent = None;
+    }
+
+    /// When [`Session::on_tick`] must next be called.
+    pub fn next_deadline(&self) -> Instant {
+        match self.ping_sent {
+            Some(sent) => sent + self.pong_timeout,
+            None => self.last_inbound + self.activity_timeout,
+        }
+    }
+
+    /// Pings a silent client; closes 4201 when it stays silent (spec 3.3).
+    pub fn on_tick(&mut self, now: Instant) -> Vec<Action> {
+        match self.ping_sent {
+            Some(sent) if now >= sent + self.pong_timeout => vec![Action::Close(CloseCode::PongTimeout)],
+            None if now >= self.last_inbound + self.activity_timeout => {
+                self.ping_sent = Some(now);
+                vec![Action::Ping]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// Handles one text frame from the client.
+    pub fn on_text(&mut self, text: &str, now: Instant) -> Vec<Action> {
+        self.on_activity(now);
+        let inbound = match Inbound::parse(text) {
+            Ok(inbound) => inbound,
+            Err(e) => return vec![error(&e.to_string())],
+        };
+        match inbound.event.as_ref() {
+            "pusher:ping" if self.faults.no_pong => Vec::new(),
+            "pusher:ping" => vec![Action::Send(message::pong())],
+            "pusher:pong" => Vec::new(),
+            "pusher:subscribe" => match inbound.data_as::<SubscribeData>() {
+                Ok(data) => self.subscribe(data),
+                Err(e) => vec![error(&e.to_string())],
+            },
+            "pusher:unsubscribe" => match inbound.data_as::<UnsubscribeData>() {
+                Ok(data) => self.unsubscribe(data.channel),
+                Err(e) => vec![error(&e.to_string())],
+            },
+            "pusher:signin" => match inbound.data_as::<SigninData>() {
+                Ok(data) => self.signin(&data),
+                Err(e) => vec![error(&e.to_string())],
+            },
+            name if name.starts_with("client-") => self.client_event(&inbound, now),
+            name => vec![error(&format!("Unsupported event {name}: clients may only send pusher: protocol events and client- events"))],
+        }
+    }
+
+    fn subscribe(&mut self, data: SubscribeData) -> Vec<Action> {
+        let channel = data.channel;
+        if !self.faults.accept_bad_channel_names {
+            if let Err(e) = validate_channel_name(&channel) {
+                return vec![error(&format!("Invalid channel name '{channel}': {e}"))];
+            }
+        }
+        if self.subscriptions.contains_key(&channel) {
+            return vec![error(&format!("Existing subscription to channel {channel}"))];
+        }
+        let kind = ChannelKind::of(&channel);
+        let member = match self.authorize(&channel, kind, data.auth.as_deref(), data.channel_data.as_deref()) {
+            Ok(member) => member,
+            Err(message) if self.faults.leak_failed_subscriber && kind.access != Access::Presence => {
+                self.subscriptions.insert(channel.clone(), Subscription { user_id: None });
+                return vec![error(&message), Action::Join(Join { channel, kind, member: None })];
+            }
+            Err(message) => return vec![error(&message)],
+        };
+        let user_id = member.as_ref().map(|m| m.user_id.clone());
+        self.subscriptions.insert(channel.clone(), Subscription { user_id });
+        vec![Action::Join(Join { channel, kind, member })]
+    }
+
+    /// Checks the subscription's right to the channel; returns the presence member.
+    fn authorize(
+        &self,
+        channel: &str,
+        kind: ChannelKind,
+        auth: Option<&str>,
+        channel_data: Option<&str>,
+    ) -> Result<Option<Member>, String> {
+        match kind.access {
+            Access::Public => return Ok(None),
+            Access::ServerToUser => {
+                let wanted = &channel[SERVER_TO_USER_PREFIX.len()..];
+                return match self.user_id() {
+                    Some(id) if id.as_ref() == wanted => Ok(None),
+                    _ => Err(format!("Cannot subscribe to {channel}: the connection is not signed in as that user")),
+                };
+            }
+            Access::Private | Access::Encrypted | Access::Presence => {}
+        }
+        let unsigned_ok = self.faults.cache_variants_unsigned && kind.cache;
+        if !unsigned_ok {
+            self.check_signature(channel, auth, channel_data).map_err(|e| e.to_string())?;
+        }
+        if kind.access != Access::Presence {
+            return Ok(None);
+        }
+        match channel_data {
+            Some(text) => self.presence_member(text).map(Some),
+            None => match &self.user {
+                Some(user) => Ok(Some(Member { user_id: user.id.clone(), user_info: user.user_info.clone() })),
+                None => Err(format!(
+                    "{channel} is a presence channel and subscription must include channel_data (or the connection must be signed in)"
+                )),
+            },
+        }
+    }
+
+    fn check_signature(&self, channel: &str, auth: Option<&str>, channel_data: Option<&str>) -> Result<(), AuthError> {
+        let auth = auth.filter(|a| !a.is_empty()).ok_or_else(|| AuthError::Missing { channel: channel.to_owned() })?;
+        if self.faults.accept_any_signature {
+            return Ok(());
+        }
+        let signed = auth::channel_string(&self.socket_id, channel, channel_data);
+        auth::verify(&self.app.key, &self.app.secret, auth, &signed)
+    }
+
+    /// Parses presence `channel_data` and applies the member limits (spec 7.1, 7.3).
+    fn presence_member(&self, text: &str) -> Result<Member, String> {
+        #[derive(Deserialize)]
+        struct ChannelData {
+            user_id: serde_json::Value,
+            #[serde(default)]
+            user_info: Option<Box<RawValue>>,
+        }
+        let data: ChannelData =
+            serde_json::from_str(text).map_err(|e| format!("channel_data is not a valid presence member: {e}"))?;
+        let user_id = match data.user_id {
+            serde_json::Value::String(s) if !s.is_empty() => s,
+            serde_json::Value::Number(n) => n.to_string(),
+            _ => return Err("channel_data.user_id must be a non-empty string or a number".to_owned()),
+        };
+        if user_id.chars().count() > self.app.max_presence_user_id_chars {
+            return Err(format!("user_id is longer than {} characters", self.app.max_presence_user_id_chars));
+        }
+        let user_info = match data.user_info {
+            Some(raw) if raw.get() == "null" => None,
+            Some(raw) if !raw.get().starts_with('{') => {
+                return Err("user_info supplied to presence subscription is invalid - if supplied it must be a type of hash".to_owned());
+            }
+            Some(raw) if raw.get().len() > self.app.max_presence_user_info_bytes => {
+                return Err(format!("user_info is larger than {} bytes", self.app.max_presence_user_info_bytes));
+            }
+            other => other,
+        };
+        Ok(Member { user_id: user_id.into(), user_info: user_info.map(Arc::from) })
+    }
+
+    fn unsubscribe(&mut self, channel: String) -> Vec<Action> {
+        if self.subscriptions.remove(&channel).is_some() {
+            vec![Action::Leave { channel }]
+        } else {
+            vec![error(&format!("No current subscription to channel {channel}, or subscription in progress"))]
+        }
+    }
+
+    fn signin(&mut self, data: &SigninData) -> Vec<Action> {
+        if !self.app.user_authentication {
+            return vec![Action::Send(message::error(Some(4009), "User authentication is not enabled for this app"))];
+        }
+        match self.check_signin(data) {
+            Ok((user, watchlist)) => self.complete_signin(data, user, watchlist),
+            Err(message) => vec![Action::Send(message::error(Some(4009), &message))],
+        }
+    }
+
+    fn check_signin(&self, data: &SigninData) -> Result<(User, Vec<String>), String> {
+        #[derive(Deserialize)]
+        struct UserData {
+            id: serde_json::Value,
+            #[serde(default)]
+            user_info: Option<Box<RawValue>>,
+            #[serde(default)]
+            watchlist: Option<Vec<String>>,
+        }
+        if !self.faults.accept_any_signature {
+            let signed = auth::signin_string(&self.socket_id, &data.user_data);
+            auth::verify(&self.app.key, &self.app.secret, &data.auth, &signed).map_err(|e| e.to_string())?;
+        }
+        let parsed: UserData =
+            serde_json::from_str(&data.user_data).map_err(|e| format!("user_data is not a valid user object: {e}"))?;
+        let id = match parsed.id {
+            serde_json::Value::String(s) if !s.is_empty() => s,
+            _ => return Err("user_data.id must be a non-empty string".to_owned()),
+        };
+        if let Some(current) = &self.user {
+            if current.id.as_ref() != id {
+                return Err(format!("Connection is already signed in as a different user ({})", current.id));
+            }
+        }
+        let user_info = parsed.user_info.filter(|raw| raw.get().starts_with('{')).map(Arc::from);
+        Ok((User { id: id.into(), user_info }, parsed.watchlist.unwrap_or_default()))
+    }
+
+    fn complete_signin(&mut self, data: &SigninData, user: User, mut watchlist: Vec<String>) -> Vec<Action> {
+        let user_id = user.id.clone();
+        self.user = Some(user);
+        let mut actions = vec![Action::Send(message::signin_success(&data.user_data))];
+        if watchlist.len() > self.app.max_watchlist {
+            watchlist.truncate(self.app.max_watchlist);
+            let text = format!("Watchlist limit exceeded. Only the first {} user IDs are accepted.", self.app.max_watchlist);
+            actions.push(Action::Send(message::error(Some(4302), &text)));
+        }
+        if !self.app.watchlist {
+            watchlist.clear();
+        }
+        actions.push(Action::SignedIn(SignedIn { user_id, watchlist }));
+        actions
+    }
+
+    fn client_event(&mut self, inbound: &Inbound<'_>, now: Instant) -> Vec<Action> {
+        match self.check_client_event(inbound, now) {
+            Ok(action) => vec![action],
+            Err(frame) => vec![Action::Send(frame)],
+        }
+    }
+
+    fn check_client_event(&mut self, inbound: &Inbound<'_>, now: Instant) -> Result<Action, Utf8Bytes> {
+        let fail = |text: String| message::error(None, &text);
+        if !self.app.client_events {
+            return Err(fail("To send client events, you must enable this feature in the app settings".into()));
+        }
+        let channel = inbound.channel.as_deref().ok_or_else(|| fail("Client event without a channel".into()))?;
+        let kind = ChannelKind::of(channel);
+        if !kind.allows_client_events() && !self.faults.client_events_on_public {
+            return Err(fail(format!("Client events are only allowed on private and presence channels, not {channel}")));
+        }
+        let user_id = match self.subscriptions.get(channel) {
+            Some(sub) => sub.user_id.clone(),
+            None if self.faults.allow_unsubscribed_client_events => None,
+            None => return Err(fail(format!("No current subscription to channel {channel}, or subscription in progress"))),
+        };
+        let size = inbound.data.map_or(0, |d| d.get().len());
+        if size > self.app.max_event_payload_bytes {
+            return Err(fail(format!("Client event data is {size} bytes; the limit is {}", self.app.max_event_payload_bytes)));
+        }
+        if !self.take_token(now) {
+            return Err(message::error(Some(4301), "Client event rejected due to rate limit"));
+        }
+        Ok(Action::ClientEvent(self.build_client_event(inbound, channel, user_id)))
+    }
+
+    fn build_client_event(&self, inbound: &Inbound<'_>, channel: &str, user_id: Option<Arc<str>>) -> ClientEvent {
+        let event = inbound.event.as_ref();
+        let spoofed = inbound.user_id.as_deref().filter(|_| self.faults.keep_client_user_id && user_id.is_some());
+        let frame = message::client_event(channel, event, inbound.data, spoofed.or(user_id.as_deref()));
+        let data = match inbound.data {
+            Some(raw) if raw.get().starts_with('"') => serde_json::from_str(raw.get()).unwrap_or_default(),
+            Some(raw) => raw.get().to_owned(),
+            None => String::new(),
+        };
+        ClientEvent { channel: channel.to_owned(), event: event.to_owned(), frame, data, user_id }
+    }
+
+    fn take_token(&mut self, now: Instant) -> bool {
+        if self.faults.no_client_event_rate_limit {
+            return true;
+        }
+        let rate = f64::from(self.app.client_event_rate);
+        let elapsed = now.saturating_duration_since(self.bucket.updated).as_secs_f64();
+        self.bucket.tokens = (self.bucket.tokens + elapsed * rate).min(rate);
+        self.bucket.updated = now;
+        if self.bucket.tokens >= 1.0 {
+            self.bucket.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,231 @@
+//! `POST /events` and `POST /batch_events` (spec 8.2, 8.3, 8.8, 8.9).
+//!
+//! A request is validated completely before anything is delivered, so a bad
+//! batch entry rejects the whole batch (spec 13.9).
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{Method, Uri};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::{RestError, RestResult, authorize, info_attributes};
+use crate::config::AppConfig;
+use crate::hub::AppState;
+use crate::protocol::channel::{Access, ChannelKind, validate_channel_name};
+use crate::transport::Shared;
+
+/// One event as the API receives it; types checked by hand for clear errors.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct EventBody {
+    name: Option<Value>,
+    data: Option<Value>,
+    channel: Option<String>,
+    channels: Option<Vec<String>>,
+    socket_id: Option<String>,
+    info: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct BatchBody {
+    batch: Vec<EventBody>,
+}
+
+/// A validated event, ready to deliver.
+#[derive(Debug)]
+struct Event {
+    name: String,
+    data: String,
+    channels: Vec<String>,
+    socket_id: Option<String>,
+    info: Vec<String>,
+}
+
+/// `POST /apps/{id}/events`.
+pub(crate) async fn trigger(
+    State(shared): State<Arc<Shared>>,
+    Path(app_id): Path<String>,
+    method: Method,
+    uri: Uri,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> RestResult {
+    let request = authorize(&shared, &app_id, &method, &uri, query, body)?;
+    let body: EventBody = parse_json(&request.body)?;
+    let event = validate(&request.app.config, body, false)?;
+    deliver(&request.app, &event);
+    Ok(Json(if event.info.is_empty() { json!({}) } else { json!({ "channels": info_of(&request.app, &event)? }) }))
+}
+
+/// `POST /apps/{id}/batch_events`.
+pub(crate) async fn batch(
+    State(shared): State<Arc<Shared>>,
+    Path(app_id): Path<String>,
+    method: Method,
+    uri: Uri,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> RestResult {
+    let request = authorize(&shared, &app_id, &method, &uri, query, body)?;
+    let body: BatchBody = parse_json(&request.body)?;
+    let config = &request.app.config;
+    if body.batch.len() > config.max_batch_events {
+        return Err(RestError::BadRequest(format!(
+            "Batch has {} events; at most {} are allowed",
+            body.batch.len(),
+            config.max_batch_events
+        )));
+    }
+    let events = body.batch.into_iter().map(|e| validate(config, e, true)).collect::<Result<Vec<_>, _>>()?;
+    let infos = events.iter().map(|e| info_of(&request.app, e)).collect::<Result<Vec<_>, _>>()?;
+    for event in &events {
+        deliver(&request.app, event);
+    }
+    if events.iter().all(|e| e.info.is_empty()) {
+        return Ok(Json(json!({})));
+    }
+    let batch: Vec<Value> = infos.into_iter().map(|info| info.into_values().next().unwrap_or_else(|| json!({}))).collect();
+    Ok(Json(json!({ "batch": batch })))
+}
+
+fn parse_json<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, RestError> {
+    serde_json::from_slice(body).map_err(|e| RestError::BadRequest(format!("Request body is not valid JSON of the expected shape: {e}")))
+}
+
+/// Applies every rule of spec 8.2 / 8.3 to one event.
+fn validate(config: &AppConfig, body: EventBody, in_batch: bool) -> Result<Event, RestError> {
+    let bad = |text: String| Err(RestError::BadRequest(text));
+    let name = match body.name {
+        Some(Value::String(name)) if !name.is_empty() && name.len() <= 200 => name,
+        Some(Value::String(_)) => return bad("Event name must be 1 to 200 characters".into()),
+        _ => return bad("Missing or non-string event name".into()),
+    };
+    if name.starts_with("pusher:") || name.starts_with("pusher_internal:") {
+        return bad(format!("Event name {name} is reserved: pusher: and pusher_internal: events cannot be published"));
+    }
+    let Some(Value::String(data)) = body.data else {
+        return bad("Event data must be a string (JSON-encode objects first)".into());
+    };
+    if data.len() > config.max_event_payload_bytes {
+        let limit = config.max_event_payload_bytes;
+        return Err(RestError::TooLarge(format!("Event data is {} bytes; the limit is {limit} bytes", data.len())));
+    }
+    let channels = match (body.channel, body.channels) {
+        (Some(channel), None) => vec![channel],
+        (None, Some(_)) if in_batch => return bad("Batch events take a single `channel`, not `channels`".into()),
+        (None, Some(channels)) => channels,
+        (Some(_), Some(_)) => return bad("Give either `channel` or `channels`, not both".into()),
+        (None, None) => return bad("Missing `channel` or `channels`".into()),
+    };
+    check_channels(config, &channels)?;
+    if let Some(socket_id) = &body.socket_id {
+        if !is_socket_id(socket_id) {
+            return bad(format!("Invalid socket_id {socket_id:?}: expected digits.digits"));
+        }
+    }
+    let info = info_attributes(body.info.as_deref()).into_iter().map(str::to_owned).collect();
+    Ok(Event { name, data, channels, socket_id: body.socket_id, info })
+}
+
+fn check_channels(config: &AppConfig, channels: &[String]) -> Result<(), RestError> {
+    let bad = |text: String| Err(RestError::BadRequest(text));
+    if channels.is_empty() {
+        return bad("`channels` must not be empty".into());
+    }
+    if channels.len() > config.max_channels_per_event {
+        return bad(format!("{} channels given; at most {} are allowed", channels.len(), config.max_channels_per_event));
+    }
+    for channel in channels {
+        if let Err(e) = validate_channel_name(channel) {
+            return bad(format!("Invalid channel name {channel:?}: {e}"));
+        }
+    }
+    let encrypted = channels.iter().any(|c| ChannelKind::of(c).access == Access::Encrypted);
+    if encrypted && channels.len() > 1 {
+        return bad("An event for an encrypted channel must target that one channel only".into());
+    }
+    Ok(())
+}
+
+/// `^\d+\.\d+$` (spec 1.3).
+pub(crate) fn is_socket_id(text: &str) -> bool {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    text.split_once('.').is_some_and(|(a, b)| digits(a) && digits(b))
+}
+
+fn deliver(app: &AppState, event: &Event) {
+    for channel in &event.channels {
+        app.publish(channel, &event.name, &event.data, event.socket_id.as_deref());
+    }
+}
+
+/// The `info` attributes of every channel of an event (spec 8.2).
+fn info_of(app: &AppState, event: &Event) -> Result<Map<String, Value>, RestError> {
+    let mut channels = Map::new();
+    if event.info.is_empty() {
+        return Ok(channels);
+    }
+    for channel in &event.channels {
+        let stats = app.channel_stats(channel).unwrap_or_default();
+        let presence = ChannelKind::of(channel).access == Access::Presence;
+        let mut attributes = Map::new();
+        for attribute in &event.info {
+            match attribute.as_str() {
+                "user_count" if presence => {
+                    attributes.insert("user_count".into(), stats.user_count.into());
+                }
+                "subscription_count" if !presence && app.config.subscription_count => {
+                    attributes.insert("subscription_count".into(), stats.subscription_count.into());
+                }
+                "user_count" | "subscription_count" => {}
+                other => return Err(RestError::BadRequest(format!("Unknown info attribute {other:?}"))),
+            }
+        }
+        channels.insert(channel.clone(), Value::Object(attributes));
+    }
+    Ok(channels)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn socket_ids_are_digits_dot_digits() {
+        for ok in ["1.2", "123.456"] {
+            assert!(is_socket_id(ok), "{ok}");
+        }
+        for bad in ["", "1", "1.", ".1", "a.1", "1.2.3", "1.2 "] {
+            assert!(!is_socket_id(bad), "{bad}");
+        }
+    }
+
+    fn event(value: Value) -> Result<Event, RestError> {
+        let body: EventBody = serde_json::from_value(value).expect("test body");
+        validate(&AppConfig::default(), body, false)
+    }
+
+    #[test]
+    fn validation_follows_spec_limits() {
+        assert!(event(json!({"name":"e","data":"x","channel":"a"})).is_ok());
+        assert!(matches!(event(json!({"name":"e","data":"x".repeat(10241),"channel":"a"})), Err(RestError::TooLarge(_))));
+        assert!(event(json!({"name":"e","data":"x".repeat(10240),"channel":"a"})).is_ok());
+        let many: Vec<String> = (0..101).map(|i| format!("c{i}")).collect();
+        for body in [
+            json!({"name":"e","data":"x","channels":many}),
+            json!({"name":"pusher:x","data":"x","channel":"a"}),
+            json!({"name":"e","data":{"a":1},"channel":"a"}),
+            json!({"name":"e","data":"x"}),
+            json!({"name":"e","data":"x","channel":"a","channels":["b"]}),
+            json!({"name":"e","data":"x","channels":["private-encrypted-a","b"]}),
+            json!({"name":"e","data":"x","channel":"a b"}),
+            json!({"name":"e","data":"x","channel":"a","socket_id":"nope"}),
+        ] {
+            assert!(matches!(event(body.clone()), Err(RestError::BadRequest(_))), "{body}");
+        }
+    }
+}

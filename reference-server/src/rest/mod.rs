@@ -1,0 +1,115 @@
+//! The signed HTTP API at `/apps/{id}/...` (spec 8): routes, authentication, error mapping.
+//!
+//! Every handler goes through [`authorize`] first. Errors are plain-text
+//! bodies (spec 8.1) with the status codes of spec 8.10.
+
+mod events;
+mod queries;
+mod signature;
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+
+use crate::hub::AppState;
+use crate::transport::Shared;
+
+/// Why an HTTP API request failed; each maps to one status (spec 8.10).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum RestError {
+    /// 400: the request is malformed or breaks a limit.
+    #[error("{0}")]
+    BadRequest(String),
+    /// 401: authentication failed.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// 403: the app is disabled.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 404: no such app.
+    #[error("{0}")]
+    NotFound(String),
+    /// 413: event data over the size limit.
+    #[error("{0}")]
+    TooLarge(String),
+}
+
+impl RestError {
+    fn status(&self) -> StatusCode {
+        match self {
+            RestError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            RestError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            RestError::Forbidden(_) => StatusCode::FORBIDDEN,
+            RestError::NotFound(_) => StatusCode::NOT_FOUND,
+            RestError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+        }
+    }
+}
+
+impl IntoResponse for RestError {
+    fn into_response(self) -> Response {
+        (self.status(), format!("{self}\n")).into_response()
+    }
+}
+
+/// Result of a handler: a JSON body or a [`RestError`].
+pub(crate) type RestResult = Result<axum::Json<serde_json::Value>, RestError>;
+
+/// An authenticated request, as handlers see it.
+#[derive(Debug)]
+pub(crate) struct Authorized {
+    pub(crate) app: Arc<AppState>,
+    pub(crate) params: Vec<(String, String)>,
+    pub(crate) body: Bytes,
+}
+
+impl Authorized {
+    /// A query parameter by (case-insensitive) name.
+    pub(crate) fn param(&self, name: &str) -> Option<&str> {
+        self.params.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+/// The routes of spec 8.2 to 8.7.
+pub(crate) fn routes(max_body_bytes: usize) -> Router<Arc<Shared>> {
+    Router::new()
+        .route("/apps/{app_id}/events", post(events::trigger))
+        .route("/apps/{app_id}/batch_events", post(events::batch))
+        .route("/apps/{app_id}/channels", get(queries::channels))
+        .route("/apps/{app_id}/channels/{channel}", get(queries::channel))
+        .route("/apps/{app_id}/channels/{channel}/users", get(queries::users))
+        .route("/apps/{app_id}/users/{user_id}/terminate_connections", post(queries::terminate))
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+}
+
+/// Finds the app and checks the request signature (spec 5.5).
+pub(crate) fn authorize(
+    shared: &Shared,
+    app_id: &str,
+    method: &Method,
+    uri: &Uri,
+    query: Option<String>,
+    body: Bytes,
+) -> Result<Authorized, RestError> {
+    let app = shared.hub.app_by_id(app_id).ok_or_else(|| RestError::NotFound(format!("Unknown app {app_id}")))?;
+    let params: Vec<(String, String)> =
+        form_urlencoded::parse(query.unwrap_or_default().as_bytes()).into_owned().collect();
+    let request = signature::SignedRequest { method: method.as_str(), path: uri.path(), params: &params, body: &body };
+    let window = Duration::from_secs(shared.config.rest.timestamp_window_secs);
+    signature::verify(&request, &app.config, &shared.faults, window, SystemTime::now())?;
+    if !app.config.enabled {
+        return Err(RestError::Forbidden(format!("App {app_id} is disabled")));
+    }
+    Ok(Authorized { app: app.clone(), params, body })
+}
+
+/// Parses `info=a,b` into its attributes.
+pub(crate) fn info_attributes(info: Option<&str>) -> Vec<&str> {
+    info.map(|s| s.split(',').map(str::trim).filter(|a| !a.is_empty()).collect()).unwrap_or_default()
+}

@@ -1,0 +1,111 @@
+//! Channel queries and user termination (spec 8.4 to 8.7).
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{Method, Uri};
+use serde_json::{Map, Value, json};
+
+use super::{RestError, RestResult, authorize, info_attributes};
+use crate::protocol::channel::{Access, ChannelKind};
+use crate::transport::Shared;
+
+/// `GET /apps/{id}/channels` (spec 8.4).
+pub(crate) async fn channels(
+    State(shared): State<Arc<Shared>>,
+    Path(app_id): Path<String>,
+    method: Method,
+    uri: Uri,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> RestResult {
+    let request = authorize(&shared, &app_id, &method, &uri, query, body)?;
+    let prefix = request.param("filter_by_prefix").unwrap_or("");
+    let mut user_count = false;
+    for attribute in info_attributes(request.param("info")) {
+        match attribute {
+            "user_count" if prefix.starts_with("presence-") => user_count = true,
+            "user_count" => {
+                return Err(RestError::BadRequest(
+                    "user_count may only be requested for presence channels - please supply filter_by_prefix beginning with presence-".into(),
+                ));
+            }
+            other => return Err(RestError::BadRequest(format!("Unknown info attribute {other:?} for the channel list"))),
+        }
+    }
+    let mut channels = Map::new();
+    for (name, stats) in request.app.occupied_channels(prefix) {
+        let value = if user_count { json!({ "user_count": stats.user_count }) } else { json!({}) };
+        channels.insert(name, value);
+    }
+    Ok(Json(json!({ "channels": channels })))
+}
+
+/// `GET /apps/{id}/channels/{channel}` (spec 8.5).
+pub(crate) async fn channel(
+    State(shared): State<Arc<Shared>>,
+    Path((app_id, channel)): Path<(String, String)>,
+    method: Method,
+    uri: Uri,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> RestResult {
+    let request = authorize(&shared, &app_id, &method, &uri, query, body)?;
+    let app = &request.app;
+    let kind = ChannelKind::of(&channel);
+    let stats = app.channel_stats(&channel);
+    let mut out = Map::new();
+    out.insert("occupied".into(), stats.is_some().into());
+    let stats = stats.unwrap_or_default();
+    for attribute in info_attributes(request.param("info")) {
+        match attribute {
+            "user_count" if kind.access == Access::Presence => {
+                out.insert("user_count".into(), stats.user_count.into());
+            }
+            "subscription_count" if kind.access != Access::Presence && app.config.subscription_count => {
+                out.insert("subscription_count".into(), stats.subscription_count.into());
+            }
+            "cache" if kind.cache => {
+                let cached = app.cached(&channel).map(|c| json!({ "data": &*c.data, "ttl": c.ttl.as_secs() }));
+                out.insert("cache".into(), cached.unwrap_or(Value::Null));
+            }
+            other => {
+                return Err(RestError::BadRequest(format!("Cannot retrieve {other:?} for channel {channel}: not available for this channel type or app")));
+            }
+        }
+    }
+    Ok(Json(Value::Object(out)))
+}
+
+/// `GET /apps/{id}/channels/{channel}/users` (spec 8.6).
+pub(crate) async fn users(
+    State(shared): State<Arc<Shared>>,
+    Path((app_id, channel)): Path<(String, String)>,
+    method: Method,
+    uri: Uri,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> RestResult {
+    let request = authorize(&shared, &app_id, &method, &uri, query, body)?;
+    if ChannelKind::of(&channel).access != Access::Presence {
+        return Err(RestError::BadRequest(format!("Users can only be listed for presence channels, not {channel}")));
+    }
+    let users: Vec<Value> = request.app.presence_users(&channel).into_iter().map(|id| json!({ "id": id })).collect();
+    Ok(Json(json!({ "users": users })))
+}
+
+/// `POST /apps/{id}/users/{user_id}/terminate_connections` (spec 8.7).
+pub(crate) async fn terminate(
+    State(shared): State<Arc<Shared>>,
+    Path((app_id, user_id)): Path<(String, String)>,
+    method: Method,
+    uri: Uri,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> RestResult {
+    let request = authorize(&shared, &app_id, &method, &uri, query, body)?;
+    request.app.terminate_user(&user_id);
+    Ok(Json(json!({})))
+}

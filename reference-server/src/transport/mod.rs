@@ -1,0 +1,111 @@
+//! axum transport: the WebSocket upgrade at `/app/{key}`, the HTTP API routes, shutdown.
+
+mod ws;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Deserialize;
+use tokio::sync::{mpsc, watch};
+
+use crate::config::Config;
+use crate::faults::Faults;
+use crate::hub::Hub;
+use crate::protocol::close::CloseCode;
+use crate::rest;
+
+/// What every request handler shares.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) config: Config,
+    pub(crate) faults: Arc<Faults>,
+    pub(crate) hub: Hub,
+    /// Flips to `true` when the server shuts down.
+    pub(crate) shutdown: watch::Receiver<bool>,
+    /// Each connection task holds a clone; shutdown waits until all are dropped.
+    pub(crate) live: mpsc::Sender<()>,
+}
+
+/// The whole router: WebSocket and HTTP API on one port.
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/app/{key}", get(upgrade))
+        .merge(rest::routes(shared.config.rest.max_body_bytes))
+        .fallback(fallback)
+        .with_state(shared)
+}
+
+/// Query of the WebSocket URL (spec 1.1); unknown parameters are ignored.
+#[derive(Debug, Deserialize)]
+struct ConnectQuery {
+    protocol: Option<String>,
+}
+
+async fn upgrade(
+    State(shared): State<Arc<Shared>>,
+    Path(key): Path<String>,
+    Query(query): Query<ConnectQuery>,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let upgrade = ws::configure(upgrade, &shared.config.transport);
+    let refusal = check_protocol(query.protocol.as_deref()).err();
+    upgrade
+        .on_upgrade(move |socket| async move {
+            let app = shared.hub.app_by_key(&key).cloned();
+            match (refusal, app) {
+                (Some(code), _) => ws::refuse(socket, code, code.reason()).await,
+                (None, None) => {
+                    let code = shared.faults.unknown_key_close_code.unwrap_or(CloseCode::UnknownApp.code());
+                    let reason = format!("App key {key} does not exist");
+                    ws::refuse_raw(socket, code, &reason).await;
+                }
+                (None, Some(app)) => ws::run(socket, shared, app).await,
+            }
+        })
+        .into_response()
+}
+
+/// Spec 1.2 / 13.1: 4..7 behave as 7; missing behaves as 7; others refused.
+fn check_protocol(protocol: Option<&str>) -> Result<(), CloseCode> {
+    let Some(text) = protocol else { return Ok(()) };
+    match text.parse::<u32>() {
+        Ok(4..=7) => Ok(()),
+        Ok(_) => Err(CloseCode::UnsupportedProtocol),
+        Err(_) => Err(CloseCode::InvalidVersionFormat),
+    }
+}
+
+/// Upgrades on unknown paths are accepted and closed 4005, since browsers
+/// cannot see an HTTP status (spec 1.1); other requests get 404.
+async fn fallback(upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>) -> Response {
+    match upgrade {
+        Ok(upgrade) => upgrade
+            .on_upgrade(|socket| ws::refuse(socket, CloseCode::PathNotFound, CloseCode::PathNotFound.reason()))
+            .into_response(),
+        Err(_) => (axum::http::StatusCode::NOT_FOUND, "Not found\n").into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn protocol_versions_follow_the_reference_choice() {
+        assert_eq!(check_protocol(None), Ok(()));
+        for ok in ["4", "5", "6", "7"] {
+            assert_eq!(check_protocol(Some(ok)), Ok(()), "{ok}");
+        }
+        for unsupported in ["1", "2", "3", "8", "99"] {
+            assert_eq!(check_protocol(Some(unsupported)), Err(CloseCode::UnsupportedProtocol), "{unsupported}");
+        }
+        for bad in ["abc", "", "7.0", "-7"] {
+            assert_eq!(check_protocol(Some(bad)), Err(CloseCode::InvalidVersionFormat), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,176 @@
+//! One WebSocket connection: drives its [`Session`] and drains its outbound queue.
+//!
+//! A single task per connection owns the socket. It waits on, in order:
+//! the kill switch, shutdown, the outbound queue, the next inbound frame and
+//! the session's timer. Every frame to the client comes from the queue, so
+//! replies and fan-out keep one order.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use futures_util::SinkExt;
+use tokio::sync::mpsc;
+
+use super::Shared;
+use crate::config::TransportLimits;
+use crate::hub::{AppState, Conn};
+use crate::protocol::close::CloseCode;
+use crate::protocol::message;
+use crate::protocol::session::{Action, Session, Timers};
+
+/// Frames written before one flush when the queue has a backlog.
+const MAX_BATCH: usize = 64;
+
+/// How long a single write may block before the client is dropped.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Per-connection buffers sized for Pusher's 10 KB messages, not library defaults.
+pub(super) fn configure(upgrade: WebSocketUpgrade, limits: &TransportLimits) -> WebSocketUpgrade {
+    upgrade
+        .read_buffer_size(limits.read_buffer_bytes)
+        .write_buffer_size(0)
+        .max_write_buffer_size(limits.max_message_bytes * 4)
+        .max_message_size(limits.max_message_bytes)
+        .max_frame_size(limits.max_message_bytes)
+}
+
+/// Sends `pusher:error` then closes with the same code (spec 1.4, 13.2).
+pub(super) async fn refuse(socket: WebSocket, code: CloseCode, reason: &str) {
+    refuse_raw(socket, code.code(), reason).await;
+}
+
+/// [`refuse`] with a raw numeric code (used by the `unknown_key_close_code` fault too).
+pub(super) async fn refuse_raw(mut socket: WebSocket, code: u16, reason: &str) {
+    let _ = socket.send(Message::Text(message::error(Some(code), reason))).await;
+    let frame = CloseFrame { code, reason: reason.into() };
+    let _ = socket.send(Message::Close(Some(frame))).await;
+}
+
+/// Serves an accepted connection until it closes.
+pub(super) async fn run(mut socket: WebSocket, shared: Arc<Shared>, app: Arc<AppState>) {
+    if let Err(code) = app.admit() {
+        return refuse(socket, code, code.reason()).await;
+    }
+    let _live = shared.live.clone();
+    let (conn, rx) = shared.hub.new_conn(shared.config.transport.outbound_queue);
+    let timers = Timers {
+        activity_timeout: Duration::from_millis(shared.config.timeouts.activity_timeout_ms),
+        pong_timeout: Duration::from_millis(shared.config.timeouts.pong_timeout_ms),
+    };
+    let mut session = Session::new(conn.socket_id.clone(), app.config.clone(), shared.faults.clone(), timers, Instant::now());
+    let hello = message::connection_established(&conn.socket_id, shared.config.advertised_activity_timeout());
+    let mut driver = Driver { conn, app, rx };
+    let code = match socket.send(Message::Text(hello)).await {
+        Ok(()) => driver.drive(&mut socket, &mut session, shared.shutdown.clone()).await,
+        Err(_) => None,
+    };
+    if let Some(code) = code {
+        let frame = CloseFrame { code: code.code(), reason: code.reason().into() };
+        let _ = tokio::time::timeout(WRITE_TIMEOUT, socket.send(Message::Close(Some(frame)))).await;
+    }
+    driver.app.disconnect(&driver.conn, session.channels(), session.user_id());
+}
+
+struct Driver {
+    conn: Arc<Conn>,
+    app: Arc<AppState>,
+    rx: mpsc::Receiver<Utf8Bytes>,
+}
+
+/// Why the loop ended: `Some` means the server closes with that code.
+type Ending = Option<CloseCode>;
+
+impl Driver {
+    async fn drive(
+        &mut self,
+        socket: &mut WebSocket,
+        session: &mut Session,
+        mut shutdown: tokio::sync::watch::Receiver<bool>,
+    ) -> Ending {
+        loop {
+            let deadline = session.next_deadline();
+            tokio::select! {
+                biased;
+                code = self.conn.closed() => return Some(code),
+                _ = shutdown.changed() => return Some(CloseCode::Reconnect),
+                Some(frame) = self.rx.recv() => {
+                    if self.write(socket, frame).await.is_err() {
+                        return None;
+                    }
+                }
+                inbound = socket.recv() => {
+                    let actions = match inbound {
+                        Some(Ok(Message::Text(text))) => session.on_text(text.as_str(), Instant::now()),
+                        Some(Ok(Message::Ping(_) | Message::Pong(_))) => {
+                            session.on_activity(Instant::now());
+                            continue;
+                        }
+                        Some(Ok(Message::Binary(_))) => {
+                            session.on_activity(Instant::now());
+                            vec![Action::Send(message::error(None, "Binary frames are not supported; send JSON text"))]
+                        }
+                        Some(Ok(Message::Close(_)) | Err(_)) | None => return None,
+                    };
+                    if self.apply(socket, session, actions).await.is_err() {
+                        return None;
+                    }
+                }
+                () = tokio::time::sleep_until(deadline.into()) => {
+                    let actions = session.on_tick(Instant::now());
+                    if self.apply(socket, session, actions).await.is_err() {
+                        return None;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Writes `first` and whatever else is already queued, then flushes once.
+    async fn write(&mut self, socket: &mut WebSocket, first: Utf8Bytes) -> Result<(), ()> {
+        let batch = async {
+            socket.feed(Message::Text(first)).await?;
+            for _ in 1..MAX_BATCH {
+                match self.rx.try_recv() {
+                    Ok(frame) => socket.feed(Message::Text(frame)).await?,
+                    Err(_) => break,
+                }
+            }
+            socket.flush().await
+        };
+        tokio::select! {
+            result = tokio::time::timeout(WRITE_TIMEOUT, batch) => match result {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(_)) | Err(_) => Err(()),
+            },
+            _ = self.conn.closed() => Err(()),
+        }
+    }
+
+    async fn apply(&mut self, socket: &mut WebSocket, session: &mut Session, actions: Vec<Action>) -> Result<(), ()> {
+        for action in actions {
+            match action {
+                Action::Send(frame) => self.conn.send(frame),
+                Action::Join(join) => {
+                    let channel = join.channel.clone();
+                    if let Err(text) = self.app.join(&self.conn, join) {
+                        session.forget(&channel);
+                        self.conn.send(message::error(None, &text));
+                    }
+                }
+                Action::Leave { channel } => self.app.leave(self.conn.id, &channel),
+                Action::ClientEvent(event) => self.app.client_event(&self.conn, event),
+                Action::SignedIn(signed_in) => self.app.signed_in(&self.conn, signed_in),
+                Action::Ping => {
+                    self.conn.send(message::ping());
+                    let ping = tokio::time::timeout(WRITE_TIMEOUT, socket.send(Message::Ping(Default::default())));
+                    if !matches!(ping.await, Ok(Ok(()))) {
+                        return Err(());
+                    }
+                }
+                Action::Close(code) => self.conn.close(code),
+            }
+        }
+        Ok(())
+    }
+}
