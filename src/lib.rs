@@ -11,7 +11,9 @@
 //! - [`bundled`]: the in-process reference server used when no target is given.
 //! - [`cli`]: the command line.
 
+pub mod bundled;
 pub mod client;
+pub mod conformance;
 pub mod signing;
 pub mod target;
 pub mod wire;

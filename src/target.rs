@@ -229,6 +229,8 @@ pub struct SlowSetup {
     pub activity_timeout: Duration,
     /// Close after this long without a pong.
     pub pong_timeout: Duration,
+    /// Cache TTL of that target's main app, when known to be short.
+    pub cache_ttl: Option<Duration>,
 }
 
 /// One server under test.

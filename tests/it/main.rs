@@ -1,3 +1,5 @@
 //! Integration tests of the harness: one binary (STYLE 2.8).
 
+mod reference;
 mod signing_props;
+mod support;
