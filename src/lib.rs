@@ -12,8 +12,10 @@
 //! - [`cli`]: the command line.
 
 pub mod bundled;
+pub mod cli;
 pub mod client;
 pub mod conformance;
+pub mod report;
 pub mod signing;
 pub mod target;
 pub mod wire;
