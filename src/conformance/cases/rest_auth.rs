@@ -219,14 +219,26 @@ async fn stale_timestamp(ctx: Ctx) -> Outcome {
     .await
 }
 
-async fn future_timestamp(ctx: Ctx) -> Outcome {
+/// A refused timestamp may be seen 1 s nearer at a second boundary, so one retry.
+async fn refused_twice(ctx: &Ctx, offset: i64, what: &str) -> Outcome {
+    let first = ctx
+        .rest()
+        .send(&event(ctx, &ctx.rest()).with_timestamp_offset(offset))
+        .await?;
+    if first.status == 401 {
+        return Ok(());
+    }
     status_of(
-        &ctx,
-        event(&ctx, &ctx.rest()).with_timestamp_offset(601),
+        ctx,
+        event(ctx, &ctx.rest()).with_timestamp_offset(offset),
         401,
-        "a timestamp 601 s ahead",
+        what,
     )
     .await
+}
+
+async fn future_timestamp(ctx: Ctx) -> Outcome {
+    refused_twice(&ctx, 601, "a timestamp 601 s ahead").await
 }
 
 async fn boundary_600(ctx: Ctx) -> Outcome {
