@@ -25,7 +25,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the conformance catalogue (default target: the bundled reference server).
-    Conform(ConformArgs),
+    Conform(Box<ConformArgs>),
     /// Print the catalogue and the coverage of every spec section.
     List,
 }
@@ -118,7 +118,7 @@ pub async fn run_cli(cli: Cli) -> Result<u8, CliError> {
             print!("{}", list());
             Ok(0)
         }
-        Command::Conform(args) => conform(args).await,
+        Command::Conform(args) => conform(*args).await,
     }
 }
 
@@ -147,8 +147,8 @@ pub fn list() -> String {
 fn targets(args: &ConformArgs, profile: &Profile) -> Result<Vec<Target>, CliError> {
     let creds = Credentials::new(&args.app_id, &args.key, &args.secret);
     let mut specs = args.target.clone();
-    if specs.is_empty() {
-        if let Ok(host) = std::env::var("PUSHER_HOST") {
+    if let (true, Ok(host)) = (specs.is_empty(), std::env::var("PUSHER_HOST")) {
+        {
             let port = std::env::var("PUSHER_PORT").ok();
             let scheme = std::env::var("PUSHER_SCHEME").ok();
             specs.push(ws_url_from_env_parts(

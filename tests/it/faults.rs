@@ -117,8 +117,9 @@ const PAIRS: &[(&str, Switch, &[&str])] = &[
     ),
 ];
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_listed_case_fails_against_its_fault() {
+/// Runs after the reference comparison in the same test: two catalogue runs at
+/// once on a 2-core machine starve each other past the 2 s deadlines.
+pub(crate) async fn every_listed_case_fails_against_its_fault() {
     let mut failing = std::collections::BTreeSet::new();
     let mut missed = Vec::new();
     let total = pushcheck::conformance::registry().len();

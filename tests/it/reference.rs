@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::support::run_catalogue;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_catalogue_matches_the_expected_verdicts_against_the_reference_server() {
+async fn the_catalogue_matches_the_expected_verdicts_and_every_fault_is_caught() {
     let start = Instant::now();
     let (results, _b, _sink) = run_catalogue(&[], |_| {}).await;
     let elapsed = start.elapsed();
@@ -45,4 +45,5 @@ async fn the_catalogue_matches_the_expected_verdicts_against_the_reference_serve
         elapsed < Duration::from_secs(60),
         "catalogue took {elapsed:?}"
     );
+    crate::faults::every_listed_case_fails_against_its_fault().await;
 }
