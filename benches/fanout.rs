@@ -13,7 +13,10 @@ use reference_server::protocol::session::Join;
 use reference_server::webhooks::Webhooks;
 
 fn fanout(c: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     let _guard = runtime.enter();
     let config = Config::default();
     let webhooks = Webhooks::start(config.webhooks.clone());
@@ -25,7 +28,11 @@ fn fanout(c: &mut Criterion) {
         let mut queues = Vec::with_capacity(subscribers);
         for _ in 0..subscribers {
             let (conn, rx) = hub.new_conn(16);
-            let join = Join { channel: "bench".into(), kind: ChannelKind::of("bench"), member: None };
+            let join = Join {
+                channel: "bench".into(),
+                kind: ChannelKind::of("bench"),
+                member: None,
+            };
             app.join(&conn, join).expect("public join");
             queues.push((conn, rx));
         }
@@ -33,14 +40,18 @@ fn fanout(c: &mut Criterion) {
             while rx.try_recv().is_ok() {}
         }
         group.throughput(Throughput::Elements(subscribers as u64));
-        group.bench_with_input(BenchmarkId::new("publish_and_drain", subscribers), &subscribers, |b, _| {
-            b.iter(|| {
-                app.publish("bench", "event", black_box(&data), None);
-                for (_, rx) in &mut queues {
-                    black_box(rx.try_recv().ok());
-                }
-            });
-        });
+        group.bench_with_input(
+            BenchmarkId::new("publish_and_drain", subscribers),
+            &subscribers,
+            |b, _| {
+                b.iter(|| {
+                    app.publish("bench", "event", black_box(&data), None);
+                    for (_, rx) in &mut queues {
+                        black_box(rx.try_recv().ok());
+                    }
+                });
+            },
+        );
     }
     group.finish();
 }

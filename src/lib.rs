@@ -1,1 +1,21 @@
 //! pushcheck: conformance and load testing for Pusher Channels compatible servers.
+//!
+//! # Layout
+//!
+//! - [`wire`]: the harness's own codec (envelopes, close codes, channel kinds).
+//! - [`signing`]: channel auth, sign-in, REST signing, webhook verification.
+//! - [`target`]: where a target lives, its credentials and capability profile.
+//! - [`client`]: the WebSocket protocol client, the signed REST client, the webhook sink.
+//! - [`conformance`]: cases (one module per spec section), registry and runner.
+//! - [`report`]: one report model rendered as text, JSON, JUnit and Markdown.
+//! - [`bundled`]: the in-process reference server used when no target is given.
+//! - [`cli`]: the command line.
+
+pub mod bundled;
+pub mod cli;
+pub mod client;
+pub mod conformance;
+pub mod report;
+pub mod signing;
+pub mod target;
+pub mod wire;

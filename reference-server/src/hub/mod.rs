@@ -224,11 +224,13 @@ impl AppState {
                 }
             });
         }
-        if join.kind.access != crate::protocol::channel::Access::Presence {
-            self.count_changed(channel, &join.channel);
-        }
+        // The cached event (or cache_miss) is the first frame after
+        // subscription_succeeded (spec 10.1), before any subscription_count.
         if join.kind.cache {
             self.replay_cache(conn, &join.channel);
+        }
+        if join.kind.access != crate::protocol::channel::Access::Presence {
+            self.count_changed(channel, &join.channel);
         }
         Ok(())
     }
@@ -329,7 +331,7 @@ impl AppState {
 
     /// Sends `subscription_count` to the channel, throttled above 100 subscribers (spec 7.5).
     fn count_changed(self: &Arc<Self>, channel: &mut Channel, name: &str) {
-        if !self.config.subscription_count {
+        if !self.config.subscription_count || name.starts_with('#') {
             return;
         }
         let now = Instant::now();

@@ -1,0 +1,308 @@
+//! The command line: `pushcheck conform` and `pushcheck list`.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use crate::client::WebhookSink;
+use crate::conformance::{Env, RunOptions, registry, run, select, spec};
+use crate::report::{self, Report};
+use crate::target::{Credentials, Profile, Target, TargetError, ws_url_from_env_parts};
+
+/// Conformance testing for Pusher Channels compatible servers.
+#[derive(Debug, Parser)]
+#[command(name = "pushcheck", version)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the conformance catalogue (default target: the bundled reference server).
+    Conform(Box<ConformArgs>),
+    /// Print the catalogue and the coverage of every spec section.
+    List,
+}
+
+/// Flags of `conform`.
+#[derive(Debug, clap::Args)]
+pub struct ConformArgs {
+    /// Case id prefixes to run (all if none).
+    pub prefixes: Vec<String>,
+    /// Case id prefixes to leave out.
+    #[arg(long)]
+    pub exclude: Vec<String>,
+    /// `ws[s]://host:port` or `name=ws[s]://host:port`; repeat for a matrix.
+    #[arg(long)]
+    pub target: Vec<String>,
+    /// REST base URL (default derived from the target).
+    #[arg(long)]
+    pub rest_url: Option<String>,
+    /// App id.
+    #[arg(long, env = "PUSHER_APP_ID", default_value = "app-id")]
+    pub app_id: String,
+    /// App key.
+    #[arg(long, env = "PUSHER_APP_KEY", default_value = "app-key")]
+    pub key: String,
+    /// App secret.
+    #[arg(
+        long,
+        env = "PUSHER_APP_SECRET",
+        default_value = "app-secret",
+        hide_env_values = true
+    )]
+    pub secret: String,
+    /// Capability profile TOML (see `pushcheck::target`).
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Warnings fail.
+    #[arg(long)]
+    pub strict: bool,
+    /// Run slow cases against external targets.
+    #[arg(long)]
+    pub slow: bool,
+    /// File of case ids (one per line, # comments) whose failure is accepted.
+    #[arg(long)]
+    pub known_deviations: Option<String>,
+    /// Write the JSON report here.
+    #[arg(long)]
+    pub json: Option<String>,
+    /// Write JUnit XML here.
+    #[arg(long)]
+    pub junit: Option<String>,
+    /// Write a Markdown summary here.
+    #[arg(long)]
+    pub markdown: Option<String>,
+    /// List the selected cases without running them.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Errors of the command line (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// A target could not be built.
+    #[error(transparent)]
+    Target(#[from] TargetError),
+    /// A file could not be read or written.
+    #[error("cannot access {path}")]
+    Io {
+        /// The path.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The webhook sink could not start.
+    #[error(transparent)]
+    Sink(#[from] crate::client::SinkError),
+}
+
+fn io(path: &str) -> impl FnOnce(std::io::Error) -> CliError + '_ {
+    move |source| CliError::Io {
+        path: path.into(),
+        source,
+    }
+}
+
+/// Runs the command; returns the exit code.
+pub async fn run_cli(cli: Cli) -> Result<u8, CliError> {
+    match cli.command {
+        Command::List => {
+            print!("{}", list());
+            Ok(0)
+        }
+        Command::Conform(args) => conform(*args).await,
+    }
+}
+
+/// The `list` output.
+pub fn list() -> String {
+    let mut out = String::new();
+    for c in registry() {
+        out.push_str(&format!(
+            "{:7} {}  {}\n",
+            c.level.as_str(),
+            c.id,
+            c.requirement
+        ));
+    }
+    out.push_str("\ncoverage of shared/spec/pusher-protocol.md:\n");
+    for s in spec::SECTIONS {
+        let cov = match s.coverage {
+            spec::Coverage::Slugs(slugs) => format!("covered by {}", slugs.join(", ")),
+            spec::Coverage::NotCovered(why) => format!("NOT COVERED: {why}"),
+        };
+        out.push_str(&format!("  {:9} {}: {cov}\n", s.number, s.title));
+    }
+    out
+}
+
+fn targets(args: &ConformArgs, profile: &Profile) -> Result<Vec<Target>, CliError> {
+    let creds = Credentials::new(&args.app_id, &args.key, &args.secret);
+    let mut specs = args.target.clone();
+    if let (true, Ok(host)) = (specs.is_empty(), std::env::var("PUSHER_HOST")) {
+        {
+            let port = std::env::var("PUSHER_PORT").ok();
+            let scheme = std::env::var("PUSHER_SCHEME").ok();
+            specs.push(ws_url_from_env_parts(
+                &host,
+                port.as_deref(),
+                scheme.as_deref(),
+            ));
+        }
+    }
+    specs
+        .iter()
+        .map(|s| {
+            let (name, url) = s.split_once('=').unwrap_or(("target", s));
+            let mut t = Target::new(
+                name,
+                url,
+                args.rest_url.as_deref(),
+                creds.clone(),
+                profile.clone(),
+            )?;
+            if args.slow {
+                t.slow = Some(crate::target::SlowSetup {
+                    target: Box::new(t.clone()),
+                    timestamp_window: Duration::from_secs(600),
+                    activity_timeout: Duration::from_secs(120),
+                    pong_timeout: Duration::from_secs(30),
+                    cache_ttl: None,
+                });
+            }
+            Ok(t)
+        })
+        .collect()
+}
+
+async fn conform(args: ConformArgs) -> Result<u8, CliError> {
+    let cases = registry();
+    let picked = select(&cases, &args.prefixes, &args.exclude);
+    if args.dry_run {
+        for c in &picked {
+            println!("{}", c.id);
+        }
+        return Ok(0);
+    }
+    let profile = match &args.profile {
+        Some(p) => Profile::load(p)?,
+        None => Profile::default(),
+    };
+    let known: BTreeSet<String> = match &args.known_deviations {
+        Some(p) => std::fs::read_to_string(p)
+            .map_err(io(p))?
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(str::to_owned)
+            .collect(),
+        None => BTreeSet::new(),
+    };
+    let sink_addr = profile
+        .webhooks
+        .as_ref()
+        .map_or("127.0.0.1:0".parse().expect("valid"), |w| w.sink);
+    let sink = Arc::new(WebhookSink::start(sink_addr).await?);
+    let mut list = targets(&args, &profile)?;
+    let _bundled = if list.is_empty() {
+        let b = crate::bundled::start_default(sink.local_addr())
+            .await
+            .map_err(io("127.0.0.1:0"))?;
+        list.push(b.target.clone());
+        Some(b)
+    } else {
+        None
+    };
+    let opts = RunOptions {
+        strict: args.strict,
+        ..RunOptions::default()
+    };
+    let mut reports = Vec::new();
+    for target in list {
+        let env = Arc::new(Env {
+            target: target.clone(),
+            sink: Some(sink.clone()),
+            slow: _bundled.is_some() || args.slow,
+            timeout: Duration::from_secs(2),
+        });
+        let progress = |n: usize, total: usize, r: &crate::conformance::CaseResult| {
+            eprint!(
+                "\r\x1b[2K[{}] {n}/{total} {} {}",
+                target.name,
+                r.verdict.as_str(),
+                r.id
+            );
+            let _ = std::io::stderr().flush();
+        };
+        let results = run(&picked, env, &opts, &progress).await;
+        eprintln!();
+        reports.push(Report {
+            target_name: target.name.clone(),
+            ws: target.ws_base.clone(),
+            rest: target.rest_base.clone(),
+            cases: results,
+            known_deviations: known.clone(),
+        });
+    }
+    write_outputs(&args, &reports)?;
+    Ok(reports.iter().map(Report::exit_code).max().unwrap_or(0))
+}
+
+fn write_outputs(args: &ConformArgs, reports: &[Report]) -> Result<(), CliError> {
+    for r in reports {
+        print!("{}", report::text::render(r));
+    }
+    if reports.len() > 1 {
+        print!("{}", matrix(reports));
+    }
+    let first = &reports[0];
+    if let Some(p) = &args.json {
+        let value = if reports.len() == 1 {
+            report::json::render(first)
+        } else {
+            serde_json::Value::Array(reports.iter().map(report::json::render).collect())
+        };
+        std::fs::write(p, serde_json::to_string_pretty(&value).unwrap_or_default())
+            .map_err(io(p))?;
+    }
+    if let Some(p) = &args.junit {
+        std::fs::write(p, report::junit::render(first)).map_err(io(p))?;
+    }
+    if let Some(p) = &args.markdown {
+        let md: String = reports
+            .iter()
+            .map(report::markdown::render)
+            .collect::<Vec<_>>()
+            .join("\n");
+        std::fs::write(p, md).map_err(io(p))?;
+    }
+    Ok(())
+}
+
+/// A side-by-side verdict matrix of several targets.
+pub fn matrix(reports: &[Report]) -> String {
+    let mut out = format!("\n{:60}", "case");
+    for r in reports {
+        out.push_str(&format!(" {:>10}", r.target_name));
+    }
+    out.push('\n');
+    for (i, c) in reports[0].cases.iter().enumerate() {
+        out.push_str(&format!("{:60}", c.id));
+        for r in reports {
+            out.push_str(&format!(
+                " {:>10}",
+                r.cases.get(i).map_or("-", |c| c.verdict.as_str())
+            ));
+        }
+        out.push('\n');
+    }
+    out
+}

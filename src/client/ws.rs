@@ -1,0 +1,492 @@
+//! ProtocolClient: one Pusher WebSocket connection driven by `expect_*` words.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use super::{ExpectError, nothing_within};
+use crate::signing::{channel_auth, signin_auth};
+use crate::target::Credentials;
+use crate::wire::{ChannelKind, DecodeError, Envelope};
+
+/// Errors of the WebSocket transport itself (not target misbehaviour).
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The TCP/TLS/WebSocket handshake failed.
+    #[error("cannot connect to {url}")]
+    Connect {
+        /// The URL tried.
+        url: String,
+        /// Why.
+        #[source]
+        source: Box<tokio_tungstenite::tungstenite::Error>,
+    },
+    /// Sending a frame failed.
+    #[error("cannot send a frame")]
+    Send(#[source] Box<tokio_tungstenite::tungstenite::Error>),
+}
+
+/// One thing read from the socket.
+#[derive(Debug, Clone)]
+pub enum Incoming {
+    /// A text frame holding a Pusher envelope.
+    Text(Envelope),
+    /// A text frame that is not a valid envelope.
+    Malformed(String, DecodeError),
+    /// A binary frame (never allowed, spec 2.1).
+    Binary(usize),
+    /// A control ping.
+    Ping,
+    /// A control pong.
+    Pong,
+    /// The connection closed; code and reason when a close frame was sent.
+    Closed(Option<u16>, String),
+}
+
+impl Incoming {
+    /// A short description for `actual` fields.
+    pub fn describe(&self) -> String {
+        match self {
+            Incoming::Text(e) => e.encode(),
+            Incoming::Malformed(text, err) => format!("malformed frame {text:?} ({err})"),
+            Incoming::Binary(n) => format!("a binary frame of {n} bytes"),
+            Incoming::Ping => "a control ping".into(),
+            Incoming::Pong => "a control pong".into(),
+            Incoming::Closed(Some(code), reason) => format!("close {code} {reason:?}"),
+            Incoming::Closed(None, _) => "connection closed without a close code".into(),
+        }
+    }
+}
+
+type Stream = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// A Pusher client connection with a per-context deadline for every wait.
+#[derive(Debug)]
+pub struct ProtocolClient {
+    ws: Stream,
+    credentials: Arc<Credentials>,
+    timeout: Duration,
+    socket_id: String,
+    established: Option<Envelope>,
+    closed: Option<Incoming>,
+}
+
+impl ProtocolClient {
+    /// Opens the WebSocket without waiting for `connection_established`.
+    ///
+    /// An HTTP refusal of the upgrade is returned as `Ok(Err(status))`.
+    pub async fn open(
+        url: &str,
+        credentials: Arc<Credentials>,
+        timeout: Duration,
+    ) -> Result<Result<ProtocolClient, u16>, ClientError> {
+        let connect = tokio_tungstenite::connect_async(url);
+        let result = match tokio::time::timeout(timeout, connect).await {
+            Ok(r) => r,
+            Err(_) => Err(tokio_tungstenite::tungstenite::Error::Io(
+                std::io::ErrorKind::TimedOut.into(),
+            )),
+        };
+        match result {
+            Ok((ws, _)) => Ok(Ok(ProtocolClient {
+                ws,
+                credentials,
+                timeout,
+                socket_id: String::new(),
+                established: None,
+                closed: None,
+            })),
+            Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => {
+                Ok(Err(resp.status().as_u16()))
+            }
+            Err(e) => Err(ClientError::Connect {
+                url: url.into(),
+                source: Box::new(e),
+            }),
+        }
+    }
+
+    /// Opens the connection and expects `pusher:connection_established` first.
+    pub async fn connect(
+        url: &str,
+        credentials: Arc<Credentials>,
+        timeout: Duration,
+    ) -> Result<ProtocolClient, ExpectError> {
+        let mut client = match ProtocolClient::open(url, credentials, timeout).await? {
+            Ok(c) => c,
+            Err(status) => {
+                return Err(ExpectError::violation(
+                    "a WebSocket upgrade",
+                    format!("HTTP {status}"),
+                ));
+            }
+        };
+        let first = client.expect_next("pusher:connection_established").await?;
+        let data = first.data_decoded().unwrap_or(Value::Null);
+        client.socket_id = data
+            .get("socket_id")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
+        client.established = Some(first);
+        Ok(client)
+    }
+
+    /// The socket id from `connection_established` (empty if not connected).
+    pub fn socket_id(&self) -> &str {
+        &self.socket_id
+    }
+
+    /// The `connection_established` frame.
+    pub fn established(&self) -> Option<&Envelope> {
+        self.established.as_ref()
+    }
+
+    /// The credentials this client signs with.
+    pub fn credentials(&self) -> &Credentials {
+        &self.credentials
+    }
+
+    /// The wait deadline of each `expect_*`.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// Reads the next frame until `deadline`; `None` on timeout.
+    pub async fn recv_until(&mut self, deadline: Instant) -> Option<Incoming> {
+        if let Some(closed) = &self.closed {
+            return Some(closed.clone());
+        }
+        let next = tokio::time::timeout_at(deadline, self.ws.next())
+            .await
+            .ok()?;
+        let incoming = match next {
+            Some(Ok(Message::Text(t))) => match Envelope::decode(t.as_str()) {
+                Ok(e) => Incoming::Text(e),
+                Err(err) => Incoming::Malformed(t.as_str().to_owned(), err),
+            },
+            Some(Ok(Message::Binary(b))) => Incoming::Binary(b.len()),
+            Some(Ok(Message::Ping(_))) => Incoming::Ping,
+            Some(Ok(Message::Pong(_))) => Incoming::Pong,
+            Some(Ok(Message::Close(frame))) => {
+                let (code, reason) = frame.map_or((None, String::new()), |f| {
+                    (Some(u16::from(f.code)), f.reason.as_str().to_owned())
+                });
+                Incoming::Closed(code, reason)
+            }
+            Some(Ok(Message::Frame(_))) => return None,
+            Some(Err(_)) | None => Incoming::Closed(None, String::new()),
+        };
+        if matches!(incoming, Incoming::Closed(..)) {
+            self.closed = Some(incoming.clone());
+        }
+        Some(incoming)
+    }
+
+    /// Reads the next frame within the client timeout.
+    pub async fn recv(&mut self) -> Option<Incoming> {
+        let deadline = Instant::now() + self.timeout;
+        self.recv_until(deadline).await
+    }
+
+    /// Sends a JSON value as a text frame.
+    pub async fn send_json(&mut self, value: &Value) -> Result<(), ClientError> {
+        self.send_text(&value.to_string()).await
+    }
+
+    /// Sends raw text (for malformed-input cases).
+    pub async fn send_text(&mut self, text: &str) -> Result<(), ClientError> {
+        let msg = Message::Text(text.to_owned().into());
+        self.ws
+            .send(msg)
+            .await
+            .map_err(|e| ClientError::Send(Box::new(e)))
+    }
+
+    /// Sends a WebSocket control ping.
+    pub async fn send_ws_ping(&mut self) -> Result<(), ClientError> {
+        let msg = Message::Ping(b"pushcheck".to_vec().into());
+        self.ws
+            .send(msg)
+            .await
+            .map_err(|e| ClientError::Send(Box::new(e)))
+    }
+
+    /// Sends `pusher:ping`.
+    pub async fn send_ping(&mut self) -> Result<(), ClientError> {
+        self.send_json(&json!({"event": "pusher:ping", "data": {}}))
+            .await
+    }
+
+    /// Closes the connection politely.
+    pub async fn close(mut self) {
+        // A close failure is irrelevant: the case is over with this socket.
+        let _ignored = self.ws.close(None).await;
+    }
+
+    /// Waits for the first text frame satisfying `pred`, skipping others.
+    pub async fn expect_frame(
+        &mut self,
+        expected: &str,
+        pred: impl Fn(&Envelope) -> bool,
+    ) -> Result<Envelope, ExpectError> {
+        let deadline = Instant::now() + self.timeout;
+        loop {
+            match self.recv_until(deadline).await {
+                None => {
+                    return Err(ExpectError::violation(
+                        expected,
+                        nothing_within(self.timeout),
+                    ));
+                }
+                Some(Incoming::Text(e)) if pred(&e) => return Ok(e),
+                Some(closed @ Incoming::Closed(..)) => {
+                    return Err(ExpectError::violation(expected, closed.describe()));
+                }
+                Some(_) => {}
+            }
+        }
+    }
+
+    /// The next text frame must be `event` (control frames are skipped).
+    pub async fn expect_next(&mut self, event: &str) -> Result<Envelope, ExpectError> {
+        let expected = format!("event {event} as the next frame");
+        let deadline = Instant::now() + self.timeout;
+        loop {
+            match self.recv_until(deadline).await {
+                None => {
+                    return Err(ExpectError::violation(
+                        expected,
+                        nothing_within(self.timeout),
+                    ));
+                }
+                Some(Incoming::Ping | Incoming::Pong) => {}
+                Some(Incoming::Text(e)) if e.event() == event => return Ok(e),
+                Some(other) => return Err(ExpectError::violation(expected, other.describe())),
+            }
+        }
+    }
+
+    /// Waits for `event` on `channel`, skipping unrelated frames.
+    pub async fn expect_event(
+        &mut self,
+        channel: &str,
+        event: &str,
+    ) -> Result<Envelope, ExpectError> {
+        let expected = format!("event {event} on {channel}");
+        self.expect_frame(&expected, |e| {
+            e.event() == event && e.channel() == Some(channel)
+        })
+        .await
+    }
+
+    /// Waits for a `pusher:error` frame.
+    pub async fn expect_error(&mut self) -> Result<Envelope, ExpectError> {
+        self.expect_frame("a pusher:error frame", |e| e.event() == "pusher:error")
+            .await
+    }
+
+    /// Waits until the connection closes; returns the code (if any) and reason.
+    pub async fn expect_close(&mut self) -> Result<(Option<u16>, String), ExpectError> {
+        let deadline = Instant::now() + self.timeout;
+        self.expect_close_until(deadline).await
+    }
+
+    /// [`Self::expect_close`] with an explicit deadline (for slow cases).
+    pub async fn expect_close_until(
+        &mut self,
+        deadline: Instant,
+    ) -> Result<(Option<u16>, String), ExpectError> {
+        let waited = deadline.saturating_duration_since(Instant::now());
+        loop {
+            match self.recv_until(deadline).await {
+                None => {
+                    return Err(ExpectError::violation(
+                        "the connection to close",
+                        nothing_within(waited),
+                    ));
+                }
+                Some(Incoming::Closed(code, reason)) => return Ok((code, reason)),
+                Some(_) => {}
+            }
+        }
+    }
+
+    /// The barrier (h2spec 6.7): sends `pusher:ping` and reads until the
+    /// `pusher:pong`; any frame matching `forbidden` before it is a violation.
+    /// A frame queued before the ping was answered would have arrived first.
+    pub async fn expect_none_before_pong(
+        &mut self,
+        what: &str,
+        forbidden: impl Fn(&Envelope) -> bool,
+    ) -> Result<Vec<Envelope>, ExpectError> {
+        self.send_ping().await?;
+        let expected = format!("no {what} before pusher:pong");
+        let deadline = Instant::now() + self.timeout;
+        let mut seen = Vec::new();
+        loop {
+            match self.recv_until(deadline).await {
+                None => {
+                    return Err(ExpectError::violation(
+                        "pusher:pong",
+                        nothing_within(self.timeout),
+                    ));
+                }
+                Some(Incoming::Text(e)) if e.event() == "pusher:pong" => return Ok(seen),
+                Some(Incoming::Text(e)) if forbidden(&e) => {
+                    return Err(ExpectError::violation(expected, e.encode()));
+                }
+                Some(Incoming::Text(e)) => seen.push(e),
+                Some(closed @ Incoming::Closed(..)) => {
+                    return Err(ExpectError::violation("pusher:pong", closed.describe()));
+                }
+                Some(_) => {}
+            }
+        }
+    }
+
+    /// The auth value for `channel` signed with this client's credentials.
+    pub fn auth_for(&self, channel: &str, channel_data: Option<&str>) -> String {
+        let c = &self.credentials;
+        channel_auth(&c.key, &c.secret, &self.socket_id, channel, channel_data)
+    }
+
+    /// Sends `pusher:subscribe` with exactly these fields.
+    pub async fn send_subscribe(
+        &mut self,
+        channel: &str,
+        auth: Option<&str>,
+        channel_data: Option<&str>,
+    ) -> Result<(), ClientError> {
+        let mut data = json!({"channel": channel});
+        if let Some(auth) = auth {
+            data["auth"] = json!(auth);
+        }
+        if let Some(cd) = channel_data {
+            data["channel_data"] = json!(cd);
+        }
+        self.send_json(&json!({"event": "pusher:subscribe", "data": data}))
+            .await
+    }
+
+    /// Subscribes with a correct signature (presence: a generated member) and
+    /// expects `pusher_internal:subscription_succeeded`.
+    pub async fn subscribe(&mut self, channel: &str) -> Result<Envelope, ExpectError> {
+        if ChannelKind::of(channel).is_presence() {
+            let data =
+                json!({"user_id": format!("u-{}", self.socket_id), "user_info": {}}).to_string();
+            return self.subscribe_presence(channel, &data).await;
+        }
+        let auth = ChannelKind::of(channel)
+            .needs_auth()
+            .then(|| self.auth_for(channel, None));
+        self.send_subscribe(channel, Some(auth.as_deref().unwrap_or("")), None)
+            .await?;
+        self.expect_subscribed(channel).await
+    }
+
+    /// Subscribes to a presence channel with this exact `channel_data`, correctly signed.
+    pub async fn subscribe_presence(
+        &mut self,
+        channel: &str,
+        channel_data: &str,
+    ) -> Result<Envelope, ExpectError> {
+        let auth = self.auth_for(channel, Some(channel_data));
+        self.send_subscribe(channel, Some(&auth), Some(channel_data))
+            .await?;
+        self.expect_subscribed(channel).await
+    }
+
+    /// Expects `subscription_succeeded` on `channel`; an error frame first is a violation.
+    pub async fn expect_subscribed(&mut self, channel: &str) -> Result<Envelope, ExpectError> {
+        let expected = format!("pusher_internal:subscription_succeeded on {channel}");
+        let e = self
+            .expect_frame(&expected, |e| {
+                e.event() == "pusher:error"
+                    || (e.event() == "pusher_internal:subscription_succeeded"
+                        && e.channel() == Some(channel))
+            })
+            .await?;
+        if e.event() == "pusher:error" {
+            return Err(ExpectError::violation(expected, e.encode()));
+        }
+        Ok(e)
+    }
+
+    /// Expects a subscription to be refused: an error frame and no
+    /// `subscription_succeeded` for `channel` (checked up to the barrier).
+    pub async fn expect_refused(&mut self, channel: &str) -> Result<(), ExpectError> {
+        let succeeded = |e: &Envelope| {
+            e.event() == "pusher_internal:subscription_succeeded" && e.channel() == Some(channel)
+        };
+        let refusal = format!("subscription to {channel} refused with an error frame");
+        let e = self
+            .expect_frame(&refusal, |e| {
+                succeeded(e)
+                    || e.event() == "pusher:error"
+                    || e.event() == "pusher:subscription_error"
+            })
+            .await?;
+        if succeeded(&e) {
+            return Err(ExpectError::violation(refusal, e.encode()));
+        }
+        self.expect_none_before_pong(&format!("subscription_succeeded on {channel}"), succeeded)
+            .await?;
+        Ok(())
+    }
+
+    /// Sends a client event.
+    pub async fn trigger(
+        &mut self,
+        channel: &str,
+        event: &str,
+        data: Value,
+    ) -> Result<(), ClientError> {
+        self.send_json(&json!({"event": event, "channel": channel, "data": data}))
+            .await
+    }
+
+    /// Sends `pusher:unsubscribe`.
+    pub async fn unsubscribe(&mut self, channel: &str) -> Result<(), ClientError> {
+        self.send_json(&json!({"event": "pusher:unsubscribe", "data": {"channel": channel}}))
+            .await
+    }
+
+    /// Sends a correctly signed `pusher:signin` with this `user_data` text.
+    pub async fn send_signin(&mut self, user_data: &str) -> Result<(), ClientError> {
+        let c = &self.credentials;
+        let auth = signin_auth(&c.key, &c.secret, &self.socket_id, user_data);
+        self.send_signin_raw(&auth, user_data).await
+    }
+
+    /// Sends `pusher:signin` with an arbitrary auth value.
+    pub async fn send_signin_raw(
+        &mut self,
+        auth: &str,
+        user_data: &str,
+    ) -> Result<(), ClientError> {
+        let data = json!({"auth": auth, "user_data": user_data});
+        self.send_json(&json!({"event": "pusher:signin", "data": data}))
+            .await
+    }
+
+    /// Signs in and expects `pusher:signin_success`.
+    pub async fn signin(&mut self, user_data: &str) -> Result<Envelope, ExpectError> {
+        self.send_signin(user_data).await?;
+        let e = self
+            .expect_frame("pusher:signin_success", |e| {
+                e.event() == "pusher:signin_success" || e.event() == "pusher:error"
+            })
+            .await?;
+        if e.event() == "pusher:error" {
+            return Err(ExpectError::violation("pusher:signin_success", e.encode()));
+        }
+        Ok(e)
+    }
+}

@@ -1,0 +1,137 @@
+//! Spec 2, "Message framing": text JSON objects, double encoding, error shape, malformed input.
+
+use serde_json::{Value, json};
+
+use super::{case, data_object, member, publish};
+use crate::client::Incoming;
+use crate::conformance::{Case, Ctx, Doc, Failure, Outcome, SpecRef};
+use crate::wire::ChannelKind;
+
+const SECTION: SpecRef = SpecRef {
+    doc: Doc::Protocol,
+    slug: "framing",
+    section: "2. Message framing",
+};
+
+pub(super) fn cases() -> Vec<Case> {
+    vec![
+        case!(
+            "protocol/framing/text-only",
+            SECTION,
+            Must,
+            "Every server frame is a text frame holding a JSON object with a string event.",
+            text_only
+        ),
+        case!(
+            "protocol/framing/double-encoding",
+            SECTION,
+            Must,
+            "connection_established, subscription_succeeded and member_added carry data as a JSON string.",
+            double_encoding
+        ),
+        case!(
+            "protocol/framing/error-shape",
+            SECTION,
+            Must,
+            "pusher:error data has a string message and an integer or null code.",
+            error_shape
+        ),
+        case!(
+            "protocol/framing/accept-string-data",
+            SECTION,
+            Should,
+            "pusher:subscribe with data as a JSON string works.",
+            accept_string_data
+        ),
+        case!(
+            "protocol/framing/invalid-json",
+            SECTION,
+            Should,
+            "A garbage frame does not break the connection: the next ping is answered.",
+            invalid_json
+        ),
+    ]
+}
+
+async fn text_only(ctx: Ctx) -> Outcome {
+    let channel = ctx.unique_channel(ChannelKind::Public);
+    let mut c = ctx.connect().await?;
+    c.subscribe(&channel).await?;
+    publish(&ctx, &channel, "ev", "{\"n\":1}").await?;
+    c.expect_event(&channel, "ev").await?;
+    c.send_ping().await?;
+    loop {
+        match c.recv().await {
+            Some(Incoming::Text(e)) if e.event() == "pusher:pong" => return Ok(()),
+            Some(Incoming::Text(_) | Incoming::Ping | Incoming::Pong) => {}
+            Some(other) => {
+                return Err(Failure::violation(
+                    "text frames with JSON objects",
+                    other.describe(),
+                ));
+            }
+            None => return Err(Failure::violation("pusher:pong", "nothing")),
+        }
+    }
+}
+
+fn expect_string_data(e: &crate::wire::Envelope) -> Outcome {
+    if e.data().is_some_and(Value::is_string) {
+        Ok(())
+    } else {
+        Err(Failure::violation(
+            format!("{} with string data", e.event()),
+            e.encode(),
+        ))
+    }
+}
+
+async fn double_encoding(ctx: Ctx) -> Outcome {
+    let channel = ctx.unique_channel(ChannelKind::Presence);
+    let mut a = ctx.connect().await?;
+    expect_string_data(a.established().expect("handshake kept"))?;
+    expect_string_data(&a.subscribe_presence(&channel, &member("a")).await?)?;
+    let mut b = ctx.connect().await?;
+    b.subscribe_presence(&channel, &member("b")).await?;
+    expect_string_data(
+        &a.expect_event(&channel, "pusher_internal:member_added")
+            .await?,
+    )
+}
+
+async fn error_shape(ctx: Ctx) -> Outcome {
+    let mut c = ctx.connect().await?;
+    c.send_subscribe(&ctx.unique_channel(ChannelKind::Private), None, None)
+        .await?;
+    let e = c.expect_error().await?;
+    let data = data_object(&e, "pusher:error")?;
+    let code_ok = matches!(data.get("code"), Some(Value::Null))
+        || data.get("code").is_some_and(Value::is_i64);
+    if data.get("message").is_some_and(Value::is_string) && code_ok {
+        Ok(())
+    } else {
+        Err(Failure::violation(
+            "data {message: string, code: int or null}",
+            e.encode(),
+        ))
+    }
+}
+
+async fn accept_string_data(ctx: Ctx) -> Outcome {
+    let channel = ctx.unique_channel(ChannelKind::Public);
+    let mut c = ctx.connect().await?;
+    let data = json!({"channel": channel, "auth": ""}).to_string();
+    c.send_json(&json!({"event": "pusher:subscribe", "data": data}))
+        .await?;
+    c.expect_subscribed(&channel).await?;
+    Ok(())
+}
+
+async fn invalid_json(ctx: Ctx) -> Outcome {
+    let mut c = ctx.connect().await?;
+    for garbage in ["{{nope", "[1,2]", "{\"data\":{}}", "\"str\""] {
+        c.send_text(garbage).await?;
+    }
+    c.expect_none_before_pong("close", |_| false).await?;
+    Ok(())
+}

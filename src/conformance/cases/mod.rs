@@ -1,0 +1,125 @@
+//! The catalogue, one module per spec section, in spec order, plus the small
+//! helpers the cases are built from.
+
+mod auth_signatures;
+mod cache;
+mod client_events;
+mod connection;
+mod forgery;
+mod framing;
+mod ping_pong;
+mod presence;
+mod rest_api;
+mod rest_auth;
+mod subscriptions;
+mod watchlist;
+mod webhooks;
+
+use serde_json::{Value, json};
+
+use super::{Case, Ctx, Failure};
+use crate::client::{ProtocolClient, RestResponse};
+use crate::wire::Envelope;
+
+/// Builds a [`Case`] from its fields and an `async fn(Ctx) -> Outcome`.
+macro_rules! case {
+    ($id:literal, $section:expr, $level:ident, $req:literal, $f:path) => {
+        crate::conformance::Case {
+            id: $id,
+            spec: $section,
+            level: crate::conformance::Level::$level,
+            requirement: $req,
+            run: |ctx| Box::pin($f(ctx)),
+        }
+    };
+}
+pub(crate) use case;
+
+/// Every case in spec order.
+pub(super) fn all() -> Vec<Case> {
+    [
+        connection::cases(),
+        framing::cases(),
+        ping_pong::cases(),
+        subscriptions::cases(),
+        presence::cases(),
+        client_events::cases(),
+        forgery::cases(),
+        auth_signatures::cases(),
+        rest_auth::cases(),
+        rest_api::cases(),
+        webhooks::cases(),
+        cache::cases(),
+        watchlist::cases(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// Checks a response status.
+fn expect_status(resp: &RestResponse, status: u16, what: &str) -> Result<(), Failure> {
+    if resp.status == status {
+        Ok(())
+    } else {
+        Err(Failure::violation(
+            format!("HTTP {status} for {what}"),
+            resp.describe(),
+        ))
+    }
+}
+
+/// Publishes one event over REST and expects 200.
+async fn publish(ctx: &Ctx, channel: &str, event: &str, data: &str) -> Result<(), Failure> {
+    let resp = ctx
+        .rest()
+        .publish(&[channel], event, data, json!({}))
+        .await?;
+    expect_status(&resp, 200, "a valid publish")
+}
+
+/// Proves with the barrier that `client` got no `event` on `channel`.
+async fn expect_no_event(
+    client: &mut ProtocolClient,
+    channel: &str,
+    event: &str,
+) -> Result<(), Failure> {
+    let what = format!("{event} on {channel}");
+    client
+        .expect_none_before_pong(&what, |e| {
+            e.event() == event && e.channel() == Some(channel)
+        })
+        .await?;
+    Ok(())
+}
+
+/// A fresh connection subscribes with exactly these fields; it must be refused
+/// and must not receive a later event on the channel.
+async fn expect_forgery_refused(
+    ctx: &Ctx,
+    channel: &str,
+    auth: Option<&str>,
+    data: Option<&str>,
+) -> Result<(), Failure> {
+    let mut c = ctx.connect().await?;
+    c.send_subscribe(channel, auth, data).await?;
+    c.expect_refused(channel).await?;
+    publish(ctx, channel, "after-forgery", "{}").await?;
+    expect_no_event(&mut c, channel, "after-forgery").await
+}
+
+/// The decoded `data` of a frame, or a violation naming the frame.
+fn data_object(e: &Envelope, what: &str) -> Result<Value, Failure> {
+    match e.data_decoded() {
+        Some(v @ Value::Object(_)) => Ok(v),
+        _ => Err(Failure::violation(
+            format!("{what} with an object in data"),
+            e.encode(),
+        )),
+    }
+}
+
+/// A presence `channel_data` text for `user_id`.
+fn member(user_id: &str) -> String {
+    json!({"user_id": user_id, "user_info": {"name": user_id}}).to_string()
+}

@@ -1,0 +1,143 @@
+//! Spec 3, "Liveness: ping, pong, activity timeout".
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::case;
+use crate::client::Incoming;
+use crate::conformance::{Case, Ctx, Doc, Failure, Outcome, SpecRef};
+use crate::wire::ChannelKind;
+
+const SECTION: SpecRef = SpecRef {
+    doc: Doc::Protocol,
+    slug: "ping-pong",
+    section: "3. Liveness: ping, pong, activity timeout",
+};
+
+pub(super) fn cases() -> Vec<Case> {
+    vec![
+        case!(
+            "protocol/ping-pong/app-ping",
+            SECTION,
+            Must,
+            "pusher:ping is answered with pusher:pong as the next frame.",
+            app_ping
+        ),
+        case!(
+            "protocol/ping-pong/ws-ping",
+            SECTION,
+            Must,
+            "A WebSocket control ping is answered with a control pong.",
+            ws_ping
+        ),
+        case!(
+            "protocol/ping-pong/server-pings-idle",
+            SECTION,
+            Should,
+            "A silent client receives pusher:ping or a control ping within activity_timeout plus slack.",
+            server_pings_idle
+        ),
+        case!(
+            "protocol/ping-pong/dead-client-closed",
+            SECTION,
+            Should,
+            "A client ignoring pings is closed with 4201 within activity_timeout + pong timeout + slack.",
+            dead_client_closed
+        ),
+        case!(
+            "protocol/ping-pong/traffic-keeps-alive",
+            SECTION,
+            Must,
+            "A client that never pings but keeps sending messages stays connected (any inbound message is proof of life).",
+            traffic_keeps_alive
+        ),
+    ]
+}
+
+async fn app_ping(ctx: Ctx) -> Outcome {
+    let mut c = ctx.connect().await?;
+    c.send_ping().await?;
+    c.expect_next("pusher:pong").await?;
+    Ok(())
+}
+
+async fn ws_ping(ctx: Ctx) -> Outcome {
+    let mut c = ctx.connect().await?;
+    c.send_ws_ping().await?;
+    loop {
+        match c.recv().await {
+            Some(Incoming::Pong) => return Ok(()),
+            Some(Incoming::Text(_) | Incoming::Ping) => {}
+            Some(other) => return Err(Failure::violation("a control pong", other.describe())),
+            None => {
+                return Err(Failure::violation(
+                    "a control pong",
+                    crate::client::nothing_within(ctx.timeout()),
+                ));
+            }
+        }
+    }
+}
+
+async fn server_pings_idle(ctx: Ctx) -> Outcome {
+    let (slow, setup) = ctx.slow()?;
+    let mut c = slow.connect().await?;
+    let slack = setup.activity_timeout / 2 + Duration::from_secs(1);
+    let deadline = tokio::time::Instant::now() + setup.activity_timeout + slack;
+    loop {
+        match c.recv_until(deadline).await {
+            Some(Incoming::Ping) => return Ok(()),
+            Some(Incoming::Text(e)) if e.event() == "pusher:ping" => return Ok(()),
+            Some(closed @ Incoming::Closed(..)) => {
+                return Err(Failure::violation("a ping", closed.describe()));
+            }
+            Some(_) => {}
+            None => {
+                return Err(Failure::violation(
+                    "a ping while idle",
+                    format!(
+                        "nothing within {} ms",
+                        (setup.activity_timeout + slack).as_millis()
+                    ),
+                ));
+            }
+        }
+    }
+}
+
+async fn dead_client_closed(ctx: Ctx) -> Outcome {
+    let (slow, setup) = ctx.slow()?;
+    let mut c = slow.connect().await?;
+    let budget = setup.activity_timeout + setup.pong_timeout;
+    // Time passing in silence is the requirement itself: reading earlier would
+    // make the WebSocket library answer control pings and keep us alive.
+    tokio::time::sleep(budget + budget / 2 + Duration::from_millis(500)).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(200);
+    match c.expect_close_until(deadline).await {
+        Ok((Some(4201), _)) => Ok(()),
+        Ok((code, reason)) => Err(Failure::violation(
+            "close 4201",
+            format!("close {code:?} {reason:?}"),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn traffic_keeps_alive(ctx: Ctx) -> Outcome {
+    let (slow, setup) = ctx.slow()?;
+    let channel = slow.unique_channel(ChannelKind::Public);
+    let mut c = slow.connect().await?;
+    let step = setup.activity_timeout / 2;
+    let rounds =
+        3 * (setup.activity_timeout + setup.pong_timeout).as_millis() / step.as_millis().max(1);
+    for _ in 0..rounds {
+        // The client speaks on a schedule without reading: only its own
+        // messages may keep the connection alive.
+        c.send_json(&json!({"event": "pusher:unsubscribe", "data": {"channel": channel}}))
+            .await?;
+        tokio::time::sleep(step).await;
+    }
+    c.expect_none_before_pong("close", |_| false).await?;
+    Ok(())
+}

@@ -1,0 +1,280 @@
+//! The conformance catalogue: cases as data (STYLE 2.3), the registry, the
+//! context a case runs in, and the parallel runner.
+
+mod cases;
+mod ctx;
+mod runner;
+pub mod spec;
+
+use std::future::Future;
+use std::pin::Pin;
+
+pub use ctx::{Ctx, Env};
+pub use runner::{CaseResult, RunOptions, run};
+
+use crate::client::{ClientError, ExpectError, RestError};
+
+/// The future a case returns.
+pub type CaseFuture = Pin<Box<dyn Future<Output = Outcome> + Send>>;
+
+/// One checkable requirement of a Pusher spec section.
+#[derive(Debug)]
+pub struct Case {
+    /// Stable id `doc/section-slug/case-slug`. Never renumbered.
+    pub id: &'static str,
+    /// Where the requirement is written.
+    pub spec: SpecRef,
+    /// MUST / SHOULD, from the spec's evidence labels (F = Must, W = Should).
+    pub level: Level,
+    /// One sentence saying what the target must do.
+    pub requirement: &'static str,
+    /// Runs the check with a fresh context; must not share state with other cases.
+    pub run: fn(Ctx) -> CaseFuture,
+}
+
+/// `slug` is our short, stable name for the section, used in case ids;
+/// `section` is the heading of `shared/spec/pusher-protocol.md` (read 2026-11).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SpecRef {
+    /// Which document.
+    pub doc: Doc,
+    /// Section slug used in ids.
+    pub slug: &'static str,
+    /// Section heading as written in the spec.
+    pub section: &'static str,
+}
+
+/// The documents cases cite (the first segment of a case id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Doc {
+    /// The WebSocket protocol (spec 1-4, 6, 7, 10).
+    Protocol,
+    /// Auth signatures (spec 5).
+    AuthSignatures,
+    /// The HTTP API (spec 8).
+    RestApi,
+    /// Webhooks (spec 9).
+    Webhooks,
+}
+
+impl Doc {
+    /// The id segment.
+    pub fn slug(self) -> &'static str {
+        match self {
+            Doc::Protocol => "protocol",
+            Doc::AuthSignatures => "auth-signatures",
+            Doc::RestApi => "rest-api",
+            Doc::Webhooks => "webhooks",
+        }
+    }
+}
+
+/// How binding a requirement is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// A broken MUST fails.
+    Must,
+    /// A broken SHOULD warns (fails under `--strict`).
+    Should,
+}
+
+impl Level {
+    /// `must` / `should`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Must => "must",
+            Level::Should => "should",
+        }
+    }
+}
+
+/// The harness could not run a case.
+#[derive(Debug, thiserror::Error)]
+pub enum HarnessError {
+    /// The WebSocket client failed.
+    #[error("websocket client error")]
+    Client(#[source] ClientError),
+    /// The REST client failed.
+    #[error("rest client error")]
+    Rest(#[source] RestError),
+    /// The case overran its deadline.
+    #[error("case did not finish within {0} ms")]
+    Deadline(u128),
+    /// The case task panicked.
+    #[error("case panicked: {0}")]
+    Panicked(String),
+}
+
+/// What a case returns.
+pub type Outcome = Result<(), Failure>;
+
+/// Why a case did not pass.
+#[derive(Debug)]
+pub enum Failure {
+    /// The target broke the requirement. JUnit `<failure>`.
+    Violation {
+        /// What the requirement asks for.
+        expected: String,
+        /// What the target did.
+        actual: String,
+    },
+    /// The harness could not run the case. JUnit `<error>`.
+    Harness(HarnessError),
+    /// The case does not apply to this target. JUnit `<skipped>`.
+    Skip(&'static str),
+}
+
+impl Failure {
+    /// Shorthand for a violation.
+    pub fn violation(expected: impl Into<String>, actual: impl Into<String>) -> Failure {
+        Failure::Violation {
+            expected: expected.into(),
+            actual: actual.into(),
+        }
+    }
+}
+
+impl From<ExpectError> for Failure {
+    fn from(e: ExpectError) -> Failure {
+        match e {
+            ExpectError::Violation { expected, actual } => Failure::Violation { expected, actual },
+            ExpectError::Client(c) => Failure::Harness(HarnessError::Client(c)),
+            ExpectError::Rest(r) => Failure::Harness(HarnessError::Rest(r)),
+        }
+    }
+}
+
+impl From<ClientError> for Failure {
+    fn from(e: ClientError) -> Failure {
+        Failure::Harness(HarnessError::Client(e))
+    }
+}
+
+impl From<RestError> for Failure {
+    fn from(e: RestError) -> Failure {
+        Failure::Harness(HarnessError::Rest(e))
+    }
+}
+
+/// Derived by the runner from Outcome and Level.
+/// A broken SHOULD is Warn, or Fail under --strict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Verdict {
+    /// Requirement met.
+    Pass,
+    /// A MUST broken (or a SHOULD under `--strict`).
+    Fail,
+    /// A SHOULD broken.
+    Warn,
+    /// The harness could not check.
+    Error,
+    /// Not applicable or not selected (slow).
+    Skip,
+}
+
+impl Verdict {
+    /// `pass` / `fail` / `warn` / `error` / `skip`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "fail",
+            Verdict::Warn => "warn",
+            Verdict::Error => "error",
+            Verdict::Skip => "skip",
+        }
+    }
+
+    /// Parses [`Verdict::as_str`] output.
+    pub fn parse(s: &str) -> Option<Verdict> {
+        [
+            Verdict::Pass,
+            Verdict::Fail,
+            Verdict::Warn,
+            Verdict::Error,
+            Verdict::Skip,
+        ]
+        .into_iter()
+        .find(|v| v.as_str() == s)
+    }
+}
+
+/// Every case, in spec order.
+pub fn registry() -> Vec<Case> {
+    cases::all()
+}
+
+/// Cases whose id starts with any of `include` (all if empty) and none of `exclude`.
+pub fn select<'a>(cases: &'a [Case], include: &[String], exclude: &[String]) -> Vec<&'a Case> {
+    cases
+        .iter()
+        .filter(|c| include.is_empty() || include.iter().any(|p| c.id.starts_with(p.as_str())))
+        .filter(|c| !exclude.iter().any(|p| c.id.starts_with(p.as_str())))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn ids_are_unique_well_formed_and_prefixed_by_their_section() {
+        let cases = registry();
+        let mut seen = HashSet::new();
+        for c in &cases {
+            assert!(seen.insert(c.id), "duplicate id {}", c.id);
+            let parts: Vec<&str> = c.id.split('/').collect();
+            assert_eq!(parts.len(), 3, "{} is not doc/slug/slug", c.id);
+            for p in parts {
+                assert!(
+                    !p.is_empty()
+                        && p.bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
+                    "{}",
+                    c.id
+                );
+            }
+            assert!(
+                c.id.starts_with(&format!("{}/{}/", c.spec.doc.slug(), c.spec.slug)),
+                "{}",
+                c.id
+            );
+        }
+    }
+
+    #[test]
+    fn every_spec_section_is_covered_or_explains_why_not() {
+        let cases = registry();
+        for s in spec::SECTIONS {
+            match s.coverage {
+                spec::Coverage::Slugs(slugs) => {
+                    for slug in slugs {
+                        assert!(
+                            cases.iter().any(|c| c.id.starts_with(slug)),
+                            "{} claims {slug}",
+                            s.number
+                        );
+                    }
+                }
+                spec::Coverage::NotCovered(reason) => assert!(!reason.is_empty()),
+            }
+        }
+    }
+
+    #[test]
+    fn selection_works_by_prefix_with_exclusions() {
+        let cases = registry();
+        let picked = select(
+            &cases,
+            &["protocol/ping-pong".into()],
+            &["protocol/ping-pong/ws".into()],
+        );
+        assert!(!picked.is_empty());
+        assert!(
+            picked
+                .iter()
+                .all(|c| c.id.starts_with("protocol/ping-pong/")
+                    && !c.id.starts_with("protocol/ping-pong/ws"))
+        );
+    }
+}

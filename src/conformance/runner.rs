@@ -1,0 +1,156 @@
+//! The runner: cases in parallel with bounded concurrency, a deadline per
+//! case, and verdicts derived from Outcome and Level.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::Semaphore;
+
+use super::{Case, Ctx, Env, Failure, HarnessError, Level, SpecRef, Verdict};
+
+/// How to run a selection.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Warn becomes Fail.
+    pub strict: bool,
+    /// Cases running at once.
+    pub concurrency: usize,
+    /// A case still running after this is an Error.
+    pub case_deadline: Duration,
+}
+
+impl Default for RunOptions {
+    fn default() -> RunOptions {
+        RunOptions {
+            strict: false,
+            concurrency: 16,
+            case_deadline: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The result of one case.
+#[derive(Debug, Clone)]
+pub struct CaseResult {
+    /// Case id.
+    pub id: String,
+    /// Spec reference.
+    pub spec: SpecRef,
+    /// Level.
+    pub level: Level,
+    /// The requirement sentence.
+    pub requirement: String,
+    /// Verdict.
+    pub verdict: Verdict,
+    /// Expected (violations).
+    pub expected: Option<String>,
+    /// Actual (violations).
+    pub actual: Option<String>,
+    /// Skip reason or harness error chain.
+    pub message: Option<String>,
+    /// Wall time.
+    pub duration: Duration,
+}
+
+fn verdict_of(outcome: &Result<(), Failure>, level: Level, strict: bool) -> Verdict {
+    match (outcome, level) {
+        (Ok(()), _) => Verdict::Pass,
+        (Err(Failure::Violation { .. }), Level::Must) => Verdict::Fail,
+        (Err(Failure::Violation { .. }), Level::Should) if strict => Verdict::Fail,
+        (Err(Failure::Violation { .. }), Level::Should) => Verdict::Warn,
+        (Err(Failure::Harness(_)), _) => Verdict::Error,
+        (Err(Failure::Skip(_)), _) => Verdict::Skip,
+    }
+}
+
+fn error_chain(e: &HarnessError) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    text
+}
+
+async fn run_one(case: &Case, env: Arc<Env>, opts: &RunOptions) -> CaseResult {
+    let start = Instant::now();
+    let fut = (case.run)(Ctx::new(env));
+    let handle = tokio::spawn(fut);
+    let abort = handle.abort_handle();
+    let outcome = match tokio::time::timeout(opts.case_deadline, handle).await {
+        Ok(Ok(outcome)) => outcome,
+        Ok(Err(join)) => Err(Failure::Harness(HarnessError::Panicked(join.to_string()))),
+        Err(_) => {
+            abort.abort();
+            Err(Failure::Harness(HarnessError::Deadline(
+                opts.case_deadline.as_millis(),
+            )))
+        }
+    };
+    let verdict = verdict_of(&outcome, case.level, opts.strict);
+    let (expected, actual, message) = match outcome {
+        Ok(()) => (None, None, None),
+        Err(Failure::Violation { expected, actual }) => (Some(expected), Some(actual), None),
+        Err(Failure::Harness(e)) => (None, None, Some(error_chain(&e))),
+        Err(Failure::Skip(reason)) => (None, None, Some(reason.to_owned())),
+    };
+    CaseResult {
+        id: case.id.into(),
+        spec: case.spec,
+        level: case.level,
+        requirement: case.requirement.into(),
+        verdict,
+        expected,
+        actual,
+        message,
+        duration: start.elapsed(),
+    }
+}
+
+/// Runs `cases` against `env`; `progress` is called after each case. Results
+/// come back in the order of `cases`.
+pub async fn run(
+    cases: &[&Case],
+    env: Arc<Env>,
+    opts: &RunOptions,
+    progress: &(dyn Fn(usize, usize, &CaseResult) + Sync),
+) -> Vec<CaseResult> {
+    let permits = Arc::new(Semaphore::new(opts.concurrency.max(1)));
+    let total = cases.len();
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let futures = cases.iter().map(|case| {
+        let permits = permits.clone();
+        let env = env.clone();
+        let done = &done;
+        async move {
+            let _permit = permits
+                .acquire()
+                .await
+                .expect("the semaphore is never closed");
+            let result = run_one(case, env, opts).await;
+            let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            progress(n, total, &result);
+            result
+        }
+    });
+    futures_util::future::join_all(futures).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_broken_should_warns_unless_strict() {
+        let v = || Err(Failure::violation("a", "b"));
+        assert_eq!(verdict_of(&v(), Level::Should, false), Verdict::Warn);
+        assert_eq!(verdict_of(&v(), Level::Should, true), Verdict::Fail);
+        assert_eq!(verdict_of(&v(), Level::Must, false), Verdict::Fail);
+        assert_eq!(
+            verdict_of(&Err(Failure::Skip("x")), Level::Must, false),
+            Verdict::Skip
+        );
+        assert_eq!(verdict_of(&Ok(()), Level::Must, true), Verdict::Pass);
+    }
+}

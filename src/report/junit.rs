@@ -1,0 +1,162 @@
+//! JUnit XML: one `<testsuite>` per section; fail -> `<failure>`, error ->
+//! `<error>`, skip -> `<skipped/>`, warn -> pass with `<system-out>`.
+
+use std::fmt::Write;
+
+use super::Report;
+use crate::conformance::Verdict;
+
+/// Escapes text for XML attributes and content.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\r' | '\t') => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Renders the report as JUnit XML (durations are left out so output is stable).
+pub fn render(report: &Report) -> String {
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n");
+    let mut sections: Vec<&str> = Vec::new();
+    for c in &report.cases {
+        let s = Report::section_of(&c.id);
+        if !sections.contains(&s) {
+            sections.push(s);
+        }
+    }
+    for section in sections {
+        let cases: Vec<_> = report
+            .cases
+            .iter()
+            .filter(|c| Report::section_of(&c.id) == section)
+            .collect();
+        let count = |v: Verdict| cases.iter().filter(|c| c.verdict == v).count();
+        let _ = writeln!(
+            out,
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\">",
+            escape(section),
+            cases.len(),
+            count(Verdict::Fail),
+            count(Verdict::Error),
+            count(Verdict::Skip)
+        );
+        for c in cases {
+            let name = c.id.rsplit('/').next().unwrap_or(&c.id);
+            let _ = write!(
+                out,
+                "    <testcase classname=\"{}\" name=\"{}\"",
+                escape(section),
+                escape(name)
+            );
+            let body = format!(
+                "expected: {}\nactual: {}",
+                c.expected.as_deref().unwrap_or(""),
+                c.actual.as_deref().unwrap_or("")
+            );
+            match c.verdict {
+                Verdict::Pass => out.push_str("/>\n"),
+                Verdict::Fail => {
+                    let _ = write!(
+                        out,
+                        ">\n      <failure message=\"{}\">{}</failure>\n    </testcase>\n",
+                        escape(&c.requirement),
+                        escape(&body)
+                    );
+                }
+                Verdict::Warn => {
+                    let _ = write!(
+                        out,
+                        ">\n      <system-out>warning (SHOULD): {}</system-out>\n    </testcase>\n",
+                        escape(&body)
+                    );
+                }
+                Verdict::Error => {
+                    let _ = write!(
+                        out,
+                        ">\n      <error message=\"{}\"/>\n    </testcase>\n",
+                        escape(c.message.as_deref().unwrap_or(""))
+                    );
+                }
+                Verdict::Skip => {
+                    let _ = write!(
+                        out,
+                        ">\n      <skipped message=\"{}\"/>\n    </testcase>\n",
+                        escape(c.message.as_deref().unwrap_or(""))
+                    );
+                }
+            }
+        }
+        out.push_str("  </testsuite>\n");
+    }
+    out.push_str("</testsuites>\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conformance::{CaseResult, Doc, Level, SpecRef};
+    use std::time::Duration;
+
+    #[test]
+    fn escape_covers_markup_quotes_and_control_characters() {
+        assert_eq!(
+            escape("a<b>&\"c'\u{1}\n"),
+            "a&lt;b&gt;&amp;&quot;c&apos;\\u0001\n"
+        );
+    }
+
+    fn result(id: &str, verdict: Verdict) -> CaseResult {
+        CaseResult {
+            id: id.into(),
+            spec: SpecRef {
+                doc: Doc::Protocol,
+                slug: "s",
+                section: "S",
+            },
+            level: Level::Must,
+            requirement: "Do <it>.".into(),
+            verdict,
+            expected: (verdict == Verdict::Fail || verdict == Verdict::Warn).then(|| "pong".into()),
+            actual: (verdict == Verdict::Fail || verdict == Verdict::Warn)
+                .then(|| "nothing within 2000 ms".into()),
+            message: matches!(verdict, Verdict::Error | Verdict::Skip).then(|| "why & how".into()),
+            duration: Duration::from_millis(5),
+        }
+    }
+
+    #[test]
+    fn golden_output_covers_every_verdict() {
+        let verdicts = [
+            Verdict::Pass,
+            Verdict::Fail,
+            Verdict::Warn,
+            Verdict::Error,
+            Verdict::Skip,
+        ];
+        let cases = verdicts
+            .iter()
+            .map(|v| result(&format!("protocol/s/{}", v.as_str()), *v))
+            .collect();
+        let report = Report {
+            target_name: "t".into(),
+            ws: "ws://x".into(),
+            rest: "http://x".into(),
+            cases,
+            known_deviations: Default::default(),
+        };
+        let golden = include_str!("../../tests/fixtures/junit-golden.xml");
+        assert_eq!(render(&report), golden);
+    }
+}

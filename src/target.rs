@@ -1,0 +1,361 @@
+//! Target: where a server lives (WebSocket and REST bases), the app
+//! credentials, and its capability profile (optional features and limits).
+//!
+//! # Capability profile
+//!
+//! A TOML file given with `--profile`. Every key is optional; a case that
+//! needs a feature the profile leaves off is N/A, never a failure.
+//!
+//! ```toml
+//! [features]
+//! client_events = true        # the app accepts client- events (spec 6)
+//! user_authentication = true  # pusher:signin works (spec 5.3)
+//! cache_channels = true       # cache- prefixes keep the last event (spec 10.1)
+//! encrypted_channels = true   # private-encrypted- channels (spec 5.4)
+//! watchlist = false           # watchlist events after sign-in (spec 10.4)
+//! subscription_count = false  # pusher_internal:subscription_count (spec 7.5)
+//! webhooks = false            # webhooks reach the harness sink (spec 9)
+//!
+//! [webhooks]
+//! sink = "127.0.0.1:9999"     # where the harness listens; the server posts here
+//!
+//! [limits]
+//! max_presence_members = 100  # spec 7.3
+//! client_event_rate = 10      # per connection per second (spec 6.2)
+//!
+//! # Further apps on the same server, for the cases that need them.
+//! [apps.other]                # another enabled app (cross-app key cases)
+//! id = "other-id"
+//! key = "other-key"
+//! secret = "other-secret"
+//! [apps.disabled]             # an app switched off (close 4003)
+//! key = "disabled-key"
+//! [apps.limited]              # an app with a connection quota (close 4004)
+//! key = "limited-key"
+//! max_connections = 2
+//! [apps.no_client_events]     # an app with client events switched off
+//! id = "quiet-id"
+//! key = "quiet-key"
+//! secret = "quiet-secret"
+//! ```
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::signing::Secret;
+
+/// App credentials: id for REST paths, key for URLs and auth, secret for signing.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    /// App id (REST path `/apps/{id}`).
+    pub app_id: String,
+    /// App key (WebSocket path and `auth` prefix).
+    pub key: String,
+    /// App secret.
+    pub secret: Secret,
+}
+
+impl Credentials {
+    /// Builds credentials from plain strings.
+    pub fn new(app_id: &str, key: &str, secret: &str) -> Credentials {
+        Credentials {
+            app_id: app_id.into(),
+            key: key.into(),
+            secret: Secret::new(secret),
+        }
+    }
+}
+
+/// Optional features a target enables (`[features]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Features {
+    /// Client events are enabled for the main app.
+    pub client_events: bool,
+    /// `pusher:signin` is supported.
+    pub user_authentication: bool,
+    /// Cache channels are supported.
+    pub cache_channels: bool,
+    /// Encrypted channels are supported.
+    pub encrypted_channels: bool,
+    /// Watchlist events are enabled.
+    pub watchlist: bool,
+    /// Subscription count events are enabled.
+    pub subscription_count: bool,
+    /// Webhooks are sent to the harness sink.
+    pub webhooks: bool,
+}
+
+impl Default for Features {
+    fn default() -> Features {
+        Features {
+            client_events: true,
+            user_authentication: true,
+            cache_channels: true,
+            encrypted_channels: true,
+            watchlist: false,
+            subscription_count: false,
+            webhooks: false,
+        }
+    }
+}
+
+/// Limits of the target (`[limits]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Distinct users per presence channel.
+    pub max_presence_members: usize,
+    /// Client events per second per connection.
+    pub client_event_rate: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_presence_members: 100,
+            client_event_rate: 10,
+        }
+    }
+}
+
+/// One further app in `[apps.*]`; which fields matter depends on the entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppEntry {
+    /// App id.
+    #[serde(default)]
+    pub id: String,
+    /// App key.
+    pub key: String,
+    /// App secret.
+    #[serde(default)]
+    pub secret: String,
+    /// Connection quota (for `apps.limited`).
+    #[serde(default)]
+    pub max_connections: Option<u32>,
+}
+
+impl AppEntry {
+    /// The entry as credentials.
+    pub fn credentials(&self) -> Credentials {
+        Credentials::new(&self.id, &self.key, &self.secret)
+    }
+}
+
+/// `[webhooks]`: where the harness's sink listens.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// Socket address the sink binds.
+    pub sink: SocketAddr,
+}
+
+/// A capability profile (module docs give the format).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Profile {
+    /// Optional features.
+    pub features: Features,
+    /// Limits.
+    pub limits: Limits,
+    /// Further apps by role: `other`, `disabled`, `limited`, `no_client_events`.
+    pub apps: BTreeMap<String, AppEntry>,
+    /// Webhook sink address.
+    pub webhooks: Option<WebhookConfig>,
+}
+
+/// Errors building a target from flags, environment and profile.
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    /// The target URL is not `ws://` or `wss://` with a host.
+    #[error("target url {0:?} must look like ws://host:port or wss://host:port")]
+    BadUrl(String),
+    /// The profile file could not be read.
+    #[error("cannot read profile {path}")]
+    ReadProfile {
+        /// The path given.
+        path: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The profile is not valid TOML for [`Profile`].
+    #[error("invalid profile {path}")]
+    ParseProfile {
+        /// The path given.
+        path: String,
+        /// What is wrong, with line and field.
+        #[source]
+        source: toml::de::Error,
+    },
+}
+
+impl Profile {
+    /// Parses a profile from TOML text.
+    pub fn from_toml(text: &str) -> Result<Profile, toml::de::Error> {
+        toml::from_str(text)
+    }
+
+    /// Reads and parses a profile file.
+    pub fn load(path: &str) -> Result<Profile, TargetError> {
+        let text = std::fs::read_to_string(path).map_err(|source| TargetError::ReadProfile {
+            path: path.into(),
+            source,
+        })?;
+        Profile::from_toml(&text).map_err(|source| TargetError::ParseProfile {
+            path: path.into(),
+            source,
+        })
+    }
+
+    /// Credentials of a further app by role, if configured.
+    pub fn app(&self, role: &str) -> Option<&AppEntry> {
+        self.apps.get(role)
+    }
+}
+
+/// How slow cases (real timeouts) may run against this target.
+#[derive(Debug, Clone)]
+pub struct SlowSetup {
+    /// Where slow cases connect (the bundled run uses a second, short-timeout server).
+    pub target: Box<Target>,
+    /// The REST timestamp window of that target.
+    pub timestamp_window: Duration,
+    /// Server ping after this long of silence.
+    pub activity_timeout: Duration,
+    /// Close after this long without a pong.
+    pub pong_timeout: Duration,
+    /// Cache TTL of that target's main app, when known to be short.
+    pub cache_ttl: Option<Duration>,
+}
+
+/// One server under test.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// Short name used in the matrix (`default` for a single target).
+    pub name: String,
+    /// WebSocket base, `ws://host:port` (no trailing slash).
+    pub ws_base: String,
+    /// REST base, `http://host:port` (no trailing slash).
+    pub rest_base: String,
+    /// Main app credentials.
+    pub credentials: Credentials,
+    /// Capability profile.
+    pub profile: Profile,
+    /// Slow cases: `None` means they are skipped (no `--slow`).
+    pub slow: Option<SlowSetup>,
+}
+
+impl Target {
+    /// Builds a target from a WebSocket URL; REST base is derived unless given.
+    pub fn new(
+        name: &str,
+        ws_url: &str,
+        rest_url: Option<&str>,
+        credentials: Credentials,
+        profile: Profile,
+    ) -> Result<Target, TargetError> {
+        let ws_base = ws_url.trim_end_matches('/').to_owned();
+        let rest_derived = if let Some(rest) = ws_base.strip_prefix("wss://") {
+            format!("https://{rest}")
+        } else if let Some(rest) = ws_base.strip_prefix("ws://") {
+            format!("http://{rest}")
+        } else {
+            return Err(TargetError::BadUrl(ws_url.into()));
+        };
+        if ws_base.ends_with("//") || ws_base.ends_with(':') {
+            return Err(TargetError::BadUrl(ws_url.into()));
+        }
+        let rest_base = rest_url.map_or(rest_derived, |r| r.trim_end_matches('/').to_owned());
+        Ok(Target {
+            name: name.into(),
+            ws_base,
+            rest_base,
+            credentials,
+            profile,
+            slow: None,
+        })
+    }
+
+    /// The connection URL for an app key: `/app/{key}?protocol=7` plus `extra` query.
+    pub fn ws_url(&self, key: &str, extra_query: &str) -> String {
+        let extra = if extra_query.is_empty() {
+            String::new()
+        } else {
+            format!("&{extra_query}")
+        };
+        format!("{}/app/{key}?protocol=7{extra}", self.ws_base)
+    }
+}
+
+/// Assembles a `ws[s]://host:port` URL from `PUSHER_HOST`, `PUSHER_PORT` and
+/// `PUSHER_SCHEME` values (`https`/`wss` mean TLS).
+pub fn ws_url_from_env_parts(host: &str, port: Option<&str>, scheme: Option<&str>) -> String {
+    let tls = matches!(scheme, Some("https" | "wss"));
+    let ws = if tls { "wss" } else { "ws" };
+    let port = port
+        .map(str::to_owned)
+        .unwrap_or_else(|| if tls { "443" } else { "80" }.into());
+    format!("{ws}://{host}:{port}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rest_base_is_derived_from_the_ws_url() {
+        let t = Target::new(
+            "t",
+            "wss://h:443/",
+            None,
+            Credentials::new("1", "k", "s"),
+            Profile::default(),
+        )
+        .expect("valid");
+        assert_eq!(t.rest_base, "https://h:443");
+        assert_eq!(t.ws_url("k", ""), "wss://h:443/app/k?protocol=7");
+        assert!(
+            Target::new(
+                "t",
+                "http://h",
+                None,
+                Credentials::new("1", "k", "s"),
+                Profile::default()
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn the_documented_profile_example_parses() {
+        let doc = include_str!("target.rs");
+        let start = doc.find("//! ```toml").expect("example present");
+        let body: String = doc[start..]
+            .lines()
+            .skip(1)
+            .take_while(|l| !l.starts_with("//! ```"))
+            .map(|l| format!("{}\n", l.trim_start_matches("//!").trim_start_matches(' ')))
+            .collect();
+        let p = Profile::from_toml(&body).expect("example parses");
+        assert_eq!(p.app("limited").and_then(|a| a.max_connections), Some(2));
+        assert!(p.features.client_events && !p.features.webhooks);
+        assert!(Profile::from_toml("[features]\nbogus = true").is_err());
+    }
+
+    #[test]
+    fn env_parts_pick_the_scheme() {
+        assert_eq!(
+            ws_url_from_env_parts("h", None, Some("https")),
+            "wss://h:443"
+        );
+        assert_eq!(
+            ws_url_from_env_parts("h", Some("6001"), None),
+            "ws://h:6001"
+        );
+    }
+}

@@ -1,0 +1,6 @@
+//! Integration tests of the harness: one binary (STYLE 2.8).
+
+mod faults;
+mod reference;
+mod signing_props;
+mod support;
