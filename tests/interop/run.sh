@@ -34,5 +34,9 @@ echo "interop: pusher-js $(node -p "require('pusher-js/package.json').version"),
 
 # One file per server process; files run one at a time so timings stay stable
 # on a 2-core machine. --test-timeout bounds each test, timeout the whole run.
+# --test-force-exit: when the server closes a connection with a 40xx code,
+# pusher-js ("refused") calls close() on its already-closed faye-websocket,
+# which arms faye's 30 s close timer that nothing clears; without this flag
+# that stray client-side timer keeps a finished test file alive for 30 s.
 exec timeout --kill-after=10 "${INTEROP_TIMEOUT:-300}" \
-  node --test --test-concurrency=1 --test-timeout=20000 test/*.test.js
+  node --test --test-concurrency=1 --test-timeout=20000 --test-force-exit test/*.test.js

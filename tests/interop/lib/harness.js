@@ -319,10 +319,20 @@ class Client {
     return Promise.race([ok, failed]).then(() => channel);
   }
 
-  /** Records every event a channel emits (as pusher-js surfaces them to the app). */
-  record(channel) {
+  /**
+   * Records every event a channel emits, as pusher-js surfaces them to the
+   * app. pusher-js passes metadata (the presence `user_id` of a client event)
+   * only to per-event callbacks, so the names in `withMetadata` are bound
+   * individually and logged with their metadata instead.
+   */
+  record(channel, withMetadata = []) {
     const log = new Log(`${this.label} ${channel.name} events`);
-    channel.bind_global((event, data, metadata) => log.push({ event, data, metadata }));
+    channel.bind_global((event, data) => {
+      if (!withMetadata.includes(event)) log.push({ event, data });
+    });
+    for (const name of withMetadata) {
+      channel.bind(name, (data, metadata) => log.push({ event: name, data, metadata: metadata || {} }));
+    }
     return log;
   }
 

@@ -20,7 +20,7 @@ test('private channel: client event reaches the other subscriber, not the sender
   const b = await env.connect('b');
   const chA = await a.subscribe(name);
   const chB = await b.subscribe(name);
-  const evB = b.record(chB);
+  const evB = b.record(chB, ['client-typing']);
 
   assert.equal(chA.trigger('client-typing', { at: 1, text: 'héllo' }), true);
   const got = await evB.wait((e) => e.event === 'client-typing', 'client-typing at b');
@@ -40,8 +40,8 @@ test('presence channel: client event carries the sender user_id; sender not echo
   const bob = await env.connect('bob', { user: { id: 'bob' } });
   const chA = await alice.subscribe(name);
   const chB = await bob.subscribe(name);
-  const evB = bob.record(chB);
-  const evA = alice.record(chA);
+  const evB = bob.record(chB, ['client-move']);
+  const evA = alice.record(chA, ['client-move']);
   await evA.wait((e) => e.event === 'pusher:member_added', 'member_added bob at alice');
 
   chA.trigger('client-move', { x: 3, y: 4 });
@@ -67,7 +67,7 @@ test('presence channel: a client-supplied user_id is overwritten by the server',
   const alice = await env.connect('alice', { user: { id: 'alice' } });
   const bob = await env.connect('bob', { user: { id: 'bob' } });
   await alice.subscribe(name);
-  const evB = bob.record(await bob.subscribe(name));
+  const evB = bob.record(await bob.subscribe(name), ['client-spoof']);
   // pusher-js has no API for user_id on a client event; send the raw frame
   // through its own connection (send_event with a channel adds `channel`).
   alice.pusher.connection.send(
