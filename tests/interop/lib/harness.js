@@ -108,8 +108,9 @@ class Log {
 }
 
 /** Writes the server's TOML config. */
-function writeConfig(dir, { webhookUrl, appOverrides = {} } = {}) {
+function writeConfig(dir, { webhookUrl, appOverrides = {}, extraToml = '' } = {}) {
   const lines = [
+    extraToml,
     '[webhooks]',
     'batch_window_ms = 10',
     'vacate_delay_ms = 0',
@@ -126,6 +127,12 @@ function writeConfig(dir, { webhookUrl, appOverrides = {} } = {}) {
   for (const [k, v] of Object.entries(appOverrides)) lines.push(`${k} = ${JSON.stringify(v)}`);
   if (webhookUrl) {
     lines.push('', '[[apps.webhooks]]', `url = "${webhookUrl}"`);
+  }
+  // Self-test only (selftest.sh): switch on server misbehaviours; needs a
+  // server built with `--features faults`.
+  const faults = (process.env.INTEROP_FAULTS || '').split(',').filter(Boolean);
+  if (faults.length) {
+    lines.push('', '[faults]', ...faults.map((f) => `${f} = true`));
   }
   const file = path.join(dir, 'reference-server.toml');
   fs.writeFileSync(file, lines.join('\n') + '\n');
@@ -234,9 +241,9 @@ class Client {
    * `presenceFromSignin` to authorize presence channels without channel_data
    * (the member identity then comes from the sign-in, spec 7.1);
    * `authenticate(params, sdk)` to override what the user authentication
-   * handler returns.
+   * handler returns; `key` to connect with another app key.
    */
-  constructor(env, label, { user, authorize, authenticate, presenceFromSignin = false } = {}) {
+  constructor(env, label, { user, authorize, authenticate, presenceFromSignin = false, key = APP_KEY } = {}) {
     this.env = env;
     this.label = label;
     this.user = user;
@@ -245,7 +252,7 @@ class Client {
     this.errors = new Log(`${label} errors`);
     this.authCalls = [];
     const sdk = env.sdk;
-    this.pusher = new PusherJS(APP_KEY, {
+    this.pusher = new PusherJS(key, {
       wsHost: '127.0.0.1',
       wsPort: env.port,
       wssPort: env.port,
@@ -357,10 +364,10 @@ class Client {
 }
 
 /** Starts a server (+ optional webhook sink) for one test file. */
-async function setup({ webhooks = false } = {}) {
+async function setup({ webhooks = false, extraToml = '', appOverrides = {} } = {}) {
   const env = { clients: [] };
   if (webhooks) env.sink = await startWebhookSink();
-  env.server = await startServer({ webhookUrl: env.sink && env.sink.url });
+  env.server = await startServer({ webhookUrl: env.sink && env.sink.url, extraToml, appOverrides });
   env.port = env.server.port;
   env.sdk = makeSdk(env.port);
   env.client = (label, opts) => new Client(env, label, opts);
