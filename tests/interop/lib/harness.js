@@ -236,7 +236,7 @@ function makeSdk(port) {
  */
 class Client {
   /**
-   * Options: `user` ({id, info}); `authorize(params, sdk)` to override what the
+   * Options: `user` ({id, info, watchlist}); `authorize(params, sdk)` to override what the
    * channel authorization handler returns (e.g. a forged signature);
    * `presenceFromSignin` to authorize presence channels without channel_data
    * (the member identity then comes from the sign-in, spec 7.1);
@@ -289,6 +289,7 @@ class Client {
             if (!this.user) throw new Error(`${label} has no user to sign in`);
             const userData = { id: this.user.id };
             if (this.user.info !== undefined) userData.user_info = this.user.info;
+            if (this.user.watchlist !== undefined) userData.watchlist = this.user.watchlist;
             callback(null, sdk.authenticateUser(params.socketId, userData));
           } catch (e) {
             callback(e, null);

@@ -135,3 +135,23 @@ test('terminateUserConnections: closes every connection of that user (4009), lea
   assert.equal(presenceOnly.pusher.connection.state, 'connected');
   assert.equal(presenceOnly.states.find((s) => s === 'disconnected'), undefined);
 });
+
+test('watchlist: pusher.user.watchlist reports online/offline of watched users', async () => {
+  const watched = uniq('ivy-');
+  const absent = uniq('jon-');
+  const ivy = await env.connect('ivy', { user: { id: watched } });
+  await signIn(ivy);
+  const kim = await env.connect('kim', { user: { id: uniq('kim-'), watchlist: [watched, absent] } });
+  const { Log } = require('../lib/harness');
+  const wl = new Log('kim watchlist');
+  kim.pusher.user.watchlist.bind_global((name, e) => wl.push({ name, user_ids: [...e.user_ids].sort() }));
+  await signIn(kim);
+  // Initial state after sign-in: ivy online, jon offline.
+  await wl.wait((e) => e.name === 'online' && e.user_ids.includes(watched), 'online ivy');
+  await wl.wait((e) => e.name === 'offline' && e.user_ids.includes(absent), 'offline jon');
+  // ivy's only connection goes away: offline.
+  ivy.disconnect();
+  await wl.wait((e) => e.name === 'offline' && e.user_ids.includes(watched), 'offline ivy');
+  const frame = kim.frames.find((f) => f.event === 'pusher_internal:watchlist_events');
+  assert.ok(Array.isArray(frame.data.events), JSON.stringify(frame));
+});
