@@ -3,7 +3,7 @@
 use proptest::prelude::*;
 use pushcheck::signing::{
     RestSignature, Secret, body_md5, channel_auth, channel_string_to_sign, hmac_hex,
-    rest_string_to_sign,
+    rest_string_to_sign, signin_auth, signin_string_to_sign,
 };
 use pushcheck::wire::{Envelope, double_encode};
 use serde_json::json;
@@ -94,4 +94,120 @@ proptest! {
         prop_assert_eq!(back.data_decoded(), Some(json!({"n": n, "s": s})));
         prop_assert_eq!(back, e);
     }
+}
+
+/// Replaces the byte at `at % len` with a different printable ASCII byte, so
+/// a printable input changes in exactly one position.
+fn change_byte(s: &str, at: usize, step: u8) -> String {
+    let mut bytes = s.as_bytes().to_vec();
+    let i = at % bytes.len();
+    let offset = bytes[i] - b' ';
+    bytes[i] = b' ' + (offset + 1 + step % 94) % 95;
+    String::from_utf8(bytes).expect("printable ASCII in, printable ASCII out")
+}
+
+/// What a verifier holding `key` and `secret` accepts: the auth it would compute.
+fn accepts(key: &str, secret: &str, auth: &str, string_to_sign: &str) -> bool {
+    auth == format!("{key}:{}", hmac_hex(&Secret::new(secret), string_to_sign))
+}
+
+fn channel_name() -> impl Strategy<Value = String> {
+    "(private-|presence-|private-cache-|presence-cache-|private-encrypted-|private-encrypted-cache-)[A-Za-z0-9_=@,.;-]{1,40}"
+}
+
+proptest! {
+    #[test]
+    fn a_channel_authorization_verifies_and_any_changed_byte_breaks_it(
+        key in "[a-z0-9]{1,20}", secret in "[ -~]{1,40}", socket in "[0-9]{1,10}\\.[0-9]{1,10}",
+        channel in channel_name(), data in proptest::option::of("[ -~]{1,40}"),
+        which in 0usize..5, at in any::<usize>(), step in any::<u8>(),
+    ) {
+        let auth = channel_auth(&key, &Secret::new(secret.as_str()), &socket, &channel, data.as_deref());
+        let signed = channel_string_to_sign(&socket, &channel, data.as_deref());
+        prop_assert!(accepts(&key, &secret, &auth, &signed));
+        let (mut k, mut s, mut so, mut c, mut d) = (key.clone(), secret.clone(), socket.clone(), channel.clone(), data);
+        match which {
+            0 => k = change_byte(&key, at, step),
+            1 => s = change_byte(&secret, at, step),
+            2 => so = change_byte(&socket, at, step),
+            3 => c = change_byte(&channel, at, step),
+            _ => d = Some(d.map_or_else(String::new, |d| change_byte(&d, at, step))),
+        }
+        let forged = channel_auth(&k, &Secret::new(s), &so, &c, d.as_deref());
+        prop_assert!(!accepts(&key, &secret, &forged, &signed), "{} still verifies", forged);
+    }
+
+    #[test]
+    fn a_sign_in_verifies_and_any_changed_byte_breaks_it(
+        key in "[a-z0-9]{1,20}", secret in "[ -~]{1,40}", socket in "[0-9]{1,10}\\.[0-9]{1,10}",
+        id in "[A-Za-z0-9_=@,.;-]{1,30}", which in 0usize..4, at in any::<usize>(), step in any::<u8>(),
+    ) {
+        let user_data = format!("{{\"id\":\"{id}\"}}");
+        let auth = signin_auth(&key, &Secret::new(secret.as_str()), &socket, &user_data);
+        let signed = signin_string_to_sign(&socket, &user_data);
+        prop_assert!(accepts(&key, &secret, &auth, &signed));
+        let (mut k, mut s, mut so, mut u) = (key.clone(), secret.clone(), socket.clone(), user_data.clone());
+        match which {
+            0 => k = change_byte(&key, at, step),
+            1 => s = change_byte(&secret, at, step),
+            2 => so = change_byte(&socket, at, step),
+            _ => u = change_byte(&user_data, at, step),
+        }
+        let forged = signin_auth(&k, &Secret::new(s), &so, &u);
+        prop_assert!(!accepts(&key, &secret, &forged, &signed), "{} still verifies", forged);
+    }
+
+    #[test]
+    fn a_rest_request_signed_with_another_key_or_secret_does_not_verify(
+        key in "[a-z0-9]{1,20}", secret in "[ -~]{1,30}", at in any::<usize>(), step in any::<u8>(),
+        body in proptest::collection::vec(any::<u8>(), 1..64),
+    ) {
+        let good = Secret::new(secret.as_str());
+        let s = RestSignature::sign(&key, &good, "POST", "/apps/3/events", &[], Some(&body), 1);
+        let other_key = RestSignature::sign(&change_byte(&key, at, step), &good, "POST", "/apps/3/events", &[], Some(&body), 1);
+        prop_assert_ne!(other_key.get("auth_key"), s.get("auth_key"));
+        prop_assert_ne!(other_key.get("auth_signature"), s.get("auth_signature"));
+        let other_secret = Secret::new(change_byte(&secret, at, step));
+        prop_assert!(!verify(&other_secret, "POST", "/apps/3/events", &s));
+        let md5 = body_md5(&body);
+        prop_assert_eq!(s.get("body_md5"), Some(md5.as_str()));
+    }
+
+    #[test]
+    fn keys_reach_the_string_to_sign_lowercased(extra in params()) {
+        let upper: Vec<(String, String)> = extra.iter().map(|(k, v)| (k.to_uppercase(), v.clone())).collect();
+        let signed = rest_string_to_sign("get", "/p", &upper);
+        let expected: Vec<String> = extra.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        prop_assert_eq!(signed, format!("GET\n/p\n{}", expected.join("&")));
+    }
+
+    #[test]
+    fn any_json_data_round_trips_double_encoded(event in "[a-z:_-]{1,20}", value in json_value()) {
+        let e = Envelope::new(&event, Some("private-x"), double_encode(&value));
+        let text = e.encode();
+        let back = Envelope::decode(&text).expect("round trip");
+        prop_assert!(back.data().is_some_and(serde_json::Value::is_string));
+        prop_assert_eq!(back.data_decoded(), Some(value.clone()));
+        prop_assert_eq!(&back, &e);
+        let plain = Envelope::new(&event, None, value.clone());
+        let plain_back = Envelope::decode(&plain.encode()).expect("round trip");
+        prop_assert_eq!(plain_back.data(), Some(&value));
+    }
+}
+
+fn json_value() -> impl Strategy<Value = serde_json::Value> {
+    use serde_json::Value;
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        ".{0,12}".prop_map(Value::from),
+    ];
+    leaf.prop_recursive(3, 16, 4, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+            proptest::collection::btree_map("[a-z]{1,6}", inner, 0..4)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
 }

@@ -91,6 +91,9 @@ pub fn signin_string(socket_id: &str, user_data: &str) -> String {
 }
 
 #[cfg(test)]
+mod props;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -266,6 +266,9 @@ pub fn watchlist_events(entries: &[WatchlistEntry<'_>]) -> Utf8Bytes {
 }
 
 #[cfg(test)]
+mod props;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -132,6 +132,9 @@ fn check_body_md5(given: Option<&str>, body: &[u8]) -> Result<(), RestError> {
 }
 
 #[cfg(test)]
+mod props;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
