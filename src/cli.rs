@@ -28,6 +28,8 @@ pub enum Command {
     Conform(Box<ConformArgs>),
     /// Print the catalogue and the coverage of every spec section.
     List,
+    /// Property-based testing of the target's authorization checks (exit 1 on a counterexample).
+    FuzzAuth(Box<crate::fuzz::FuzzArgs>),
 }
 
 /// Flags of `conform`.
@@ -102,6 +104,9 @@ pub enum CliError {
     /// The webhook sink could not start.
     #[error(transparent)]
     Sink(#[from] crate::client::SinkError),
+    /// `fuzz-auth` could not run.
+    #[error(transparent)]
+    Fuzz(#[from] crate::fuzz::FuzzCliError),
 }
 
 fn io(path: &str) -> impl FnOnce(std::io::Error) -> CliError + '_ {
@@ -119,6 +124,7 @@ pub async fn run_cli(cli: Cli) -> Result<u8, CliError> {
             Ok(0)
         }
         Command::Conform(args) => conform(*args).await,
+        Command::FuzzAuth(args) => Ok(crate::fuzz::fuzz_auth(*args).await?),
     }
 }
 

@@ -8,6 +8,7 @@
 //! - [`client`]: the WebSocket protocol client, the signed REST client, the webhook sink.
 //! - [`conformance`]: cases (one module per spec section), registry and runner.
 //! - [`report`]: one report model rendered as text, JSON, JUnit and Markdown.
+//! - [`fuzz`]: `fuzz-auth`, property-based testing of a live target's auth checks.
 //! - [`bundled`]: the in-process reference server used when no target is given.
 //! - [`cli`]: the command line.
 
@@ -15,6 +16,7 @@ pub mod bundled;
 pub mod cli;
 pub mod client;
 pub mod conformance;
+pub mod fuzz;
 pub mod report;
 pub mod signing;
 pub mod target;
