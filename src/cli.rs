@@ -30,6 +30,8 @@ pub enum Command {
     List,
     /// Property-based testing of the target's authorization checks (exit 1 on a counterexample).
     FuzzAuth(Box<crate::fuzz::FuzzArgs>),
+    /// Compare a report with a baseline; exit 1 on a regression.
+    Compare(Box<crate::gate::CompareArgs>),
 }
 
 /// Flags of `conform`.
@@ -107,6 +109,9 @@ pub enum CliError {
     /// `fuzz-auth` could not run.
     #[error(transparent)]
     Fuzz(#[from] crate::fuzz::FuzzCliError),
+    /// `compare` could not read its inputs or write its outputs.
+    #[error(transparent)]
+    Gate(#[from] crate::gate::GateError),
 }
 
 fn io(path: &str) -> impl FnOnce(std::io::Error) -> CliError + '_ {
@@ -125,6 +130,7 @@ pub async fn run_cli(cli: Cli) -> Result<u8, CliError> {
         }
         Command::Conform(args) => conform(*args).await,
         Command::FuzzAuth(args) => Ok(crate::fuzz::fuzz_auth(*args).await?),
+        Command::Compare(args) => Ok(crate::gate::compare_cli(&args)?),
     }
 }
 

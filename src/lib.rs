@@ -9,6 +9,7 @@
 //! - [`conformance`]: cases (one module per spec section), registry and runner.
 //! - [`report`]: one report model rendered as text, JSON, JUnit and Markdown.
 //! - [`fuzz`]: `fuzz-auth`, property-based testing of a live target's auth checks.
+//! - [`gate`]: `compare`, the regression gate against a baseline report.
 //! - [`bundled`]: the in-process reference server used when no target is given.
 //! - [`cli`]: the command line.
 
@@ -17,6 +18,7 @@ pub mod cli;
 pub mod client;
 pub mod conformance;
 pub mod fuzz;
+pub mod gate;
 pub mod report;
 pub mod signing;
 pub mod target;

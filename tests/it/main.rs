@@ -2,6 +2,7 @@
 
 mod faults;
 mod fuzz;
+mod gate;
 mod reference;
 mod signing_props;
 mod support;

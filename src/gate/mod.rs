@@ -1,0 +1,330 @@
+//! `pushcheck compare`: the regression gate. It compares a current report
+//! with a baseline and says, per finding, whether it fails the build.
+//!
+//! Correctness findings (a case that stopped passing, a new failure, lost or
+//! duplicated deliveries, an accepted attack, an SLO now missed) always gate.
+//! Timing findings compare medians over the runs of a scenario against a
+//! per-metric budget in percent; they gate only under [`GateMode::All`], and
+//! a metric whose runs spread wider than `max_spread_percent` is reported as
+//! too noisy to judge instead.
+
+mod args;
+pub mod render;
+pub mod snapshot;
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+pub use args::{CompareArgs, GateError, compare_cli};
+pub use snapshot::{Better, Metric, Snapshot};
+
+/// Which findings fail the gate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GateMode {
+    /// Correctness and timing beyond budget.
+    All,
+    /// Correctness only; timing changes are printed but never fail.
+    Correctness,
+}
+
+/// Per-metric budgets in percent (TOML: `default_percent`, `max_spread_percent`, `[metrics]`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Budget {
+    /// Allowed worsening of a metric's median, in percent, unless listed in `metrics`.
+    pub default_percent: f64,
+    /// Runs spreading wider than this (max - min over median, percent) are too noisy to judge.
+    pub max_spread_percent: f64,
+    /// Budget per metric name, e.g. `"deliver.p99" = 20`.
+    pub metrics: BTreeMap<String, f64>,
+}
+
+impl Default for Budget {
+    fn default() -> Budget {
+        Budget {
+            default_percent: 10.0,
+            max_spread_percent: 25.0,
+            metrics: BTreeMap::new(),
+        }
+    }
+}
+
+impl Budget {
+    /// The budget of one metric.
+    pub fn percent(&self, metric: &str) -> f64 {
+        self.metrics
+            .get(metric)
+            .copied()
+            .unwrap_or(self.default_percent)
+    }
+}
+
+/// What changed between baseline and current.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    /// A case passing in the baseline does not pass now.
+    StoppedPassing {
+        /// Verdict then.
+        was: String,
+        /// Verdict now.
+        now: String,
+    },
+    /// A case fails now that did not fail before (or is new and fails).
+    NewFailure {
+        /// Verdict then, if the case existed.
+        was: Option<String>,
+    },
+    /// A failing case now passes.
+    Fixed,
+    /// A failure listed as a known deviation.
+    KnownDeviation,
+    /// A case of the baseline is missing from the current report.
+    Missing,
+    /// A correctness counter grew.
+    CounterUp {
+        /// Then.
+        was: u64,
+        /// Now.
+        now: u64,
+    },
+    /// A correctness counter shrank.
+    CounterDown {
+        /// Then.
+        was: u64,
+        /// Now.
+        now: u64,
+    },
+    /// A metric's median moved.
+    Timing {
+        /// Median then.
+        was: f64,
+        /// Median now.
+        now: f64,
+        /// Signed change in percent, positive = worse.
+        worse_percent: f64,
+        /// The budget.
+        budget: f64,
+        /// Unit.
+        unit: &'static str,
+    },
+    /// A metric's runs spread too widely to judge.
+    TooNoisy {
+        /// Spread of the baseline runs, percent.
+        baseline_spread: f64,
+        /// Spread of the current runs, percent.
+        current_spread: f64,
+    },
+}
+
+/// How a finding counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    /// Fails the gate.
+    Regression,
+    /// Shown, does not fail.
+    Note,
+    /// An improvement.
+    Improvement,
+}
+
+/// One row of the comparison.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    /// The report section: `conformance <target>` or `load <scenario>`.
+    pub scope: String,
+    /// Case id, counter or metric name.
+    pub item: String,
+    /// What changed.
+    pub change: Change,
+    /// How it counts.
+    pub severity: Severity,
+}
+
+/// The result of a comparison.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Comparison {
+    /// Findings, regressions first.
+    pub findings: Vec<Finding>,
+    /// Scopes present in only one report.
+    pub unmatched: Vec<String>,
+}
+
+impl Comparison {
+    /// Findings that fail the gate.
+    pub fn regressions(&self) -> impl Iterator<Item = &Finding> {
+        self.findings
+            .iter()
+            .filter(|f| f.severity == Severity::Regression)
+    }
+
+    /// 0 pass, 1 regression.
+    pub fn exit_code(&self) -> u8 {
+        u8::from(self.regressions().next().is_some())
+    }
+}
+
+/// Median of the samples (mean of the middle two for an even count).
+pub fn median(samples: &[f64]) -> f64 {
+    let mut s = samples.to_vec();
+    s.sort_by(f64::total_cmp);
+    match s.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => s[n / 2],
+        n => (s[n / 2 - 1] + s[n / 2]) / 2.0,
+    }
+}
+
+/// (max - min) / median in percent; 0 for fewer than two samples.
+pub fn spread_percent(samples: &[f64]) -> f64 {
+    let m = median(samples);
+    if samples.len() < 2 || m == 0.0 {
+        return 0.0;
+    }
+    let max = samples.iter().copied().fold(f64::MIN, f64::max);
+    let min = samples.iter().copied().fold(f64::MAX, f64::min);
+    (max - min) / m * 100.0
+}
+
+/// Compares every scope present in both reports.
+pub fn compare(
+    baseline: &BTreeMap<String, Snapshot>,
+    current: &BTreeMap<String, Snapshot>,
+    budget: &Budget,
+    mode: GateMode,
+) -> Comparison {
+    let mut out = Comparison::default();
+    for (scope, base) in baseline {
+        match current.get(scope) {
+            Some(cur) => {
+                verdicts(scope, base, cur, &mut out.findings);
+                counters(scope, base, cur, &mut out.findings);
+                timing(scope, base, cur, budget, mode, &mut out.findings);
+            }
+            None => out.unmatched.push(format!("{scope} (baseline only)")),
+        }
+    }
+    for scope in current.keys().filter(|s| !baseline.contains_key(*s)) {
+        out.unmatched.push(format!("{scope} (current only)"));
+    }
+    out.findings
+        .sort_by(|a, b| (a.severity, &a.scope, &a.item).cmp(&(b.severity, &b.scope, &b.item)));
+    out
+}
+
+fn push(out: &mut Vec<Finding>, scope: &str, item: &str, change: Change, severity: Severity) {
+    out.push(Finding {
+        scope: scope.into(),
+        item: item.into(),
+        change,
+        severity,
+    });
+}
+
+fn verdicts(scope: &str, base: &Snapshot, cur: &Snapshot, out: &mut Vec<Finding>) {
+    for (id, (now, known)) in &cur.verdicts {
+        let was = base.verdicts.get(id).map(|(v, _)| v.clone());
+        let failing = |v: &str| v == "fail" || v == "error";
+        let change = match (was.as_deref(), now.as_str()) {
+            (Some(w), n) if failing(w) && !failing(n) && n == "pass" => {
+                push(out, scope, id, Change::Fixed, Severity::Improvement);
+                continue;
+            }
+            (_, n) if failing(n) && *known => {
+                push(out, scope, id, Change::KnownDeviation, Severity::Note);
+                continue;
+            }
+            (Some("pass"), n) if n != "pass" => Change::StoppedPassing {
+                was: "pass".into(),
+                now: n.into(),
+            },
+            (w, n) if failing(n) && !w.is_some_and(failing) => Change::NewFailure {
+                was: w.map(str::to_owned),
+            },
+            _ => continue,
+        };
+        push(out, scope, id, change, Severity::Regression);
+    }
+    for id in base
+        .verdicts
+        .keys()
+        .filter(|id| !cur.verdicts.contains_key(*id))
+    {
+        push(out, scope, id, Change::Missing, Severity::Note);
+    }
+}
+
+fn counters(scope: &str, base: &Snapshot, cur: &Snapshot, out: &mut Vec<Finding>) {
+    for (name, &now) in &cur.counters {
+        let was = base.counters.get(name).copied().unwrap_or(0);
+        if now > was {
+            push(
+                out,
+                scope,
+                name,
+                Change::CounterUp { was, now },
+                Severity::Regression,
+            );
+        } else if now < was {
+            push(
+                out,
+                scope,
+                name,
+                Change::CounterDown { was, now },
+                Severity::Improvement,
+            );
+        }
+    }
+}
+
+fn timing(
+    scope: &str,
+    base: &Snapshot,
+    cur: &Snapshot,
+    budget: &Budget,
+    mode: GateMode,
+    out: &mut Vec<Finding>,
+) {
+    for (name, now) in &cur.metrics {
+        let Some(was) = base.metrics.get(name) else {
+            continue;
+        };
+        let (bs, cs) = (spread_percent(&was.samples), spread_percent(&now.samples));
+        if bs > budget.max_spread_percent || cs > budget.max_spread_percent {
+            let change = Change::TooNoisy {
+                baseline_spread: bs,
+                current_spread: cs,
+            };
+            push(out, scope, name, change, Severity::Note);
+            continue;
+        }
+        let (w, n) = (median(&was.samples), median(&now.samples));
+        if w == 0.0 {
+            continue;
+        }
+        let delta = (n - w) / w * 100.0;
+        let worse_percent = match now.better {
+            Better::Lower => delta,
+            Better::Higher => -delta,
+        };
+        let limit = budget.percent(name);
+        let severity = if worse_percent > limit && mode == GateMode::All {
+            Severity::Regression
+        } else if worse_percent < -limit {
+            Severity::Improvement
+        } else {
+            Severity::Note
+        };
+        let change = Change::Timing {
+            was: w,
+            now: n,
+            worse_percent,
+            budget: limit,
+            unit: now.unit,
+        };
+        push(out, scope, name, change, severity);
+    }
+}
+
+#[cfg(test)]
+mod tests;

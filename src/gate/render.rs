@@ -1,0 +1,162 @@
+//! The comparison as a terminal table, Markdown for a pull-request comment, and JSON.
+
+use serde_json::{Value, json};
+
+use super::{Change, Comparison, Finding, Severity};
+
+fn severity(s: Severity) -> &'static str {
+    match s {
+        Severity::Regression => "REGRESSION",
+        Severity::Note => "note",
+        Severity::Improvement => "improved",
+    }
+}
+
+/// A one-line description of a change.
+pub fn describe(change: &Change) -> String {
+    match change {
+        Change::StoppedPassing { was, now } => format!("stopped passing ({was} -> {now})"),
+        Change::NewFailure { was: Some(w) } => format!("new failure ({w} -> fail)"),
+        Change::NewFailure { was: None } => "new case, failing".into(),
+        Change::Fixed => "fixed (now passes)".into(),
+        Change::KnownDeviation => "fails, listed as a known deviation".into(),
+        Change::Missing => "missing from the current report".into(),
+        Change::CounterUp { was, now } => format!("rose {was} -> {now}"),
+        Change::CounterDown { was, now } => format!("fell {was} -> {now}"),
+        Change::Timing {
+            was,
+            now,
+            worse_percent,
+            budget,
+            unit,
+        } => {
+            let word = if *worse_percent > 0.0 {
+                "worse"
+            } else {
+                "better"
+            };
+            format!(
+                "median {was:.0} -> {now:.0} {unit} ({:.1}% {word}; budget {budget:.0}%)",
+                worse_percent.abs()
+            )
+        }
+        Change::TooNoisy {
+            baseline_spread,
+            current_spread,
+        } => format!(
+            "too noisy to judge (run spread {baseline_spread:.0}% baseline, {current_spread:.0}% current)"
+        ),
+    }
+}
+
+fn verdict_line(c: &Comparison) -> String {
+    let n = c.regressions().count();
+    if n == 0 {
+        "PASS: no regression against the baseline".into()
+    } else {
+        format!("FAIL: {n} regression(s) against the baseline")
+    }
+}
+
+/// The terminal table.
+pub fn text(c: &Comparison) -> String {
+    let width = c
+        .findings
+        .iter()
+        .map(|f| f.scope.len() + f.item.len() + 1)
+        .max()
+        .unwrap_or(0)
+        .min(90);
+    let mut out = String::new();
+    for f in &c.findings {
+        let item = format!("{} {}", f.scope, f.item);
+        out.push_str(&format!(
+            "{:10}  {item:width$}  {}\n",
+            severity(f.severity),
+            describe(&f.change)
+        ));
+    }
+    for u in &c.unmatched {
+        out.push_str(&format!("{:10}  {u}: not compared\n", "note"));
+    }
+    out.push_str(&verdict_line(c));
+    out.push('\n');
+    out
+}
+
+fn md_escape(s: &str) -> String {
+    s.replace('|', "\\|")
+}
+
+/// Markdown for a pull-request comment: verdict, regressions, then everything else.
+pub fn markdown(c: &Comparison) -> String {
+    let mut out = format!("### pushcheck compare: {}\n\n", verdict_line(c));
+    let table = |rows: Vec<&Finding>| {
+        let mut t = String::from("| | where | what | change |\n|---|---|---|---|\n");
+        for f in rows {
+            t.push_str(&format!(
+                "| {} | {} | `{}` | {} |\n",
+                severity(f.severity),
+                md_escape(&f.scope),
+                md_escape(&f.item),
+                md_escape(&describe(&f.change))
+            ));
+        }
+        t
+    };
+    let (bad, rest): (Vec<&Finding>, Vec<&Finding>) = c
+        .findings
+        .iter()
+        .partition(|f| f.severity == Severity::Regression);
+    if !bad.is_empty() {
+        out.push_str("#### Regressions\n\n");
+        out.push_str(&table(bad));
+        out.push('\n');
+    }
+    if !rest.is_empty() {
+        out.push_str("<details><summary>Other changes</summary>\n\n");
+        out.push_str(&table(rest));
+        out.push_str("\n</details>\n");
+    }
+    for u in &c.unmatched {
+        out.push_str(&format!("\n- not compared: {}\n", md_escape(u)));
+    }
+    out
+}
+
+/// JSON: `{"verdict": "pass"|"fail", "regressions": n, "findings": [...], "unmatched": [...]}`.
+pub fn json(c: &Comparison) -> Value {
+    let findings: Vec<Value> = c
+        .findings
+        .iter()
+        .map(|f| {
+            let mut v = json!({
+                "scope": f.scope,
+                "item": f.item,
+                "severity": severity(f.severity).to_ascii_lowercase(),
+                "change": describe(&f.change),
+            });
+            if let Change::Timing {
+                was,
+                now,
+                worse_percent,
+                budget,
+                ..
+            } = f.change
+            {
+                v["baseline_median"] = json!(was);
+                v["current_median"] = json!(now);
+                v["worse_percent"] = json!(worse_percent);
+                v["budget_percent"] = json!(budget);
+            }
+            v
+        })
+        .collect();
+    let n = c.regressions().count();
+    json!({
+        "verdict": if n == 0 { "pass" } else { "fail" },
+        "regressions": n,
+        "findings": findings,
+        "unmatched": c.unmatched,
+    })
+}

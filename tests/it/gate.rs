@@ -1,0 +1,85 @@
+//! `pushcheck compare` on real report files: the committed reference
+//! baseline against itself and against a copy with one case broken.
+
+use std::path::PathBuf;
+
+use clap::Parser;
+use pushcheck::cli::{Cli, Command};
+use pushcheck::gate::compare_cli;
+use serde_json::Value;
+
+const BASELINE: &str = "tests/fixtures/expected/reference-conformance.json";
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("pushcheck-gate-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir.join(name)
+}
+
+fn compare(args: &[&str]) -> u8 {
+    let mut argv = vec!["pushcheck", "compare"];
+    argv.extend_from_slice(args);
+    let Command::Compare(args) = Cli::parse_from(argv).command else {
+        panic!("compare parses as compare");
+    };
+    compare_cli(&args).expect("compare runs")
+}
+
+#[test]
+fn the_baseline_compared_with_itself_passes() {
+    assert_eq!(compare(&[BASELINE, BASELINE]), 0);
+}
+
+#[test]
+fn a_case_that_stopped_passing_fails_the_gate_and_is_named_in_every_output() {
+    let mut report: Value =
+        serde_json::from_str(&std::fs::read_to_string(BASELINE).expect("fixture")).expect("json");
+    let case = report["cases"]
+        .as_array_mut()
+        .expect("cases")
+        .iter_mut()
+        .find(|c| c["verdict"] == "pass")
+        .expect("a passing case");
+    case["verdict"] = "fail".into();
+    let id = case["id"].as_str().expect("id").to_owned();
+    let current = scratch("current.json");
+    std::fs::write(&current, report.to_string()).expect("write");
+    let (md, json) = (scratch("gate.md"), scratch("gate.json"));
+    let code = compare(&[
+        BASELINE,
+        current.to_str().expect("utf-8 path"),
+        "--markdown",
+        md.to_str().expect("utf-8 path"),
+        "--json",
+        json.to_str().expect("utf-8 path"),
+        "--gate",
+        "correctness",
+    ]);
+    assert_eq!(code, 1);
+    let md = std::fs::read_to_string(md).expect("markdown written");
+    assert!(
+        md.contains("FAIL: 1 regression") && md.contains(&id),
+        "{md}"
+    );
+    let json: Value =
+        serde_json::from_str(&std::fs::read_to_string(json).expect("json written")).expect("json");
+    assert_eq!(json["verdict"], "fail");
+    assert_eq!(json["findings"][0]["item"], id.as_str());
+}
+
+#[test]
+fn unreadable_inputs_are_usage_errors() {
+    let args = |a: &[&str]| {
+        let mut argv = vec!["pushcheck", "compare"];
+        argv.extend_from_slice(a);
+        match Cli::parse_from(argv).command {
+            Command::Compare(args) => compare_cli(&args),
+            _ => panic!("compare parses as compare"),
+        }
+    };
+    assert!(args(&["/nonexistent/a.json", BASELINE]).is_err());
+    assert!(args(&[BASELINE, BASELINE, "--budget", "deliver.p99"]).is_err());
+    let not_a_report = scratch("empty.json");
+    std::fs::write(&not_a_report, "{}").expect("write");
+    assert!(args(&[BASELINE, not_a_report.to_str().expect("utf-8 path")]).is_err());
+}
