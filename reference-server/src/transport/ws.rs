@@ -133,7 +133,13 @@ impl Driver {
                             session.on_activity(Instant::now());
                             vec![Action::Send(message::error(None, "Binary frames are not supported; send JSON text"))]
                         }
-                        Some(Ok(Message::Close(_)) | Err(_)) | None => return None,
+                        Some(Ok(Message::Close(_))) => {
+                            // RFC 6455 5.5.1: answer the client's close. The
+                            // reply is queued by the library; flushing sends it.
+                            let _ = tokio::time::timeout(WRITE_TIMEOUT, socket.flush()).await;
+                            return None;
+                        }
+                        Some(Err(_)) | None => return None,
                     };
                     if self.apply(socket, session, actions).await.is_err() {
                         return None;
