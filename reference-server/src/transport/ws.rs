@@ -139,6 +139,7 @@ impl Driver {
                             let _ = tokio::time::timeout(WRITE_TIMEOUT, socket.flush()).await;
                             return None;
                         }
+                        Some(Err(e)) if is_too_big(&e) => return Some(CloseCode::MessageTooBig),
                         Some(Err(_)) | None => return None,
                     };
                     if self.apply(socket, session, actions).await.is_err() {
@@ -210,4 +211,13 @@ impl Driver {
         }
         Ok(())
     }
+}
+
+/// Whether a read failed because the message exceeded `max_message_bytes`.
+fn is_too_big(error: &axum::Error) -> bool {
+    let inner = std::error::Error::source(error);
+    matches!(
+        inner.and_then(|e| e.downcast_ref::<tungstenite::Error>()),
+        Some(tungstenite::Error::Capacity(_))
+    )
 }
