@@ -119,7 +119,9 @@ impl Driver {
                 _ = shutdown.changed() => return Some(CloseCode::Reconnect),
                 Some(frame) = self.rx.recv() => {
                     if self.write(socket, frame).await.is_err() {
-                        return None;
+                        // A write blocked on a slow reader is cut short by
+                        // `close` (e.g. 4100): still send that close frame.
+                        return self.conn.close_code();
                     }
                 }
                 inbound = socket.recv() => {
