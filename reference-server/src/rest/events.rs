@@ -32,7 +32,8 @@ struct EventBody {
 
 #[derive(Debug, Deserialize)]
 struct BatchBody {
-    batch: Vec<EventBody>,
+    /// Maps, not [`EventBody`]: serde reads a struct from an array too.
+    batch: Vec<Map<String, Value>>,
 }
 
 /// A validated event, ready to deliver.
@@ -87,7 +88,7 @@ pub(crate) async fn batch(
     let events = body
         .batch
         .into_iter()
-        .map(|e| validate(config, e, true))
+        .map(|e| validate(config, from_map(e)?, true))
         .collect::<Result<Vec<_>, _>>()?;
     let infos = events
         .iter()
@@ -106,12 +107,21 @@ pub(crate) async fn batch(
     Ok(Json(json!({ "batch": batch })))
 }
 
+/// Parses a body that must be a JSON object (spec 8.2).
 fn parse_json<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, RestError> {
-    serde_json::from_slice(body).map_err(|e| {
-        RestError::BadRequest(format!(
-            "Request body is not valid JSON of the expected shape: {e}"
-        ))
-    })
+    from_map(serde_json::from_slice(body).map_err(|e| bad_shape(&e))?)
+}
+
+/// Reads a struct from a JSON object only: serde would otherwise also read it
+/// from an array, taking the fields in order.
+fn from_map<T: for<'de> Deserialize<'de>>(map: Map<String, Value>) -> Result<T, RestError> {
+    serde_json::from_value(Value::Object(map)).map_err(|e| bad_shape(&e))
+}
+
+fn bad_shape(e: &serde_json::Error) -> RestError {
+    RestError::BadRequest(format!(
+        "Request body is not valid JSON of the expected shape: {e}"
+    ))
 }
 
 /// Applies every rule of spec 8.2 / 8.3 to one event.

@@ -119,7 +119,9 @@ impl Driver {
                 _ = shutdown.changed() => return Some(CloseCode::Reconnect),
                 Some(frame) = self.rx.recv() => {
                     if self.write(socket, frame).await.is_err() {
-                        return None;
+                        // A write blocked on a slow reader is cut short by
+                        // `close` (e.g. 4100): still send that close frame.
+                        return self.conn.close_code();
                     }
                 }
                 inbound = socket.recv() => {
@@ -133,7 +135,14 @@ impl Driver {
                             session.on_activity(Instant::now());
                             vec![Action::Send(message::error(None, "Binary frames are not supported; send JSON text"))]
                         }
-                        Some(Ok(Message::Close(_)) | Err(_)) | None => return None,
+                        Some(Ok(Message::Close(_))) => {
+                            // RFC 6455 5.5.1: answer the client's close. The
+                            // reply is queued by the library; flushing sends it.
+                            let _ = tokio::time::timeout(WRITE_TIMEOUT, socket.flush()).await;
+                            return None;
+                        }
+                        Some(Err(e)) if is_too_big(&e) => return Some(CloseCode::MessageTooBig),
+                        Some(Err(_)) | None => return None,
                     };
                     if self.apply(socket, session, actions).await.is_err() {
                         return None;
@@ -204,4 +213,13 @@ impl Driver {
         }
         Ok(())
     }
+}
+
+/// Whether a read failed because the message exceeded `max_message_bytes`.
+fn is_too_big(error: &axum::Error) -> bool {
+    let inner = std::error::Error::source(error);
+    matches!(
+        inner.and_then(|e| e.downcast_ref::<tungstenite::Error>()),
+        Some(tungstenite::Error::Capacity(_))
+    )
 }
