@@ -177,7 +177,10 @@ pub struct TransportLimits {
     pub max_message_bytes: usize,
     /// Outbound frames queued per connection before it is closed 4100.
     pub outbound_queue: usize,
-    /// Read buffer per connection in bytes (sized for 10 KB messages).
+    /// Read buffer per connection in bytes. tungstenite zero-fills it before
+    /// each read, so all of it is resident on every idle connection; a larger
+    /// message grows it as needed, so this sets the idle cost and the most
+    /// bytes one read call takes, not the largest message.
     pub read_buffer_bytes: usize,
 }
 
@@ -186,7 +189,7 @@ impl Default for TransportLimits {
         TransportLimits {
             max_message_bytes: 32 * 1024,
             outbound_queue: 512,
-            read_buffer_bytes: 4096,
+            read_buffer_bytes: 1024,
         }
     }
 }
