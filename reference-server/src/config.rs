@@ -341,6 +341,33 @@ mod tests {
     }
 
     #[test]
+    fn documented_example_parses_to_the_defaults() {
+        let example = Config::from_toml_str(include_str!("../config.example.toml"))
+            .expect("config.example.toml is valid");
+        let defaults = Config::default();
+        assert_eq!(
+            format!("{:?}", example.timeouts),
+            format!("{:?}", defaults.timeouts)
+        );
+        assert_eq!(
+            format!("{:?}", example.transport),
+            format!("{:?}", defaults.transport)
+        );
+        assert_eq!(
+            format!("{:?}", example.rest),
+            format!("{:?}", defaults.rest)
+        );
+        assert_eq!(
+            format!("{:?}", example.webhooks),
+            format!("{:?}", defaults.webhooks)
+        );
+        let mut app = example.apps[0].clone();
+        assert_eq!(app.webhooks.len(), 1);
+        app.webhooks.clear();
+        assert_eq!(format!("{app:?}"), format!("{:?}", defaults.apps[0]));
+    }
+
+    #[test]
     fn advertised_timeout_rounds_up_to_a_positive_second() {
         let mut config = Config::default();
         config.timeouts.activity_timeout_ms = 200;

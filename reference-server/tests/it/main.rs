@@ -3,6 +3,7 @@
 //! webhook sink (STYLE 2.8). One module per area of issue 2; test names are
 //! sentences.
 
+mod binary;
 mod cache;
 mod client_events;
 mod connection;
