@@ -3,20 +3,14 @@
 //! A request is validated completely before anything is delivered, so a bad
 //! batch entry rejects the whole batch (spec 13.9).
 
-use std::sync::Arc;
-
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
-use axum::http::{Method, Uri};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::{RestError, RestResult, authorize, info_attributes};
+use super::{Authorized, RestError, RestResult, info_attributes};
 use crate::config::AppConfig;
 use crate::hub::AppState;
 use crate::protocol::channel::{Access, ChannelKind, validate_channel_name};
-use crate::transport::Shared;
 
 /// One event as the API receives it; types checked by hand for clear errors.
 #[derive(Debug, Default, Deserialize)]
@@ -47,15 +41,7 @@ struct Event {
 }
 
 /// `POST /apps/{id}/events`.
-pub(crate) async fn trigger(
-    State(shared): State<Arc<Shared>>,
-    Path(app_id): Path<String>,
-    method: Method,
-    uri: Uri,
-    RawQuery(query): RawQuery,
-    body: Bytes,
-) -> RestResult {
-    let request = authorize(&shared, &app_id, &method, &uri, query, body)?;
+pub(crate) async fn trigger(request: Authorized) -> RestResult {
     let body: EventBody = parse_json(&request.body)?;
     let event = validate(&request.app.config, body, false)?;
     deliver(&request.app, &event);
@@ -67,15 +53,7 @@ pub(crate) async fn trigger(
 }
 
 /// `POST /apps/{id}/batch_events`.
-pub(crate) async fn batch(
-    State(shared): State<Arc<Shared>>,
-    Path(app_id): Path<String>,
-    method: Method,
-    uri: Uri,
-    RawQuery(query): RawQuery,
-    body: Bytes,
-) -> RestResult {
-    let request = authorize(&shared, &app_id, &method, &uri, query, body)?;
+pub(crate) async fn batch(request: Authorized) -> RestResult {
     let body: BatchBody = parse_json(&request.body)?;
     let config = &request.app.config;
     if body.batch.len() > config.max_batch_events {
