@@ -86,7 +86,9 @@ impl ProtocolClient {
         credentials: Arc<Credentials>,
         timeout: Duration,
     ) -> Result<Result<ProtocolClient, u16>, ClientError> {
-        let connect = tokio_tungstenite::connect_async(url);
+        // Nagle off: small frames written back to back (a subscribe, then an
+        // unsubscribe that has no reply) must not wait for a delayed ACK.
+        let connect = tokio_tungstenite::connect_async_with_config(url, None, true);
         let result = match tokio::time::timeout(timeout, connect).await {
             Ok(r) => r,
             Err(_) => Err(tokio_tungstenite::tungstenite::Error::Io(
