@@ -8,10 +8,11 @@ use pushcheck::client::WebhookSink;
 use pushcheck::conformance::{CaseResult, Env, RunOptions, registry, run, select};
 use reference_server::Config;
 
-/// Runs the selected cases against servers built from `main` and `short` configs.
+/// Runs the selected cases against the bundled servers, both configured by
+/// `configure` (slow cases run on the short-timeout server).
 pub(crate) async fn run_catalogue(
     prefixes: &[String],
-    configure: impl FnOnce(&mut Config),
+    configure: impl Fn(&mut Config),
 ) -> (Vec<CaseResult>, Bundled, Arc<WebhookSink>) {
     let sink = Arc::new(
         WebhookSink::start("127.0.0.1:0".parse().expect("valid addr"))
@@ -20,13 +21,11 @@ pub(crate) async fn run_catalogue(
     );
     let mut main = bundled::main_config(sink.local_addr());
     configure(&mut main);
-    let b = bundled::start_with(
-        main,
-        bundled::short_config(sink.local_addr()),
-        sink.local_addr(),
-    )
-    .await
-    .expect("bundled servers start");
+    let mut short = bundled::short_config(sink.local_addr());
+    configure(&mut short);
+    let b = bundled::start_with(main, short, sink.local_addr())
+        .await
+        .expect("bundled servers start");
     let env = Arc::new(Env {
         target: b.target.clone(),
         sink: Some(sink.clone()),

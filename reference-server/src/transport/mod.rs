@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
@@ -50,15 +50,25 @@ async fn upgrade(
     State(shared): State<Arc<Shared>>,
     Path(key): Path<String>,
     Query(query): Query<ConnectQuery>,
+    RawQuery(raw): RawQuery,
     upgrade: WebSocketUpgrade,
 ) -> Response {
     let upgrade = ws::configure(upgrade, &shared.config.transport);
-    let refusal = check_protocol(query.protocol.as_deref()).err();
+    let unknown = raw
+        .unwrap_or_default()
+        .split('&')
+        .any(|p| !p.starts_with("protocol="));
+    let strict = (shared.faults.refuse_unknown_query_params && unknown)
+        .then_some(CloseCode::InvalidVersionFormat);
+    let refusal = check_protocol(query.protocol.as_deref()).err().or(strict);
     upgrade
         .on_upgrade(move |socket| async move {
             let app = shared.hub.app_by_key(&key).cloned();
             match (refusal, app) {
-                (Some(code), _) => ws::refuse(socket, code, code.reason()).await,
+                (Some(code), _) => {
+                    let raw = shared.faults.refusal_close_code.unwrap_or(code.code());
+                    ws::refuse_raw(socket, raw, code.reason()).await;
+                }
                 (None, None) => {
                     let code = shared
                         .faults
@@ -85,16 +95,15 @@ fn check_protocol(protocol: Option<&str>) -> Result<(), CloseCode> {
 
 /// Upgrades on unknown paths are accepted and closed 4005, since browsers
 /// cannot see an HTTP status (spec 1.1); other requests get 404.
-async fn fallback(upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>) -> Response {
+async fn fallback(
+    State(shared): State<Arc<Shared>>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    let code = CloseCode::PathNotFound;
+    let raw = shared.faults.refusal_close_code.unwrap_or(code.code());
     match upgrade {
         Ok(upgrade) => upgrade
-            .on_upgrade(|socket| {
-                ws::refuse(
-                    socket,
-                    CloseCode::PathNotFound,
-                    CloseCode::PathNotFound.reason(),
-                )
-            })
+            .on_upgrade(move |socket| ws::refuse_raw(socket, raw, code.reason()))
             .into_response(),
         Err(_) => (axum::http::StatusCode::NOT_FOUND, "Not found\n").into_response(),
     }

@@ -133,9 +133,15 @@ async fn traffic_keeps_alive(ctx: Ctx) -> Outcome {
         3 * (setup.activity_timeout + setup.pong_timeout).as_millis() / step.as_millis().max(1);
     for _ in 0..rounds {
         // The client speaks on a schedule without reading: only its own
-        // messages may keep the connection alive.
-        c.send_json(&json!({"event": "pusher:unsubscribe", "data": {"channel": channel}}))
-            .await?;
+        // messages may keep the connection alive. A send that fails means
+        // the server dropped the connection.
+        let frame = json!({"event": "pusher:unsubscribe", "data": {"channel": channel}});
+        if let Err(e) = c.send_json(&frame).await {
+            return Err(Failure::violation(
+                "the connection open while the client keeps sending",
+                format!("sending failed: {e}"),
+            ));
+        }
         tokio::time::sleep(step).await;
     }
     c.expect_none_before_pong("close", |_| false).await?;
