@@ -265,11 +265,7 @@ fn write_outputs(args: &ConformArgs, reports: &[Report]) -> Result<(), CliError>
     }
     let first = &reports[0];
     if let Some(p) = &args.json {
-        let value = if reports.len() == 1 {
-            report::json::render(first)
-        } else {
-            serde_json::Value::Array(reports.iter().map(report::json::render).collect())
-        };
+        let value = report::json::render_all(reports);
         std::fs::write(p, serde_json::to_string_pretty(&value).unwrap_or_default())
             .map_err(io(p))?;
     }

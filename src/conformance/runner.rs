@@ -60,6 +60,7 @@ fn verdict_of(outcome: &Result<(), Failure>, level: Level, strict: bool) -> Verd
         (Err(Failure::Violation { .. }), Level::Should) => Verdict::Warn,
         (Err(Failure::Harness(_)), _) => Verdict::Error,
         (Err(Failure::Skip(_)), _) => Verdict::Skip,
+        (Err(Failure::NotApplicable(_)), _) => Verdict::NotApplicable,
     }
 }
 
@@ -93,7 +94,9 @@ async fn run_one(case: &Case, env: Arc<Env>, opts: &RunOptions) -> CaseResult {
         Ok(()) => (None, None, None),
         Err(Failure::Violation { expected, actual }) => (Some(expected), Some(actual), None),
         Err(Failure::Harness(e)) => (None, None, Some(error_chain(&e))),
-        Err(Failure::Skip(reason)) => (None, None, Some(reason.to_owned())),
+        Err(Failure::Skip(reason) | Failure::NotApplicable(reason)) => {
+            (None, None, Some(reason.to_owned()))
+        }
     };
     CaseResult {
         id: case.id.into(),
@@ -105,6 +108,21 @@ async fn run_one(case: &Case, env: Arc<Env>, opts: &RunOptions) -> CaseResult {
         actual,
         message,
         duration: start.elapsed(),
+    }
+}
+
+/// The result of a case left out of the run (e.g. by `--exclude`): Skip with `reason`.
+pub fn skipped(case: &Case, reason: &str) -> CaseResult {
+    CaseResult {
+        id: case.id.into(),
+        spec: case.spec,
+        level: case.level,
+        requirement: case.requirement.into(),
+        verdict: Verdict::Skip,
+        expected: None,
+        actual: None,
+        message: Some(reason.into()),
+        duration: Duration::ZERO,
     }
 }
 
@@ -150,6 +168,10 @@ mod tests {
         assert_eq!(
             verdict_of(&Err(Failure::Skip("x")), Level::Must, false),
             Verdict::Skip
+        );
+        assert_eq!(
+            verdict_of(&Err(Failure::NotApplicable("x")), Level::Must, true),
+            Verdict::NotApplicable
         );
         assert_eq!(verdict_of(&Ok(()), Level::Must, true), Verdict::Pass);
     }

@@ -49,7 +49,7 @@ pub fn render(report: &Report) -> String {
             cases.len(),
             count(Verdict::Fail),
             count(Verdict::Error),
-            count(Verdict::Skip)
+            count(Verdict::Skip) + count(Verdict::NotApplicable)
         );
         for c in cases {
             let name = c.id.rsplit('/').next().unwrap_or(&c.id);
@@ -88,7 +88,7 @@ pub fn render(report: &Report) -> String {
                         escape(c.message.as_deref().unwrap_or(""))
                     );
                 }
-                Verdict::Skip => {
+                Verdict::Skip | Verdict::NotApplicable => {
                     let _ = write!(
                         out,
                         ">\n      <skipped message=\"{}\"/>\n    </testcase>\n",
@@ -131,23 +131,20 @@ mod tests {
             expected: (verdict == Verdict::Fail || verdict == Verdict::Warn).then(|| "pong".into()),
             actual: (verdict == Verdict::Fail || verdict == Verdict::Warn)
                 .then(|| "nothing within 2000 ms".into()),
-            message: matches!(verdict, Verdict::Error | Verdict::Skip).then(|| "why & how".into()),
+            message: matches!(
+                verdict,
+                Verdict::Error | Verdict::Skip | Verdict::NotApplicable
+            )
+            .then(|| "why & how".into()),
             duration: Duration::from_millis(5),
         }
     }
 
     #[test]
     fn golden_output_covers_every_verdict() {
-        let verdicts = [
-            Verdict::Pass,
-            Verdict::Fail,
-            Verdict::Warn,
-            Verdict::Error,
-            Verdict::Skip,
-        ];
-        let cases = verdicts
+        let cases = Verdict::ALL
             .iter()
-            .map(|v| result(&format!("protocol/s/{}", v.as_str()), *v))
+            .map(|v| result(&format!("protocol/s/{}", v.as_str().replace('/', "")), *v))
             .collect();
         let report = Report {
             target_name: "t".into(),

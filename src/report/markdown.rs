@@ -13,13 +13,14 @@ fn cell(s: &str) -> String {
 pub fn render(report: &Report) -> String {
     let s = report.summary();
     let mut out = format!(
-        "### pushcheck conformance: {}\n\n| pass | fail | warn | error | skip |\n|---|---|---|---|---|\n| {} | {} | {} | {} | {} |\n",
+        "### pushcheck conformance: {}\n\n| pass | fail | warn | error | skip | n/a |\n|---|---|---|---|---|---|\n| {} | {} | {} | {} | {} | {} |\n",
         cell(&report.target_name),
         s.pass,
         s.fail,
         s.warn,
         s.error,
-        s.skip
+        s.skip,
+        s.na
     );
     let bad: Vec<_> = report
         .cases

@@ -35,8 +35,24 @@ pub struct Summary {
     pub warn: usize,
     /// Harness errors.
     pub error: usize,
-    /// Skipped or not applicable.
+    /// Not run (excluded, or slow without `--slow`).
     pub skip: usize,
+    /// Not applicable to the target's profile.
+    pub na: usize,
+}
+
+impl Summary {
+    /// The count of one verdict.
+    pub fn count(&self, verdict: Verdict) -> usize {
+        match verdict {
+            Verdict::Pass => self.pass,
+            Verdict::Fail => self.fail,
+            Verdict::Warn => self.warn,
+            Verdict::Error => self.error,
+            Verdict::Skip => self.skip,
+            Verdict::NotApplicable => self.na,
+        }
+    }
 }
 
 impl Report {
@@ -50,6 +66,7 @@ impl Report {
                 Verdict::Warn => s.warn += 1,
                 Verdict::Error => s.error += 1,
                 Verdict::Skip => s.skip += 1,
+                Verdict::NotApplicable => s.na += 1,
             }
         }
         s

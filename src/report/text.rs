@@ -40,13 +40,14 @@ pub fn render(report: &Report) -> String {
     let s = report.summary();
     let _ = writeln!(
         out,
-        "\n{} cases: {} pass, {} fail, {} warn, {} error, {} skip",
+        "\n{} cases: {} pass, {} fail, {} warn, {} error, {} skip, {} n/a",
         report.cases.len(),
         s.pass,
         s.fail,
         s.warn,
         s.error,
-        s.skip
+        s.skip,
+        s.na
     );
     out
 }
