@@ -28,6 +28,10 @@ pub struct Case {
     pub level: Level,
     /// One sentence saying what the target must do.
     pub requirement: &'static str,
+    /// The case waits out a server timeout (activity, REST window, cache
+    /// TTL, vacate hold): opt-in against external targets, and it runs
+    /// under [`RunOptions::slow_case_deadline`].
+    pub slow: bool,
     /// Runs the check with a fresh context; must not share state with other cases.
     pub run: fn(Ctx) -> CaseFuture,
 }

@@ -51,3 +51,12 @@ pub fn render(report: &Report) -> String {
     );
     out
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn golden_output_covers_every_verdict() {
+        let report = super::super::every_verdict_sample();
+        super::super::assert_golden("text-golden.txt", &super::render(&report));
+    }
+}

@@ -49,7 +49,8 @@ pub(super) fn cases() -> Vec<Case> {
             SECTION,
             Should,
             "The cached value is gone after the TTL.",
-            ttl
+            ttl,
+            slow
         ),
     ]
 }

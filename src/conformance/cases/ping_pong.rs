@@ -36,21 +36,24 @@ pub(super) fn cases() -> Vec<Case> {
             SECTION,
             Should,
             "A silent client receives pusher:ping or a control ping within activity_timeout plus slack.",
-            server_pings_idle
+            server_pings_idle,
+            slow
         ),
         case!(
             "protocol/ping-pong/dead-client-closed",
             SECTION,
             Should,
             "A client ignoring pings is closed with 4201 within activity_timeout + pong timeout + slack.",
-            dead_client_closed
+            dead_client_closed,
+            slow
         ),
         case!(
             "protocol/ping-pong/traffic-keeps-alive",
             SECTION,
             Must,
             "A client that never pings but keeps sending messages stays connected (any inbound message is proof of life).",
-            traffic_keeps_alive
+            traffic_keeps_alive,
+            slow
         ),
     ]
 }

@@ -84,7 +84,8 @@ pub(super) fn cases() -> Vec<Case> {
             SECTION,
             Must,
             "A captured signed request replayed after the timestamp window is refused with 401.",
-            replay
+            replay,
+            slow
         ),
         case!(
             "rest-api/auth/version",

@@ -64,7 +64,8 @@ pub(super) fn cases() -> Vec<Case> {
             SECTION,
             Should,
             "Leaving and rejoining within the hold gives no vacated/occupied pair.",
-            vacate_delay
+            vacate_delay,
+            slow
         ),
     ]
 }
