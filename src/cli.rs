@@ -280,7 +280,12 @@ async fn conform(args: ConformArgs) -> Result<u8, CliError> {
             slow: bundled.is_some() || args.slow,
             timeout: Duration::from_secs(2),
         });
+        // A live line on a terminal; in CI logs (not a TTY) it would be noise.
+        let live = std::io::IsTerminal::is_terminal(&std::io::stderr());
         let progress = |n: usize, total: usize, r: &crate::conformance::CaseResult| {
+            if !live {
+                return;
+            }
             eprint!(
                 "\r\x1b[2K[{}] {n}/{total} {} {}",
                 target.name,
@@ -290,7 +295,9 @@ async fn conform(args: ConformArgs) -> Result<u8, CliError> {
             let _ = std::io::stderr().flush();
         };
         let results = run(&picked, env, &opts, &progress).await;
-        eprintln!();
+        if live {
+            eprintln!();
+        }
         reports.push(Report {
             target_name: target.name.clone(),
             ws: target.ws_base.clone(),
