@@ -177,7 +177,10 @@ pub struct TransportLimits {
     pub max_message_bytes: usize,
     /// Outbound frames queued per connection before it is closed 4100.
     pub outbound_queue: usize,
-    /// Read buffer per connection in bytes (sized for 10 KB messages).
+    /// Read buffer per connection in bytes. tungstenite zero-fills it before
+    /// each read, so all of it is resident on every idle connection; a larger
+    /// message grows it as needed, so this sets the idle cost and the most
+    /// bytes one read call takes, not the largest message.
     pub read_buffer_bytes: usize,
 }
 
@@ -186,7 +189,7 @@ impl Default for TransportLimits {
         TransportLimits {
             max_message_bytes: 32 * 1024,
             outbound_queue: 512,
-            read_buffer_bytes: 4096,
+            read_buffer_bytes: 1024,
         }
     }
 }
@@ -335,6 +338,33 @@ mod tests {
         let text = "[[apps]]\nid='1'\nkey='k'\nsecret='s'\n[[apps]]\nid='2'\nkey='k'\nsecret='t'\n";
         let err = Config::from_toml_str(text).expect_err("duplicate key");
         assert!(err.to_string().contains("apps[1].key"), "{err}");
+    }
+
+    #[test]
+    fn documented_example_parses_to_the_defaults() {
+        let example = Config::from_toml_str(include_str!("../config.example.toml"))
+            .expect("config.example.toml is valid");
+        let defaults = Config::default();
+        assert_eq!(
+            format!("{:?}", example.timeouts),
+            format!("{:?}", defaults.timeouts)
+        );
+        assert_eq!(
+            format!("{:?}", example.transport),
+            format!("{:?}", defaults.transport)
+        );
+        assert_eq!(
+            format!("{:?}", example.rest),
+            format!("{:?}", defaults.rest)
+        );
+        assert_eq!(
+            format!("{:?}", example.webhooks),
+            format!("{:?}", defaults.webhooks)
+        );
+        let mut app = example.apps[0].clone();
+        assert_eq!(app.webhooks.len(), 1);
+        app.webhooks.clear();
+        assert_eq!(format!("{app:?}"), format!("{:?}", defaults.apps[0]));
     }
 
     #[test]

@@ -12,9 +12,14 @@ use reference_server::Config;
 /// With no flags it serves ws://127.0.0.1:6001/app/app-key with one app:
 /// id `app-id`, key `app-key`, secret `app-secret`, client events and user
 /// authentication enabled. A TOML config file (--config) can define any number
-/// of apps and every option; see reference-server/README.md for all fields.
+/// of apps and every option; all fields are listed below.
 #[derive(Debug, Parser)]
-#[command(version, about, long_about)]
+#[command(
+    version,
+    about,
+    long_about,
+    after_long_help = concat!("CONFIGURATION FILE (--config):\n\n", include_str!("../config.example.toml"))
+)]
 struct Args {
     /// Address to listen on; port 0 picks a free port (printed on start).
     #[arg(long, default_value = "127.0.0.1:6001", env = "PUSHCHECK_SERVER_BIND")]

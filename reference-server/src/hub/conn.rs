@@ -56,6 +56,11 @@ impl Conn {
         }
     }
 
+    /// The reason given to [`Conn::close`], if it has been called.
+    pub fn close_code(&self) -> Option<CloseCode> {
+        self.kill_code.get().copied()
+    }
+
     /// Waits until [`Conn::close`] is called; returns its reason.
     pub async fn closed(&self) -> CloseCode {
         loop {

@@ -15,6 +15,8 @@ pub enum CloseCode {
     InvalidVersionFormat,
     /// 4007: `protocol` is an unsupported version.
     UnsupportedProtocol,
+    /// 1009 (RFC 6455 7.4.1): an inbound message exceeded the frame limit.
+    MessageTooBig,
     /// 4009: the user's connections were terminated through the HTTP API.
     Terminated,
     /// 4100: the client reads too slowly; its outbound queue overflowed.
@@ -35,6 +37,7 @@ impl CloseCode {
             CloseCode::PathNotFound => 4005,
             CloseCode::InvalidVersionFormat => 4006,
             CloseCode::UnsupportedProtocol => 4007,
+            CloseCode::MessageTooBig => 1009,
             CloseCode::Terminated => 4009,
             CloseCode::OverCapacity => 4100,
             CloseCode::Reconnect => 4200,
@@ -51,6 +54,7 @@ impl CloseCode {
             CloseCode::PathNotFound => "Path not found",
             CloseCode::InvalidVersionFormat => "Invalid version string format",
             CloseCode::UnsupportedProtocol => "Unsupported protocol version",
+            CloseCode::MessageTooBig => "Message too big",
             CloseCode::Terminated => "You got disconnected by the app.",
             CloseCode::OverCapacity => "Over capacity: client is not reading fast enough",
             CloseCode::Reconnect => "Server shutting down; reconnect",

@@ -3,20 +3,14 @@
 //! A request is validated completely before anything is delivered, so a bad
 //! batch entry rejects the whole batch (spec 13.9).
 
-use std::sync::Arc;
-
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
-use axum::http::{Method, Uri};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::{RestError, RestResult, authorize, info_attributes};
+use super::{Authorized, RestError, RestResult, info_attributes};
 use crate::config::AppConfig;
 use crate::hub::AppState;
 use crate::protocol::channel::{Access, ChannelKind, validate_channel_name};
-use crate::transport::Shared;
 
 /// One event as the API receives it; types checked by hand for clear errors.
 #[derive(Debug, Default, Deserialize)]
@@ -32,7 +26,8 @@ struct EventBody {
 
 #[derive(Debug, Deserialize)]
 struct BatchBody {
-    batch: Vec<EventBody>,
+    /// Maps, not [`EventBody`]: serde reads a struct from an array too.
+    batch: Vec<Map<String, Value>>,
 }
 
 /// A validated event, ready to deliver.
@@ -46,15 +41,7 @@ struct Event {
 }
 
 /// `POST /apps/{id}/events`.
-pub(crate) async fn trigger(
-    State(shared): State<Arc<Shared>>,
-    Path(app_id): Path<String>,
-    method: Method,
-    uri: Uri,
-    RawQuery(query): RawQuery,
-    body: Bytes,
-) -> RestResult {
-    let request = authorize(&shared, &app_id, &method, &uri, query, body)?;
+pub(crate) async fn trigger(request: Authorized) -> RestResult {
     let body: EventBody = parse_json(&request.body)?;
     let event = validate(&request.app.config, body, false)?;
     deliver(&request.app, &event);
@@ -66,15 +53,7 @@ pub(crate) async fn trigger(
 }
 
 /// `POST /apps/{id}/batch_events`.
-pub(crate) async fn batch(
-    State(shared): State<Arc<Shared>>,
-    Path(app_id): Path<String>,
-    method: Method,
-    uri: Uri,
-    RawQuery(query): RawQuery,
-    body: Bytes,
-) -> RestResult {
-    let request = authorize(&shared, &app_id, &method, &uri, query, body)?;
+pub(crate) async fn batch(request: Authorized) -> RestResult {
     let body: BatchBody = parse_json(&request.body)?;
     let config = &request.app.config;
     if body.batch.len() > config.max_batch_events {
@@ -87,7 +66,7 @@ pub(crate) async fn batch(
     let events = body
         .batch
         .into_iter()
-        .map(|e| validate(config, e, true))
+        .map(|e| validate(config, from_map(e)?, true))
         .collect::<Result<Vec<_>, _>>()?;
     let infos = events
         .iter()
@@ -106,12 +85,21 @@ pub(crate) async fn batch(
     Ok(Json(json!({ "batch": batch })))
 }
 
+/// Parses a body that must be a JSON object (spec 8.2).
 fn parse_json<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, RestError> {
-    serde_json::from_slice(body).map_err(|e| {
-        RestError::BadRequest(format!(
-            "Request body is not valid JSON of the expected shape: {e}"
-        ))
-    })
+    from_map(serde_json::from_slice(body).map_err(|e| bad_shape(&e))?)
+}
+
+/// Reads a struct from a JSON object only: serde would otherwise also read it
+/// from an array, taking the fields in order.
+fn from_map<T: for<'de> Deserialize<'de>>(map: Map<String, Value>) -> Result<T, RestError> {
+    serde_json::from_value(Value::Object(map)).map_err(|e| bad_shape(&e))
+}
+
+fn bad_shape(e: &serde_json::Error) -> RestError {
+    RestError::BadRequest(format!(
+        "Request body is not valid JSON of the expected shape: {e}"
+    ))
 }
 
 /// Applies every rule of spec 8.2 / 8.3 to one event.

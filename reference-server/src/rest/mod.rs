@@ -12,10 +12,11 @@ use std::time::{Duration, SystemTime};
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path};
 use axum::http::{Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use std::collections::HashMap;
 
 use crate::hub::AppState;
 use crate::transport::Shared;
@@ -98,12 +99,11 @@ pub(crate) fn routes(max_body_bytes: usize) -> Router<Arc<Shared>> {
 }
 
 /// Finds the app and checks the request signature (spec 5.5).
-pub(crate) fn authorize(
+fn authorize(
     shared: &Shared,
     app_id: &str,
     method: &Method,
     uri: &Uri,
-    query: Option<String>,
     body: Bytes,
 ) -> Result<Authorized, RestError> {
     let app = shared
@@ -111,7 +111,7 @@ pub(crate) fn authorize(
         .app_by_id(app_id)
         .ok_or_else(|| RestError::NotFound(format!("Unknown app {app_id}")))?;
     let params: Vec<(String, String)> =
-        form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
             .into_owned()
             .collect();
     let request = signature::SignedRequest {
@@ -136,6 +136,29 @@ pub(crate) fn authorize(
         params,
         body,
     })
+}
+
+/// Every handler takes an [`Authorized`]: the app from `{app_id}` in the
+/// path, with the request signature already checked.
+impl FromRequest<Arc<Shared>> for Authorized {
+    type Rejection = Response;
+
+    async fn from_request(
+        request: axum::extract::Request,
+        shared: &Arc<Shared>,
+    ) -> Result<Self, Response> {
+        let (mut parts, body) = request.into_parts();
+        let path = Path::<HashMap<String, String>>::from_request_parts(&mut parts, shared)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let app_id = path.get("app_id").map_or("", String::as_str);
+        let (method, uri) = (parts.method.clone(), parts.uri.clone());
+        let request = axum::extract::Request::from_parts(parts, body);
+        let body = Bytes::from_request(request, shared)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        authorize(shared, app_id, &method, &uri, body).map_err(IntoResponse::into_response)
+    }
 }
 
 /// Parses `info=a,b` into its attributes.

@@ -1,27 +1,14 @@
 //! Channel queries and user termination (spec 8.4 to 8.7).
 
-use std::sync::Arc;
-
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
-use axum::http::{Method, Uri};
+use axum::extract::Path;
 use serde_json::{Map, Value, json};
 
-use super::{RestError, RestResult, authorize, info_attributes};
+use super::{Authorized, RestError, RestResult, info_attributes};
 use crate::protocol::channel::{Access, ChannelKind};
-use crate::transport::Shared;
 
 /// `GET /apps/{id}/channels` (spec 8.4).
-pub(crate) async fn channels(
-    State(shared): State<Arc<Shared>>,
-    Path(app_id): Path<String>,
-    method: Method,
-    uri: Uri,
-    RawQuery(query): RawQuery,
-    body: Bytes,
-) -> RestResult {
-    let request = authorize(&shared, &app_id, &method, &uri, query, body)?;
+pub(crate) async fn channels(request: Authorized) -> RestResult {
     let prefix = request.param("filter_by_prefix").unwrap_or("");
     let mut user_count = false;
     for attribute in info_attributes(request.param("info")) {
@@ -53,14 +40,9 @@ pub(crate) async fn channels(
 
 /// `GET /apps/{id}/channels/{channel}` (spec 8.5).
 pub(crate) async fn channel(
-    State(shared): State<Arc<Shared>>,
-    Path((app_id, channel)): Path<(String, String)>,
-    method: Method,
-    uri: Uri,
-    RawQuery(query): RawQuery,
-    body: Bytes,
+    Path((_, channel)): Path<(String, String)>,
+    request: Authorized,
 ) -> RestResult {
-    let request = authorize(&shared, &app_id, &method, &uri, query, body)?;
     let app = &request.app;
     let kind = ChannelKind::of(&channel);
     let stats = app.channel_stats(&channel);
@@ -95,14 +77,9 @@ pub(crate) async fn channel(
 
 /// `GET /apps/{id}/channels/{channel}/users` (spec 8.6).
 pub(crate) async fn users(
-    State(shared): State<Arc<Shared>>,
-    Path((app_id, channel)): Path<(String, String)>,
-    method: Method,
-    uri: Uri,
-    RawQuery(query): RawQuery,
-    body: Bytes,
+    Path((_, channel)): Path<(String, String)>,
+    request: Authorized,
 ) -> RestResult {
-    let request = authorize(&shared, &app_id, &method, &uri, query, body)?;
     if ChannelKind::of(&channel).access != Access::Presence {
         return Err(RestError::BadRequest(format!(
             "Users can only be listed for presence channels, not {channel}"
@@ -119,14 +96,9 @@ pub(crate) async fn users(
 
 /// `POST /apps/{id}/users/{user_id}/terminate_connections` (spec 8.7).
 pub(crate) async fn terminate(
-    State(shared): State<Arc<Shared>>,
-    Path((app_id, user_id)): Path<(String, String)>,
-    method: Method,
-    uri: Uri,
-    RawQuery(query): RawQuery,
-    body: Bytes,
+    Path((_, user_id)): Path<(String, String)>,
+    request: Authorized,
 ) -> RestResult {
-    let request = authorize(&shared, &app_id, &method, &uri, query, body)?;
     request.app.terminate_user(&user_id);
     Ok(Json(json!({})))
 }

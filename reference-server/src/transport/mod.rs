@@ -2,6 +2,8 @@
 
 mod ws;
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use axum::Router;
@@ -10,6 +12,7 @@ use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use futures_util::future::Either;
 use serde::Deserialize;
 use tokio::sync::{mpsc, watch};
 
@@ -55,22 +58,34 @@ async fn upgrade(
     let upgrade = ws::configure(upgrade, &shared.config.transport);
     let refusal = check_protocol(query.protocol.as_deref()).err();
     upgrade
-        .on_upgrade(move |socket| async move {
+        // A plain closure choosing the future, not an `async` block awaiting
+        // it: the block would keep its own copy of the 368-byte socket in
+        // every connection's task. Refusals are rare, so they are boxed to
+        // keep the task no larger than the live connection needs.
+        .on_upgrade(move |socket| {
             let app = shared.hub.app_by_key(&key).cloned();
             match (refusal, app) {
-                (Some(code), _) => ws::refuse(socket, code, code.reason()).await,
+                (None, Some(app)) => Either::Left(ws::run(socket, shared, app)),
+                (Some(code), _) => Either::Right(boxed(ws::refuse(socket, code, code.reason()))),
                 (None, None) => {
                     let code = shared
                         .faults
                         .unknown_key_close_code
                         .unwrap_or(CloseCode::UnknownApp.code());
                     let reason = format!("App key {key} does not exist");
-                    ws::refuse_raw(socket, code, &reason).await;
+                    Either::Right(boxed(
+                        async move { ws::refuse_raw(socket, code, &reason).await },
+                    ))
                 }
-                (None, Some(app)) => ws::run(socket, shared, app).await,
             }
         })
         .into_response()
+}
+
+fn boxed(
+    future: impl Future<Output = ()> + Send + 'static,
+) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+    Box::pin(future)
 }
 
 /// Spec 1.2 / 13.1: 4..7 behave as 7; missing behaves as 7; others refused.

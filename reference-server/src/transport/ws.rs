@@ -5,6 +5,7 @@
 //! the session's timer. Every frame to the client comes from the queue, so
 //! replies and fan-out keep one order.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -53,46 +54,62 @@ pub(super) async fn refuse_raw(mut socket: WebSocket, code: u16, reason: &str) {
 }
 
 /// Serves an accepted connection until it closes.
-pub(super) async fn run(mut socket: WebSocket, shared: Arc<Shared>, app: Arc<AppState>) {
-    if let Err(code) = app.admit() {
-        return refuse(socket, code, code.reason()).await;
-    }
-    let _live = shared.live.clone();
-    let (conn, rx) = shared.hub.new_conn(shared.config.transport.outbound_queue);
-    let timers = Timers {
-        activity_timeout: Duration::from_millis(shared.config.timeouts.activity_timeout_ms),
-        pong_timeout: Duration::from_millis(shared.config.timeouts.pong_timeout_ms),
-    };
-    let mut session = Session::new(
-        conn.socket_id.clone(),
-        app.config.clone(),
-        shared.faults.clone(),
-        timers,
-        Instant::now(),
-    );
-    let hello = message::connection_established(
-        &conn.socket_id,
-        shared.config.advertised_activity_timeout(),
-    );
-    let mut driver = Driver { conn, app, rx };
-    let code = match socket.send(Message::Text(hello)).await {
-        Ok(()) => {
-            driver
-                .drive(&mut socket, &mut session, shared.shutdown.clone())
-                .await
+///
+/// A plain `fn` returning an `async move` block, not an `async fn`: an
+/// `async fn` stores its by-value `socket` argument twice in the task (the
+/// argument and the local it is moved to), 368 bytes per connection. The
+/// rare refusal is boxed so its future does not set the task's size.
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an async fn would store the socket twice per connection"
+)]
+pub(super) fn run(
+    mut socket: WebSocket,
+    shared: Arc<Shared>,
+    app: Arc<AppState>,
+) -> impl Future<Output = ()> + Send {
+    async move {
+        if let Err(code) = app.admit() {
+            return Box::pin(refuse(socket, code, code.reason())).await;
         }
-        Err(_) => None,
-    };
-    if let Some(code) = code {
-        let frame = CloseFrame {
-            code: code.code(),
-            reason: code.reason().into(),
+        let _live = shared.live.clone();
+        let (conn, rx) = shared.hub.new_conn(shared.config.transport.outbound_queue);
+        let timers = Timers {
+            activity_timeout: Duration::from_millis(shared.config.timeouts.activity_timeout_ms),
+            pong_timeout: Duration::from_millis(shared.config.timeouts.pong_timeout_ms),
         };
-        let _ = tokio::time::timeout(WRITE_TIMEOUT, socket.send(Message::Close(Some(frame)))).await;
+        let mut session = Session::new(
+            conn.socket_id.clone(),
+            app.config.clone(),
+            shared.faults.clone(),
+            timers,
+            Instant::now(),
+        );
+        let hello = message::connection_established(
+            &conn.socket_id,
+            shared.config.advertised_activity_timeout(),
+        );
+        let mut driver = Driver { conn, app, rx };
+        let code = match socket.send(Message::Text(hello)).await {
+            Ok(()) => {
+                driver
+                    .drive(&mut socket, &mut session, shared.shutdown.clone())
+                    .await
+            }
+            Err(_) => None,
+        };
+        if let Some(code) = code {
+            let frame = CloseFrame {
+                code: code.code(),
+                reason: code.reason().into(),
+            };
+            let _ =
+                tokio::time::timeout(WRITE_TIMEOUT, socket.send(Message::Close(Some(frame)))).await;
+        }
+        driver
+            .app
+            .disconnect(&driver.conn, session.channels(), session.user_id());
     }
-    driver
-        .app
-        .disconnect(&driver.conn, session.channels(), session.user_id());
 }
 
 struct Driver {
@@ -119,7 +136,9 @@ impl Driver {
                 _ = shutdown.changed() => return Some(CloseCode::Reconnect),
                 Some(frame) = self.rx.recv() => {
                     if self.write(socket, frame).await.is_err() {
-                        return None;
+                        // A write blocked on a slow reader is cut short by
+                        // `close` (e.g. 4100): still send that close frame.
+                        return self.conn.close_code();
                     }
                 }
                 inbound = socket.recv() => {
@@ -133,7 +152,14 @@ impl Driver {
                             session.on_activity(Instant::now());
                             vec![Action::Send(message::error(None, "Binary frames are not supported; send JSON text"))]
                         }
-                        Some(Ok(Message::Close(_)) | Err(_)) | None => return None,
+                        Some(Ok(Message::Close(_))) => {
+                            // RFC 6455 5.5.1: answer the client's close. The
+                            // reply is queued by the library; flushing sends it.
+                            let _ = tokio::time::timeout(WRITE_TIMEOUT, socket.flush()).await;
+                            return None;
+                        }
+                        Some(Err(e)) if is_too_big(&e) => return Some(CloseCode::MessageTooBig),
+                        Some(Err(_)) | None => return None,
                     };
                     if self.apply(socket, session, actions).await.is_err() {
                         return None;
@@ -204,4 +230,13 @@ impl Driver {
         }
         Ok(())
     }
+}
+
+/// Whether a read failed because the message exceeded `max_message_bytes`.
+fn is_too_big(error: &axum::Error) -> bool {
+    let inner = std::error::Error::source(error);
+    matches!(
+        inner.and_then(|e| e.downcast_ref::<tungstenite::Error>()),
+        Some(tungstenite::Error::Capacity(_))
+    )
 }
