@@ -262,8 +262,16 @@ pub(crate) async fn connected(run: Arc<Run>, pop: usize, local: u32) {
     let w = run.recorders.worker(u64::from(id));
     let due = run.connect_start + Duration::from_secs_f64(f64::from(local) / p.ramp.get());
     sleep_until(due).await;
+    // Bounded handshakes in flight: a server slower than the ramp would
+    // otherwise pile up thousands of half-open clients and their transient
+    // buffers, inflating the generator's memory for the rest of the run.
+    let Ok(permit) = run.connect_permits.acquire().await else {
+        return;
+    };
     let deadline = Instant::now() + run.plan.connect_timeout;
-    let conn = match Conn::open(&run.dialer, id, &w, deadline).await {
+    // The handshake, setup and tick futures are large and short-lived: boxed,
+    // they are freed when done instead of sizing every idle client's task.
+    let conn = match Box::pin(Conn::open(&run.dialer, id, &w, deadline)).await {
         Ok(c) => c,
         Err(kind) => {
             w.error(kind);
@@ -273,7 +281,7 @@ pub(crate) async fn connected(run: Arc<Run>, pop: usize, local: u32) {
     };
     let behaviour = p.behaviour.clone();
     let mut c = Client::new(run.clone(), conn, w, id);
-    let (job, interval) = match setup(&mut c, &behaviour).await {
+    let (job, interval) = match Box::pin(setup(&mut c, &behaviour)).await {
         Ok(x) => x,
         Err(kind) => {
             c.w.error(kind);
@@ -281,6 +289,7 @@ pub(crate) async fn connected(run: Arc<Run>, pop: usize, local: u32) {
             return;
         }
     };
+    drop(permit);
     run.pending.ready_one();
     serve(c, job, interval).await;
 }
@@ -355,7 +364,7 @@ async fn serve(mut c: Client, mut job: Job, interval: Duration) {
                 }
             }
             () = sleep_until(due.unwrap_or_else(Instant::now)), if due.is_some() => {
-                if !tick(&mut c, &mut job).await { job.stop(); }
+                if !Box::pin(tick(&mut c, &mut job)).await { job.stop(); }
             }
         }
     }

@@ -85,10 +85,38 @@ impl Dialer {
     }
 }
 
+/// The stream: plain TCP inline; TLS state (several KB) boxed, so a `ws://`
+/// client does not pay for it.
+#[derive(Debug)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "the common plain variant stays inline; only TLS is boxed"
+)]
+enum Ws {
+    Plain(WebSocketStream<TcpStream>),
+    Tls(Box<WebSocketStream<MaybeTlsStream<TcpStream>>>),
+}
+
+impl Ws {
+    async fn next(&mut self) -> Option<Result<Message, tokio_tungstenite::tungstenite::Error>> {
+        match self {
+            Ws::Plain(ws) => ws.next().await,
+            Ws::Tls(ws) => ws.next().await,
+        }
+    }
+
+    async fn send(&mut self, m: Message) -> Result<(), tokio_tungstenite::tungstenite::Error> {
+        match self {
+            Ws::Plain(ws) => ws.send(m).await,
+            Ws::Tls(ws) => ws.send(m).await,
+        }
+    }
+}
+
 /// One simulated client's WebSocket.
 #[derive(Debug)]
 pub(crate) struct Conn {
-    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    ws: Ws,
     /// Socket id from `connection_established`.
     pub(crate) socket_id: Box<str>,
 }
@@ -172,10 +200,7 @@ impl Conn {
     }
 }
 
-async fn handshake(
-    dialer: &Dialer,
-    id: u32,
-) -> Result<WebSocketStream<MaybeTlsStream<TcpStream>>, ErrorKind> {
+async fn handshake(dialer: &Dialer, id: u32) -> Result<Ws, ErrorKind> {
     let socket = match dialer.addr {
         SocketAddr::V4(_) => TcpSocket::new_v4(),
         SocketAddr::V6(_) => TcpSocket::new_v6(),
@@ -198,6 +223,13 @@ async fn handshake(
         .write_buffer_size(0)
         .max_message_size(Some(MAX_MESSAGE))
         .max_frame_size(Some(MAX_MESSAGE));
+    if dialer.url.starts_with("ws://") {
+        let (ws, _) =
+            tokio_tungstenite::client_async_with_config(dialer.url.as_str(), stream, Some(config))
+                .await
+                .map_err(|_| ErrorKind::Handshake)?;
+        return Ok(Ws::Plain(ws));
+    }
     let (ws, _) = tokio_tungstenite::client_async_tls_with_config(
         dialer.url.as_str(),
         stream,
@@ -206,7 +238,7 @@ async fn handshake(
     )
     .await
     .map_err(|_| ErrorKind::Handshake)?;
-    Ok(ws)
+    Ok(Ws::Tls(Box::new(ws)))
 }
 
 /// A duration in whole microseconds (saturating).

@@ -26,6 +26,9 @@ use crate::client::RestClient;
 use crate::metrics::{FanoutTracker, Interval, Metric, Percentiles, Recorders};
 use crate::target::{Credentials, Target};
 
+/// Handshakes (connect + subscribe) in flight at once.
+pub const CONNECTS_IN_FLIGHT: usize = 256;
+
 /// Phases of a run, broadcast to every task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Phase {
@@ -159,6 +162,7 @@ pub(crate) struct Run {
     pub(crate) recorders: Arc<Recorders>,
     pub(crate) stop: Stop,
     pub(crate) pending: Pending,
+    pub(crate) connect_permits: tokio::sync::Semaphore,
 }
 
 impl std::fmt::Debug for Run {
@@ -318,6 +322,7 @@ async fn build_run(
             budget: AtomicU64::new(budget),
         },
         pending: Pending::default(),
+        connect_permits: tokio::sync::Semaphore::new(CONNECTS_IN_FLIGHT),
     }))
 }
 
