@@ -28,6 +28,12 @@ pub enum Command {
     Conform(Box<ConformArgs>),
     /// Print the catalogue and the coverage of every spec section.
     List,
+    /// Run a load scenario (default target: the bundled reference server).
+    Load(Box<crate::load::command::LoadArgs>),
+    /// The main job: the conformance catalogue and scenarios/smoke.toml, one report folder.
+    Run(Box<crate::load::command::RunArgs>),
+    /// Merge shard report folders of `load --shard` into one report.
+    Merge(crate::load::command::MergeArgs),
 }
 
 /// Flags of `conform`.
@@ -106,6 +112,9 @@ pub enum CliError {
     /// The webhook sink could not start.
     #[error(transparent)]
     Sink(#[from] crate::client::SinkError),
+    /// `load`, `run` or `merge` could not run.
+    #[error(transparent)]
+    Load(#[from] crate::load::command::CommandError),
 }
 
 fn io(path: &str) -> impl FnOnce(std::io::Error) -> CliError + '_ {
@@ -123,6 +132,9 @@ pub async fn run_cli(cli: Cli) -> Result<u8, CliError> {
             Ok(0)
         }
         Command::Conform(args) => conform(*args).await,
+        Command::Load(args) => Ok(crate::load::command::load(*args).await?),
+        Command::Run(args) => Ok(crate::load::command::run(*args).await?),
+        Command::Merge(args) => Ok(crate::load::command::merge(&args)?),
     }
 }
 

@@ -7,14 +7,20 @@
 //! - [`target`]: where a target lives, its credentials and capability profile.
 //! - [`client`]: the WebSocket protocol client, the signed REST client, the webhook sink.
 //! - [`conformance`]: cases (one module per spec section), registry and runner.
+//! - [`load`]: scenarios, plans, the load engine and its populations.
+//! - [`attack`]: forgery and replay generators.
+//! - [`metrics`]: per-worker HdrHistograms, the delivery ledger, error counters.
 //! - [`report`]: one report model rendered as text, JSON, JUnit and Markdown.
 //! - [`bundled`]: the in-process reference server used when no target is given.
 //! - [`cli`]: the command line.
 
+pub mod attack;
 pub mod bundled;
 pub mod cli;
 pub mod client;
 pub mod conformance;
+pub mod load;
+pub mod metrics;
 pub mod report;
 pub mod signing;
 pub mod target;

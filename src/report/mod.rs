@@ -1,7 +1,9 @@
 //! One report model rendered as text, JSON, JUnit XML and Markdown (STYLE 2.4).
 
+pub mod html;
 pub mod json;
 pub mod junit;
+pub mod load_text;
 pub mod markdown;
 pub mod text;
 

@@ -1,6 +1,7 @@
 //! Integration tests of the harness: one binary (STYLE 2.8).
 
 mod faults;
+mod load;
 mod reference;
 mod signing_props;
 mod support;
