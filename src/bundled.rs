@@ -57,7 +57,9 @@ pub fn main_config(sink: SocketAddr) -> Config {
         quiet,
     ];
     config.webhooks.vacate_delay_ms = 0;
-    config.webhooks.batch_window_ms = 5;
+    // Wide enough that the cache-miss case's five subscribes share one batch,
+    // where the server de-duplicates cache_miss (spec 10.1).
+    config.webhooks.batch_window_ms = 50;
     config.webhooks.retry_initial_ms = 100;
     config
 }

@@ -8,9 +8,9 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 use crate::client::WebhookSink;
-use crate::conformance::{Env, RunOptions, registry, run, select, spec};
+use crate::conformance::{CaseResult, Env, RunOptions, registry, run, select, skipped, spec};
 use crate::report::{self, Report};
-use crate::target::{Credentials, Profile, Target, TargetError, ws_url_from_env_parts};
+use crate::target::{Credentials, Profile, Target, TargetError, TargetList, ws_url_from_env_parts};
 
 /// Conformance testing for Pusher Channels compatible servers.
 #[derive(Debug, Parser)]
@@ -28,6 +28,12 @@ pub enum Command {
     Conform(Box<ConformArgs>),
     /// Print the catalogue and the coverage of every spec section.
     List,
+    /// Run a load scenario (default target: the bundled reference server).
+    Load(Box<crate::load::command::LoadArgs>),
+    /// The main job: the conformance catalogue and scenarios/smoke.toml, one report folder.
+    Run(Box<crate::load::command::RunArgs>),
+    /// Merge shard report folders of `load --shard` into one report.
+    Merge(crate::load::command::MergeArgs),
     /// Property-based testing of the target's authorization checks (exit 1 on a counterexample).
     FuzzAuth(Box<crate::fuzz::FuzzArgs>),
     /// Compare a report with a baseline; exit 1 on a regression.
@@ -45,6 +51,10 @@ pub struct ConformArgs {
     /// `ws[s]://host:port` or `name=ws[s]://host:port`; repeat for a matrix.
     #[arg(long)]
     pub target: Vec<String>,
+    /// TOML list of targets, each with its own credentials and profile
+    /// (format: `pushcheck::target`, "Target list"); adds to `--target`.
+    #[arg(long)]
+    pub target_config: Option<String>,
     /// REST base URL (default derived from the target).
     #[arg(long)]
     pub rest_url: Option<String>,
@@ -106,6 +116,9 @@ pub enum CliError {
     /// The webhook sink could not start.
     #[error(transparent)]
     Sink(#[from] crate::client::SinkError),
+    /// `load`, `run` or `merge` could not run.
+    #[error(transparent)]
+    Load(#[from] crate::load::command::CommandError),
     /// `fuzz-auth` could not run.
     #[error(transparent)]
     Fuzz(#[from] crate::fuzz::FuzzCliError),
@@ -129,6 +142,9 @@ pub async fn run_cli(cli: Cli) -> Result<u8, CliError> {
             Ok(0)
         }
         Command::Conform(args) => conform(*args).await,
+        Command::Load(args) => Ok(crate::load::command::load(*args).await?),
+        Command::Run(args) => Ok(crate::load::command::run(*args).await?),
+        Command::Merge(args) => Ok(crate::load::command::merge(&args)?),
         Command::FuzzAuth(args) => Ok(crate::fuzz::fuzz_auth(*args).await?),
         Command::Compare(args) => Ok(crate::gate::compare_cli(&args)?),
     }
@@ -170,29 +186,67 @@ fn targets(args: &ConformArgs, profile: &Profile) -> Result<Vec<Target>, CliErro
             ));
         }
     }
-    specs
+    let mut list = specs
         .iter()
         .map(|s| {
             let (name, url) = s.split_once('=').unwrap_or(("target", s));
-            let mut t = Target::new(
+            Target::new(
                 name,
                 url,
                 args.rest_url.as_deref(),
                 creds.clone(),
                 profile.clone(),
-            )?;
-            if args.slow {
-                t.slow = Some(crate::target::SlowSetup {
-                    target: Box::new(t.clone()),
-                    timestamp_window: Duration::from_secs(600),
-                    activity_timeout: Duration::from_secs(120),
-                    pong_timeout: Duration::from_secs(30),
-                    cache_ttl: None,
-                });
+            )
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if let Some(path) = &args.target_config {
+        list.extend(TargetList::load(path)?);
+    }
+    if args.slow {
+        for t in &mut list {
+            t.slow = Some(crate::target::SlowSetup {
+                target: Box::new(t.clone()),
+                timestamp_window: EXTERNAL_WINDOW,
+                activity_timeout: Duration::from_secs(120),
+                pong_timeout: Duration::from_secs(30),
+                cache_ttl: None,
+            });
+        }
+    }
+    Ok(list)
+}
+
+/// The REST timestamp window of a production server (spec 5.5).
+const EXTERNAL_WINDOW: Duration = Duration::from_secs(600);
+
+/// Deadline of a slow case against an external target: the longest wait
+/// (a replay after the whole window, 601 s) plus room for the rest.
+const EXTERNAL_SLOW_DEADLINE: Duration = Duration::from_secs(600 + 120);
+
+/// Results of `picked` plus a Skip for every case `--exclude` left out, in
+/// catalogue order.
+fn with_excluded(args: &ConformArgs, results: Vec<CaseResult>) -> Vec<CaseResult> {
+    let cases = registry();
+    let mut ran = results.into_iter().peekable();
+    select(&cases, &args.prefixes, &[])
+        .into_iter()
+        .filter_map(|c| match ran.peek() {
+            Some(r) if r.id == c.id => ran.next(),
+            _ if args.exclude.iter().any(|p| c.id.starts_with(p.as_str())) => {
+                Some(skipped(c, "excluded by --exclude"))
             }
-            Ok(t)
+            _ => None,
         })
         .collect()
+}
+
+/// A webhook sink where `profile` says the target posts, or on an ephemeral port.
+async fn sink_for(profile: &Profile) -> Result<Arc<WebhookSink>, CliError> {
+    let addr = profile
+        .webhooks
+        .as_ref()
+        .map_or("127.0.0.1:0".parse().expect("valid"), |w| w.sink);
+    Ok(Arc::new(WebhookSink::start(addr).await?))
 }
 
 async fn conform(args: ConformArgs) -> Result<u8, CliError> {
@@ -218,34 +272,44 @@ async fn conform(args: ConformArgs) -> Result<u8, CliError> {
             .collect(),
         None => BTreeSet::new(),
     };
-    let sink_addr = profile
-        .webhooks
-        .as_ref()
-        .map_or("127.0.0.1:0".parse().expect("valid"), |w| w.sink);
-    let sink = Arc::new(WebhookSink::start(sink_addr).await?);
     let mut list = targets(&args, &profile)?;
-    let _bundled = if list.is_empty() {
+    let bundled = if list.is_empty() {
+        let sink = sink_for(&profile).await?;
         let b = crate::bundled::start_default(sink.local_addr())
             .await
             .map_err(io("127.0.0.1:0"))?;
         list.push(b.target.clone());
-        Some(b)
+        Some((b, sink))
     } else {
         None
     };
     let opts = RunOptions {
         strict: args.strict,
+        slow_case_deadline: if bundled.is_some() {
+            RunOptions::default().slow_case_deadline
+        } else {
+            EXTERNAL_SLOW_DEADLINE
+        },
         ..RunOptions::default()
     };
     let mut reports = Vec::new();
     for target in list {
+        let sink = match &bundled {
+            Some((_, sink)) => sink.clone(),
+            None => sink_for(&target.profile).await?,
+        };
         let env = Arc::new(Env {
             target: target.clone(),
-            sink: Some(sink.clone()),
-            slow: _bundled.is_some() || args.slow,
+            sink: Some(sink),
+            slow: bundled.is_some() || args.slow,
             timeout: Duration::from_secs(2),
         });
+        // A live line on a terminal; in CI logs (not a TTY) it would be noise.
+        let live = std::io::IsTerminal::is_terminal(&std::io::stderr());
         let progress = |n: usize, total: usize, r: &crate::conformance::CaseResult| {
+            if !live {
+                return;
+            }
             eprint!(
                 "\r\x1b[2K[{}] {n}/{total} {} {}",
                 target.name,
@@ -255,12 +319,14 @@ async fn conform(args: ConformArgs) -> Result<u8, CliError> {
             let _ = std::io::stderr().flush();
         };
         let results = run(&picked, env, &opts, &progress).await;
-        eprintln!();
+        if live {
+            eprintln!();
+        }
         reports.push(Report {
             target_name: target.name.clone(),
             ws: target.ws_base.clone(),
             rest: target.rest_base.clone(),
-            cases: results,
+            cases: with_excluded(&args, results),
             known_deviations: known.clone(),
         });
     }
@@ -275,26 +341,16 @@ fn write_outputs(args: &ConformArgs, reports: &[Report]) -> Result<(), CliError>
     if reports.len() > 1 {
         print!("{}", matrix(reports));
     }
-    let first = &reports[0];
     if let Some(p) = &args.json {
-        let value = if reports.len() == 1 {
-            report::json::render(first)
-        } else {
-            serde_json::Value::Array(reports.iter().map(report::json::render).collect())
-        };
+        let value = report::json::render_all(reports);
         std::fs::write(p, serde_json::to_string_pretty(&value).unwrap_or_default())
             .map_err(io(p))?;
     }
     if let Some(p) = &args.junit {
-        std::fs::write(p, report::junit::render(first)).map_err(io(p))?;
+        std::fs::write(p, report::junit::render_all(reports)).map_err(io(p))?;
     }
     if let Some(p) = &args.markdown {
-        let md: String = reports
-            .iter()
-            .map(report::markdown::render)
-            .collect::<Vec<_>>()
-            .join("\n");
-        std::fs::write(p, md).map_err(io(p))?;
+        std::fs::write(p, report::markdown::render_all(reports)).map_err(io(p))?;
     }
     Ok(())
 }

@@ -38,6 +38,31 @@
 //! key = "quiet-key"
 //! secret = "quiet-secret"
 //! ```
+//!
+//! # Target list
+//!
+//! A TOML file given with `--target-config` lists several targets for one
+//! side-by-side run, each with its own credentials and profile (a path
+//! relative to the file, or the profile inline as `[target.profile]`).
+//! `rest_url` is derived from `url` when left out.
+//!
+//! ```toml
+//! [[target]]
+//! name = "reference"
+//! url = "ws://127.0.0.1:6001"
+//! app_id = "app-id"
+//! key = "app-key"
+//! secret = "app-secret"
+//!
+//! [[target]]
+//! name = "staging"
+//! url = "wss://ws.example.com:443"
+//! rest_url = "https://api.example.com"
+//! app_id = "123"
+//! key = "staging-key"
+//! secret = "staging-secret"
+//! profile = "staging-profile.toml"
+//! ```
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -192,6 +217,89 @@ pub enum TargetError {
         #[source]
         source: toml::de::Error,
     },
+    /// The target list is not valid TOML for [`TargetList`].
+    #[error("invalid target list {path}")]
+    ParseTargets {
+        /// The path given.
+        path: String,
+        /// What is wrong, with line and field.
+        #[source]
+        source: toml::de::Error,
+    },
+}
+
+/// A `--target-config` file: several targets, each with its own
+/// credentials and profile.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetList {
+    /// The targets, in the order the matrix shows them.
+    pub target: Vec<TargetEntry>,
+}
+
+/// One `[[target]]` of a [`TargetList`].
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetEntry {
+    /// Name in reports and the matrix.
+    pub name: String,
+    /// `ws[s]://host:port`.
+    pub url: String,
+    /// REST base; derived from `url` when absent.
+    pub rest_url: Option<String>,
+    /// App id.
+    pub app_id: String,
+    /// App key.
+    pub key: String,
+    /// App secret.
+    pub secret: String,
+    /// The capability profile: a path or an inline table; default when absent.
+    pub profile: Option<ProfileSource>,
+}
+
+/// Where a target's profile comes from.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum ProfileSource {
+    /// A profile file, relative to the target list.
+    Path(String),
+    /// The profile written inline.
+    Inline(Box<Profile>),
+}
+
+impl TargetList {
+    /// Parses a target list from TOML text.
+    pub fn from_toml(text: &str) -> Result<TargetList, toml::de::Error> {
+        toml::from_str(text)
+    }
+
+    /// Reads a target list and builds its targets (profiles resolved
+    /// relative to the file).
+    pub fn load(path: &str) -> Result<Vec<Target>, TargetError> {
+        let text = std::fs::read_to_string(path).map_err(|source| TargetError::ReadProfile {
+            path: path.into(),
+            source,
+        })?;
+        let list = TargetList::from_toml(&text).map_err(|source| TargetError::ParseTargets {
+            path: path.into(),
+            source,
+        })?;
+        let dir = std::path::Path::new(path)
+            .parent()
+            .unwrap_or(std::path::Path::new("."));
+        list.target
+            .into_iter()
+            .map(|t| {
+                let profile = match t.profile {
+                    None => Profile::default(),
+                    Some(ProfileSource::Inline(p)) => *p,
+                    Some(ProfileSource::Path(p)) => Profile::load(&dir.join(p).to_string_lossy())?,
+                };
+                let creds = Credentials::new(&t.app_id, &t.key, &t.secret);
+                Target::new(&t.name, &t.url, t.rest_url.as_deref(), creds, profile)
+            })
+            .collect()
+    }
 }
 
 impl Profile {
@@ -345,6 +453,31 @@ mod tests {
         assert_eq!(p.app("limited").and_then(|a| a.max_connections), Some(2));
         assert!(p.features.client_events && !p.features.webhooks);
         assert!(Profile::from_toml("[features]\nbogus = true").is_err());
+    }
+
+    #[test]
+    fn the_documented_target_list_parses_with_a_profile_per_target() {
+        let doc = include_str!("target.rs");
+        let start = doc.find("# Target list").expect("section present");
+        let start = start + doc[start..].find("//! ```toml").expect("example present");
+        let body: String = doc[start..]
+            .lines()
+            .skip(1)
+            .take_while(|l| !l.starts_with("//! ```"))
+            .map(|l| format!("{}\n", l.trim_start_matches("//!").trim_start_matches(' ')))
+            .collect();
+        let list = TargetList::from_toml(&body).expect("example parses");
+        assert_eq!(list.target.len(), 2);
+        assert_eq!(
+            list.target[1].rest_url.as_deref(),
+            Some("https://api.example.com")
+        );
+        let inline = "[[target]]\nname = \"a\"\nurl = \"ws://h:1\"\napp_id = \"1\"\nkey = \"k\"\nsecret = \"s\"\n[target.profile.features]\nwebhooks = true\n";
+        let list = TargetList::from_toml(inline).expect("inline profile parses");
+        assert!(matches!(
+            &list.target[0].profile,
+            Some(ProfileSource::Inline(p)) if p.features.webhooks
+        ));
     }
 
     #[test]

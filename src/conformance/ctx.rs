@@ -90,31 +90,33 @@ impl Ctx {
         RestClient::new(&self.target().rest_base, credentials, self.timeout())
     }
 
-    /// The webhook sink, or Skip when the target sends no webhooks to the harness.
+    /// The webhook sink, or N/A when the target sends no webhooks to the harness.
     pub fn sink(&self) -> Result<&WebhookSink, Failure> {
         match (&self.env.sink, self.target().profile.features.webhooks) {
             (Some(sink), true) => Ok(sink),
-            _ => Err(Failure::Skip(
+            _ => Err(Failure::NotApplicable(
                 "n/a: the profile enables no webhooks to the harness sink",
             )),
         }
     }
 
-    /// Skip unless the feature is on.
+    /// Not applicable unless the feature is on.
     pub fn require(&self, enabled: bool, reason: &'static str) -> Result<(), Failure> {
         if enabled {
             Ok(())
         } else {
-            Err(Failure::Skip(reason))
+            Err(Failure::NotApplicable(reason))
         }
     }
 
-    /// A further app from the profile, or Skip.
+    /// A further app from the profile, or N/A.
     pub fn app(&self, role: &str) -> Result<&AppEntry, Failure> {
         self.target()
             .profile
             .app(role)
-            .ok_or(Failure::Skip("n/a: the profile lists no app for this role"))
+            .ok_or(Failure::NotApplicable(
+                "n/a: the profile lists no app for this role",
+            ))
     }
 
     /// A context on the target for slow cases, or Skip without `--slow`.

@@ -10,7 +10,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 pub use ctx::{Ctx, Env};
-pub use runner::{CaseResult, RunOptions, run};
+pub use runner::{CaseResult, RunOptions, run, skipped};
 
 use crate::client::{ClientError, ExpectError, RestError};
 
@@ -28,6 +28,10 @@ pub struct Case {
     pub level: Level,
     /// One sentence saying what the target must do.
     pub requirement: &'static str,
+    /// The case waits out a server timeout (activity, REST window, cache
+    /// TTL, vacate hold): opt-in against external targets, and it runs
+    /// under [`RunOptions::slow_case_deadline`].
+    pub slow: bool,
     /// Runs the check with a fresh context; must not share state with other cases.
     pub run: fn(Ctx) -> CaseFuture,
 }
@@ -120,7 +124,11 @@ pub enum Failure {
     },
     /// The harness could not run the case. JUnit `<error>`.
     Harness(HarnessError),
-    /// The case does not apply to this target. JUnit `<skipped>`.
+    /// The case does not apply to this target's profile (a feature it does
+    /// not enable, an app it does not list). JUnit `<skipped>`.
+    NotApplicable(&'static str),
+    /// The case applies but was not run (a slow case without `--slow`).
+    /// JUnit `<skipped>`.
     Skip(&'static str),
 }
 
@@ -168,12 +176,24 @@ pub enum Verdict {
     Warn,
     /// The harness could not check.
     Error,
-    /// Not applicable or not selected (slow).
+    /// The case applies but was not run: excluded, or slow without `--slow`.
     Skip,
+    /// The case does not apply to the target's capability profile.
+    NotApplicable,
 }
 
 impl Verdict {
-    /// `pass` / `fail` / `warn` / `error` / `skip`.
+    /// Every verdict, in report order.
+    pub const ALL: [Verdict; 6] = [
+        Verdict::Pass,
+        Verdict::Fail,
+        Verdict::Warn,
+        Verdict::Error,
+        Verdict::Skip,
+        Verdict::NotApplicable,
+    ];
+
+    /// `pass` / `fail` / `warn` / `error` / `skip` / `n/a`.
     pub fn as_str(self) -> &'static str {
         match self {
             Verdict::Pass => "pass",
@@ -181,20 +201,13 @@ impl Verdict {
             Verdict::Warn => "warn",
             Verdict::Error => "error",
             Verdict::Skip => "skip",
+            Verdict::NotApplicable => "n/a",
         }
     }
 
     /// Parses [`Verdict::as_str`] output.
     pub fn parse(s: &str) -> Option<Verdict> {
-        [
-            Verdict::Pass,
-            Verdict::Fail,
-            Verdict::Warn,
-            Verdict::Error,
-            Verdict::Skip,
-        ]
-        .into_iter()
-        .find(|v| v.as_str() == s)
+        Verdict::ALL.into_iter().find(|v| v.as_str() == s)
     }
 }
 

@@ -17,6 +17,9 @@ pub struct RunOptions {
     pub concurrency: usize,
     /// A case still running after this is an Error.
     pub case_deadline: Duration,
+    /// The deadline of slow cases instead (one waits out the whole REST
+    /// timestamp window, 601 s against a production server).
+    pub slow_case_deadline: Duration,
 }
 
 impl Default for RunOptions {
@@ -25,6 +28,7 @@ impl Default for RunOptions {
             strict: false,
             concurrency: 16,
             case_deadline: Duration::from_secs(30),
+            slow_case_deadline: Duration::from_secs(30),
         }
     }
 }
@@ -60,6 +64,7 @@ fn verdict_of(outcome: &Result<(), Failure>, level: Level, strict: bool) -> Verd
         (Err(Failure::Violation { .. }), Level::Should) => Verdict::Warn,
         (Err(Failure::Harness(_)), _) => Verdict::Error,
         (Err(Failure::Skip(_)), _) => Verdict::Skip,
+        (Err(Failure::NotApplicable(_)), _) => Verdict::NotApplicable,
     }
 }
 
@@ -78,13 +83,18 @@ async fn run_one(case: &Case, env: Arc<Env>, opts: &RunOptions) -> CaseResult {
     let fut = (case.run)(Ctx::new(env));
     let handle = tokio::spawn(fut);
     let abort = handle.abort_handle();
-    let outcome = match tokio::time::timeout(opts.case_deadline, handle).await {
+    let deadline = if case.slow {
+        opts.slow_case_deadline
+    } else {
+        opts.case_deadline
+    };
+    let outcome = match tokio::time::timeout(deadline, handle).await {
         Ok(Ok(outcome)) => outcome,
         Ok(Err(join)) => Err(Failure::Harness(HarnessError::Panicked(join.to_string()))),
         Err(_) => {
             abort.abort();
             Err(Failure::Harness(HarnessError::Deadline(
-                opts.case_deadline.as_millis(),
+                deadline.as_millis(),
             )))
         }
     };
@@ -93,7 +103,9 @@ async fn run_one(case: &Case, env: Arc<Env>, opts: &RunOptions) -> CaseResult {
         Ok(()) => (None, None, None),
         Err(Failure::Violation { expected, actual }) => (Some(expected), Some(actual), None),
         Err(Failure::Harness(e)) => (None, None, Some(error_chain(&e))),
-        Err(Failure::Skip(reason)) => (None, None, Some(reason.to_owned())),
+        Err(Failure::Skip(reason) | Failure::NotApplicable(reason)) => {
+            (None, None, Some(reason.to_owned()))
+        }
     };
     CaseResult {
         id: case.id.into(),
@@ -105,6 +117,21 @@ async fn run_one(case: &Case, env: Arc<Env>, opts: &RunOptions) -> CaseResult {
         actual,
         message,
         duration: start.elapsed(),
+    }
+}
+
+/// The result of a case left out of the run (e.g. by `--exclude`): Skip with `reason`.
+pub fn skipped(case: &Case, reason: &str) -> CaseResult {
+    CaseResult {
+        id: case.id.into(),
+        spec: case.spec,
+        level: case.level,
+        requirement: case.requirement.into(),
+        verdict: Verdict::Skip,
+        expected: None,
+        actual: None,
+        message: Some(reason.into()),
+        duration: Duration::ZERO,
     }
 }
 
@@ -150,6 +177,10 @@ mod tests {
         assert_eq!(
             verdict_of(&Err(Failure::Skip("x")), Level::Must, false),
             Verdict::Skip
+        );
+        assert_eq!(
+            verdict_of(&Err(Failure::NotApplicable("x")), Level::Must, true),
+            Verdict::NotApplicable
         );
         assert_eq!(verdict_of(&Ok(()), Level::Must, true), Verdict::Pass);
     }

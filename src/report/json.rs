@@ -2,24 +2,61 @@
 //!
 //! # Format
 //!
-//! `schema_version` 1. Top level: `schema_version` (integer), `target`
-//! (`name`, `ws`, `rest`), `summary` (`pass`, `fail`, `warn`, `error`, `skip`
-//! counts) and `cases`, an array in catalogue order of objects with `id`,
-//! `spec` (`doc`, `slug`, `section`), `level` (`must`/`should`), `requirement`,
-//! `verdict` (`pass`/`fail`/`warn`/`error`/`skip`), `known_deviation`
-//! (bool), optional `expected`, `actual` (violations) and `message` (skip
-//! reason or harness error), and `duration_ms`. The JSON Schema is
-//! `schemas/conformance-report.schema.json`. Breaking changes bump
+//! `schema_version` 2 (2 added the `n/a` verdict and the multi-target
+//! document). The JSON Schema is `schemas/conformance-report.schema.json`;
+//! a test validates rendered reports against it. Breaking changes bump
 //! `schema_version`.
+//!
+//! A run against one target writes one **report** object:
+//!
+//! - `schema_version`: integer, `2`.
+//! - `target`: `name`, `ws` (WebSocket base URL), `rest` (REST base URL).
+//! - `summary`: a count per verdict, keyed `pass`, `fail`, `warn`, `error`,
+//!   `skip`, `n/a`.
+//! - `cases`: an array in catalogue order. Each case has `id`
+//!   (`doc/section/case`), `spec` (`doc`, `slug`, `section`), `level`
+//!   (`must` or `should`), `requirement` (one sentence), `verdict`,
+//!   `known_deviation` (bool: listed in `--known-deviations`) and
+//!   `duration_ms`; a `fail` or `warn` adds `expected` and `actual`; an
+//!   `error`, `skip` or `n/a` adds `message` (the harness error chain or the
+//!   reason).
+//!
+//! Verdicts: `pass`; `fail` (a MUST broken, or a SHOULD under `--strict`);
+//! `warn` (a SHOULD broken); `error` (the harness could not check); `skip`
+//! (applies but was not run: excluded, or slow without `--slow`); `n/a` (the
+//! target's profile does not enable what the case needs).
+//!
+//! A run against several targets (`--target name=URL` repeated, or
+//! `--target-config`) writes one **matrix** object: `schema_version` and
+//! `targets`, an array of report objects in the order the targets were
+//! given, each complete with its own `schema_version`.
+//!
+//! ```json
+//! {
+//!   "schema_version": 2,
+//!   "target": {"name": "reference", "ws": "ws://127.0.0.1:6001", "rest": "http://127.0.0.1:6001"},
+//!   "summary": {"pass": 1, "fail": 0, "warn": 0, "error": 0, "skip": 0, "n/a": 0},
+//!   "cases": [{
+//!     "id": "protocol/ping-pong/app-ping",
+//!     "spec": {"doc": "protocol", "slug": "ping-pong", "section": "3. Liveness: ping, pong, activity timeout"},
+//!     "level": "must",
+//!     "requirement": "pusher:ping is answered with pusher:pong as the next frame.",
+//!     "verdict": "pass",
+//!     "known_deviation": false,
+//!     "duration_ms": 3
+//!   }]
+//! }
+//! ```
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::Report;
+use crate::conformance::Verdict;
 
 /// The schema version written.
-pub const SCHEMA_VERSION: u64 = 1;
+pub const SCHEMA_VERSION: u64 = 2;
 
-/// Renders the report as a JSON value.
+/// Renders one report as a JSON value.
 pub fn render(report: &Report) -> Value {
     let s = report.summary();
     let cases: Vec<Value> = report
@@ -47,10 +84,26 @@ pub fn render(report: &Report) -> Value {
             v
         })
         .collect();
+    let summary: Map<String, Value> = Verdict::ALL
+        .iter()
+        .map(|v| (v.as_str().to_owned(), json!(s.count(*v))))
+        .collect();
     json!({
         "schema_version": SCHEMA_VERSION,
         "target": {"name": report.target_name, "ws": report.ws, "rest": report.rest},
-        "summary": {"pass": s.pass, "fail": s.fail, "warn": s.warn, "error": s.error, "skip": s.skip},
+        "summary": summary,
         "cases": cases,
     })
+}
+
+/// Renders the reports of a run: one report object for one target, a matrix
+/// object for several.
+pub fn render_all(reports: &[Report]) -> Value {
+    match reports {
+        [one] => render(one),
+        many => json!({
+            "schema_version": SCHEMA_VERSION,
+            "targets": many.iter().map(render).collect::<Vec<_>>(),
+        }),
+    }
 }

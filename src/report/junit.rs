@@ -27,7 +27,27 @@ pub fn escape(s: &str) -> String {
 
 /// Renders the report as JUnit XML (durations are left out so output is stable).
 pub fn render(report: &Report) -> String {
+    render_all(std::slice::from_ref(report))
+}
+
+/// Renders several targets' reports as one document. With more than one
+/// target every suite name and classname is prefixed `<target>:` so CI
+/// tools keep the targets apart.
+pub fn render_all(reports: &[Report]) -> String {
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n");
+    for report in reports {
+        let prefix = if reports.len() > 1 {
+            format!("{}:", report.target_name)
+        } else {
+            String::new()
+        };
+        suites(&mut out, report, &prefix);
+    }
+    out.push_str("</testsuites>\n");
+    out
+}
+
+fn suites(out: &mut String, report: &Report, prefix: &str) {
     let mut sections: Vec<&str> = Vec::new();
     for c in &report.cases {
         let s = Report::section_of(&c.id);
@@ -43,19 +63,21 @@ pub fn render(report: &Report) -> String {
             .collect();
         let count = |v: Verdict| cases.iter().filter(|c| c.verdict == v).count();
         let _ = writeln!(
-            out,
-            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\">",
+            *out,
+            "  <testsuite name=\"{}{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\">",
+            escape(prefix),
             escape(section),
             cases.len(),
             count(Verdict::Fail),
             count(Verdict::Error),
-            count(Verdict::Skip)
+            count(Verdict::Skip) + count(Verdict::NotApplicable)
         );
         for c in cases {
             let name = c.id.rsplit('/').next().unwrap_or(&c.id);
             let _ = write!(
-                out,
-                "    <testcase classname=\"{}\" name=\"{}\"",
+                *out,
+                "    <testcase classname=\"{}{}\" name=\"{}\"",
+                escape(prefix),
                 escape(section),
                 escape(name)
             );
@@ -68,7 +90,7 @@ pub fn render(report: &Report) -> String {
                 Verdict::Pass => out.push_str("/>\n"),
                 Verdict::Fail => {
                     let _ = write!(
-                        out,
+                        *out,
                         ">\n      <failure message=\"{}\">{}</failure>\n    </testcase>\n",
                         escape(&c.requirement),
                         escape(&body)
@@ -76,21 +98,21 @@ pub fn render(report: &Report) -> String {
                 }
                 Verdict::Warn => {
                     let _ = write!(
-                        out,
+                        *out,
                         ">\n      <system-out>warning (SHOULD): {}</system-out>\n    </testcase>\n",
                         escape(&body)
                     );
                 }
                 Verdict::Error => {
                     let _ = write!(
-                        out,
+                        *out,
                         ">\n      <error message=\"{}\"/>\n    </testcase>\n",
                         escape(c.message.as_deref().unwrap_or(""))
                     );
                 }
-                Verdict::Skip => {
+                Verdict::Skip | Verdict::NotApplicable => {
                     let _ = write!(
-                        out,
+                        *out,
                         ">\n      <skipped message=\"{}\"/>\n    </testcase>\n",
                         escape(c.message.as_deref().unwrap_or(""))
                     );
@@ -99,8 +121,6 @@ pub fn render(report: &Report) -> String {
         }
         out.push_str("  </testsuite>\n");
     }
-    out.push_str("</testsuites>\n");
-    out
 }
 
 #[cfg(test)]
@@ -131,23 +151,20 @@ mod tests {
             expected: (verdict == Verdict::Fail || verdict == Verdict::Warn).then(|| "pong".into()),
             actual: (verdict == Verdict::Fail || verdict == Verdict::Warn)
                 .then(|| "nothing within 2000 ms".into()),
-            message: matches!(verdict, Verdict::Error | Verdict::Skip).then(|| "why & how".into()),
+            message: matches!(
+                verdict,
+                Verdict::Error | Verdict::Skip | Verdict::NotApplicable
+            )
+            .then(|| "why & how".into()),
             duration: Duration::from_millis(5),
         }
     }
 
     #[test]
     fn golden_output_covers_every_verdict() {
-        let verdicts = [
-            Verdict::Pass,
-            Verdict::Fail,
-            Verdict::Warn,
-            Verdict::Error,
-            Verdict::Skip,
-        ];
-        let cases = verdicts
+        let cases = Verdict::ALL
             .iter()
-            .map(|v| result(&format!("protocol/s/{}", v.as_str()), *v))
+            .map(|v| result(&format!("protocol/s/{}", v.as_str().replace('/', "")), *v))
             .collect();
         let report = Report {
             target_name: "t".into(),

@@ -1,7 +1,9 @@
 //! One report model rendered as text, JSON, JUnit XML and Markdown (STYLE 2.4).
 
+pub mod html;
 pub mod json;
 pub mod junit;
+pub mod load_text;
 pub mod markdown;
 pub mod text;
 
@@ -35,8 +37,24 @@ pub struct Summary {
     pub warn: usize,
     /// Harness errors.
     pub error: usize,
-    /// Skipped or not applicable.
+    /// Not run (excluded, or slow without `--slow`).
     pub skip: usize,
+    /// Not applicable to the target's profile.
+    pub na: usize,
+}
+
+impl Summary {
+    /// The count of one verdict.
+    pub fn count(&self, verdict: Verdict) -> usize {
+        match verdict {
+            Verdict::Pass => self.pass,
+            Verdict::Fail => self.fail,
+            Verdict::Warn => self.warn,
+            Verdict::Error => self.error,
+            Verdict::Skip => self.skip,
+            Verdict::NotApplicable => self.na,
+        }
+    }
 }
 
 impl Report {
@@ -50,6 +68,7 @@ impl Report {
                 Verdict::Warn => s.warn += 1,
                 Verdict::Error => s.error += 1,
                 Verdict::Skip => s.skip += 1,
+                Verdict::NotApplicable => s.na += 1,
             }
         }
         s
@@ -78,4 +97,54 @@ impl Report {
     pub fn section_of(id: &str) -> &str {
         id.rsplit_once('/').map_or(id, |(s, _)| s)
     }
+}
+
+/// A report holding one case of every verdict, for the renderers' golden tests.
+#[cfg(test)]
+pub(crate) fn every_verdict_sample() -> Report {
+    use crate::conformance::{Doc, Level, SpecRef};
+    let cases = Verdict::ALL
+        .iter()
+        .map(|v| {
+            let violated = matches!(v, Verdict::Fail | Verdict::Warn);
+            CaseResult {
+                id: format!("protocol/s/{}", v.as_str().replace('/', "")),
+                spec: SpecRef {
+                    doc: Doc::Protocol,
+                    slug: "s",
+                    section: "S",
+                },
+                level: if *v == Verdict::Warn {
+                    Level::Should
+                } else {
+                    Level::Must
+                },
+                requirement: "Do <it> | now.".into(),
+                verdict: *v,
+                expected: violated.then(|| "pong".into()),
+                actual: violated.then(|| "nothing within 2000 ms".into()),
+                message: (!violated && *v != Verdict::Pass).then(|| "why & how".into()),
+                duration: std::time::Duration::from_millis(5),
+            }
+        })
+        .collect();
+    Report {
+        target_name: "t".into(),
+        ws: "ws://x".into(),
+        rest: "http://x".into(),
+        cases,
+        known_deviations: ["protocol/s/fail".to_owned()].into(),
+    }
+}
+
+/// Compares `actual` with a golden file under `tests/fixtures/`; with
+/// `PUSHCHECK_BLESS=1` it rewrites the file instead (then review the diff).
+#[cfg(test)]
+pub(crate) fn assert_golden(name: &str, actual: &str) {
+    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    if std::env::var_os("PUSHCHECK_BLESS").is_some() {
+        std::fs::write(&path, actual).expect("golden file writable");
+    }
+    let golden = std::fs::read_to_string(&path).expect("golden file present");
+    assert_eq!(actual, golden, "{name} differs from its golden file");
 }

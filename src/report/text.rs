@@ -40,13 +40,23 @@ pub fn render(report: &Report) -> String {
     let s = report.summary();
     let _ = writeln!(
         out,
-        "\n{} cases: {} pass, {} fail, {} warn, {} error, {} skip",
+        "\n{} cases: {} pass, {} fail, {} warn, {} error, {} skip, {} n/a",
         report.cases.len(),
         s.pass,
         s.fail,
         s.warn,
         s.error,
-        s.skip
+        s.skip,
+        s.na
     );
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn golden_output_covers_every_verdict() {
+        let report = super::super::every_verdict_sample();
+        super::super::assert_golden("text-golden.txt", &super::render(&report));
+    }
 }

@@ -83,3 +83,14 @@ fn unreadable_inputs_are_usage_errors() {
     std::fs::write(&not_a_report, "{}").expect("write");
     assert!(args(&[BASELINE, not_a_report.to_str().expect("utf-8 path")]).is_err());
 }
+
+#[test]
+fn the_committed_ci_baseline_is_a_run_report_with_conformance_and_load() {
+    let text = std::fs::read_to_string("ci/baseline.json").expect("ci baseline");
+    let scopes = pushcheck::gate::snapshot::read("ci/baseline.json", &text).expect("readable");
+    assert!(scopes.keys().any(|s| s.starts_with("conformance ")));
+    let load = scopes.get("load smoke").expect("the smoke scenario");
+    assert!(load.metrics.contains_key("deliver.p99"));
+    assert_eq!(load.counters["deliveries.lost"], 0);
+    assert_eq!(compare(&["ci/baseline.json", "ci/baseline.json"]), 0);
+}

@@ -3,6 +3,7 @@
 mod faults;
 mod fuzz;
 mod gate;
+mod load;
 mod reference;
 mod signing_props;
 mod support;

@@ -40,6 +40,7 @@ pub struct Hub {
     by_id: HashMap<String, Arc<AppState>>,
     socket_prefix: u32,
     next_conn: AtomicU64,
+    faults: Arc<Faults>,
 }
 
 impl Hub {
@@ -61,6 +62,7 @@ impl Hub {
             by_id,
             socket_prefix,
             next_conn: AtomicU64::new(1),
+            faults,
         }
     }
 
@@ -82,7 +84,12 @@ impl Hub {
     /// A fresh connection handle with a process-unique socket id.
     pub fn new_conn(&self, capacity: usize) -> (Arc<Conn>, tokio::sync::mpsc::Receiver<Utf8Bytes>) {
         let id = self.next_conn.fetch_add(1, Ordering::Relaxed);
-        let socket_id: Arc<str> = format!("{}.{id}", self.socket_prefix).into();
+        let dot = if self.faults.socket_id_colon {
+            ':'
+        } else {
+            '.'
+        };
+        let socket_id: Arc<str> = format!("{}{dot}{id}", self.socket_prefix).into();
         Conn::new(id, socket_id, capacity)
     }
 }
@@ -138,6 +145,7 @@ impl AppState {
             key: config.key.clone(),
             secret: String::from_utf8_lossy(config.secret.expose()).into_owned(),
             targets: config.webhooks.clone(),
+            faults: faults.clone(),
         });
         AppState {
             config: Arc::new(config),
@@ -199,7 +207,10 @@ impl AppState {
         let channel = channels.entry(join.channel.clone()).or_default();
         if let Some(member) = &join.member {
             let limit = self.config.max_presence_members;
-            if !channel.members.contains_key(&member.user_id) && channel.members.len() >= limit {
+            if !channel.members.contains_key(&member.user_id)
+                && channel.members.len() >= limit
+                && !self.faults.no_presence_limit
+            {
                 if channel.subscribers.is_empty() {
                     channels.remove(&join.channel);
                 }
@@ -212,8 +223,21 @@ impl AppState {
         channel.subscribers.insert(conn.id, conn.clone());
         match join.member {
             Some(member) => {
+                let early = self.faults.roster_without_self;
+                let roster = early.then(|| channel.roster_frame(&join.channel));
+                let user_id = member.user_id.clone();
                 self.add_member(channel, conn.id, &join.channel, member);
-                conn.send(channel.roster_frame(&join.channel));
+                conn.send(roster.unwrap_or_else(|| channel.roster_frame(&join.channel)));
+                if self.faults.member_added_to_joiner {
+                    conn.send(member_added(&join.channel, &user_id, None));
+                }
+            }
+            None if self.faults.succeeded_data_object => {
+                let frame = format!(
+                    r#"{{"event":"pusher_internal:subscription_succeeded","channel":{},"data":{{}}}}"#,
+                    serde_json::Value::from(join.channel.as_str())
+                );
+                conn.send(frame.into());
             }
             None => conn.send(message::subscription_succeeded(&join.channel)),
         }
@@ -229,7 +253,9 @@ impl AppState {
         if join.kind.cache {
             self.replay_cache(conn, &join.channel);
         }
-        if join.kind.access != crate::protocol::channel::Access::Presence {
+        if join.kind.access != crate::protocol::channel::Access::Presence
+            || self.faults.count_on_presence
+        {
             self.count_changed(channel, &join.channel);
         }
         Ok(())
@@ -256,7 +282,7 @@ impl AppState {
             let frame = member_added(name, &member.user_id, entry.user_info.as_deref());
             channel.broadcast(&frame, Some(conn_id));
         }
-        if first {
+        if first || self.faults.member_added_per_connection {
             let user_id = member.user_id.to_string();
             self.hook(WebhookKind::MemberAdded, || WebhookEvent::MemberAdded {
                 channel: name.to_owned(),
@@ -268,14 +294,16 @@ impl AppState {
     fn replay_cache(&self, conn: &Conn, channel: &str) {
         let now = Instant::now();
         let mut cache = self.cache.lock();
-        let hit = cache
-            .get(channel)
-            .filter(|slot| slot.expires > now && !self.faults.no_cache_replay);
+        let hit = cache.get(channel).filter(|slot| {
+            (slot.expires > now || self.faults.cache_never_expires) && !self.faults.no_cache_replay
+        });
         match hit {
             Some(slot) => conn.send(message::channel_event(channel, &slot.event, &slot.data)),
             None => {
                 cache.remove(channel);
-                conn.send(message::cache_miss(channel));
+                if !self.faults.no_cache_miss {
+                    conn.send(message::cache_miss(channel));
+                }
                 self.hook(WebhookKind::CacheMiss, || WebhookEvent::CacheMiss {
                     channel: channel.to_owned(),
                 });
@@ -298,7 +326,7 @@ impl AppState {
         if channel.subscribers.is_empty() {
             channels.remove(name);
             // `#server-to-user-` channels are internal: no occupancy webhooks.
-            if !name.starts_with('#') {
+            if !name.starts_with('#') && !self.faults.no_vacated_webhook {
                 self.hook(WebhookKind::ChannelVacated, || {
                     WebhookEvent::ChannelVacated {
                         channel: name.to_owned(),
@@ -331,7 +359,10 @@ impl AppState {
 
     /// Sends `subscription_count` to the channel, throttled above 100 subscribers (spec 7.5).
     fn count_changed(self: &Arc<Self>, channel: &mut Channel, name: &str) {
-        if !self.config.subscription_count || name.starts_with('#') {
+        if !self.config.subscription_count
+            || name.starts_with('#')
+            || self.faults.no_subscription_count
+        {
             return;
         }
         let now = Instant::now();
@@ -376,18 +407,32 @@ impl AppState {
             let skip = (!self.faults.echo_client_events).then_some(sender.id);
             channel.broadcast(&event.frame, skip);
         }
+        if self.faults.cache_client_events && ChannelKind::of(&event.channel).cache {
+            self.store_cache(&event.channel, &event.event, &event.data);
+        }
         self.hook(WebhookKind::ClientEvent, || WebhookEvent::ClientEvent {
             channel: event.channel,
             event: event.event,
             data: event.data,
             socket_id: sender.socket_id.to_string(),
-            user_id: event.user_id.map(|id| id.to_string()),
+            user_id: event
+                .user_id
+                .filter(|_| !self.faults.client_event_webhook_without_user)
+                .map(|id| id.to_string()),
         });
     }
 
     /// Delivers an HTTP API event to one channel and caches it on cache
     /// channels (spec 8.2, 8.9, 10.1). The frame is encoded once.
     pub fn publish(&self, channel_name: &str, event: &str, data: &str, exclude: Option<&str>) {
+        if self.faults.drop_server_to_user_events && channel_name.starts_with('#') {
+            return;
+        }
+        let reencoded = (self.faults.reencode_event_data)
+            .then(|| serde_json::from_str::<serde_json::Value>(data).ok())
+            .flatten()
+            .map(|v| v.to_string());
+        let data = reencoded.as_deref().unwrap_or(data);
         let frame = message::channel_event(channel_name, event, data);
         let exclude = exclude.filter(|_| !self.faults.skip_socket_exclusion);
         let channels = self.channels.lock();

@@ -197,11 +197,19 @@ impl Session {
     /// Pings a silent client; closes 4201 when it stays silent (spec 3.3).
     pub fn on_tick(&mut self, now: Instant) -> Vec<Action> {
         match self.ping_sent {
+            Some(sent)
+                if now >= sent + self.pong_timeout && self.faults.pong_timeout_close_4200 =>
+            {
+                vec![Action::Close(CloseCode::Reconnect)]
+            }
             Some(sent) if now >= sent + self.pong_timeout => {
                 vec![Action::Close(CloseCode::PongTimeout)]
             }
             None if now >= self.last_inbound + self.activity_timeout => {
                 self.ping_sent = Some(now);
+                if self.faults.no_server_ping {
+                    return Vec::new();
+                }
                 vec![Action::Ping]
             }
             _ => Vec::new(),
@@ -210,13 +218,27 @@ impl Session {
 
     /// Handles one text frame from the client.
     pub fn on_text(&mut self, text: &str, now: Instant) -> Vec<Action> {
-        self.on_activity(now);
+        if !self.faults.only_pings_keep_alive || text.contains("pusher:ping") {
+            self.on_activity(now);
+        }
         let inbound = match Inbound::parse(text) {
             Ok(inbound) => inbound,
+            Err(_) if self.faults.close_on_malformed => {
+                return vec![Action::Close(CloseCode::Reconnect)];
+            }
             Err(e) => return vec![error(&e.to_string())],
         };
         match inbound.event.as_ref() {
             "pusher:ping" if self.faults.no_pong => Vec::new(),
+            "pusher:ping" if self.faults.malformed_frame_before_pong => {
+                vec![Action::Send("[]".into()), Action::Send(message::pong())]
+            }
+            "pusher:subscribe"
+                if self.faults.refuse_string_data
+                    && inbound.data.is_some_and(|d| d.get().starts_with('"')) =>
+            {
+                vec![error("subscribe data must be an object")]
+            }
             "pusher:ping" => vec![Action::Send(message::pong())],
             "pusher:pong" => Vec::new(),
             "pusher:subscribe" => match inbound.data_as::<SubscribeData>() {
@@ -231,7 +253,9 @@ impl Session {
                 Ok(data) => self.signin(&data),
                 Err(e) => vec![error(&e.to_string())],
             },
-            name if name.starts_with("client-") => self.client_event(&inbound, now),
+            name if name.starts_with("client-") || self.faults.relay_any_event_name => {
+                self.client_event(&inbound, now)
+            }
             name => vec![error(&format!(
                 "Unsupported event {name}: clients may only send pusher: protocol events and client- events"
             ))],
@@ -241,17 +265,21 @@ impl Session {
     fn subscribe(&mut self, data: SubscribeData) -> Vec<Action> {
         let channel = data.channel;
         if let (false, Err(e)) = (
-            self.faults.accept_bad_channel_names,
+            self.faults.accept_bad_channel_names
+                || (self.faults.accept_hash_channels && channel.starts_with('#')),
             validate_channel_name(&channel),
         ) {
             return vec![error(&format!("Invalid channel name '{channel}': {e}"))];
         }
-        if self.subscriptions.contains_key(&channel) {
+        if self.subscriptions.contains_key(&channel) && !self.faults.allow_duplicate_subscribe {
             return vec![error(&format!(
                 "Existing subscription to channel {channel}"
             ))];
         }
-        let kind = ChannelKind::of(&channel);
+        let kind = match channel.find("private-").or(channel.find("cache-")) {
+            Some(at) if self.faults.unanchored_prefixes => ChannelKind::of(&channel[at..]),
+            _ => ChannelKind::of(&channel),
+        };
         let member = match self.authorize(
             &channel,
             kind,
@@ -272,6 +300,13 @@ impl Session {
                         member: None,
                     }),
                 ];
+            }
+            Err(_) if self.faults.error_without_message => {
+                let frame = r#"{"event":"pusher:error","data":{"code":null}}"#;
+                return vec![Action::Send(Utf8Bytes::from_static(frame))];
+            }
+            Err(message) if self.faults.close_on_refused_subscribe => {
+                return vec![error(&message), Action::Close(CloseCode::Reconnect)];
             }
             Err(message) => return vec![error(&message)],
         };
@@ -294,11 +329,17 @@ impl Session {
         channel_data: Option<&str>,
     ) -> Result<Option<Member>, String> {
         match kind.access {
+            Access::Public if self.faults.public_needs_auth_field && auth.is_none() => {
+                return Err(format!("{channel}: auth is required"));
+            }
             Access::Public => return Ok(None),
+            Access::ServerToUser if self.faults.accept_hash_channels => return Ok(None),
             Access::ServerToUser => {
                 let wanted = &channel[SERVER_TO_USER_PREFIX.len()..];
                 return match self.user_id() {
-                    Some(id) if id.as_ref() == wanted => Ok(None),
+                    Some(id) if id.as_ref() == wanted && !self.faults.refuse_server_to_user => {
+                        Ok(None)
+                    }
                     _ => Err(format!(
                         "Cannot subscribe to {channel}: the connection is not signed in as that user"
                     )),
@@ -317,11 +358,11 @@ impl Session {
         match channel_data {
             Some(text) => self.presence_member(text).map(Some),
             None => match &self.user {
-                Some(user) => Ok(Some(Member {
+                Some(user) if !self.faults.ignore_signin_identity => Ok(Some(Member {
                     user_id: user.id.clone(),
                     user_info: user.user_info.clone(),
                 })),
-                None => Err(format!(
+                Some(_) | None => Err(format!(
                     "{channel} is a presence channel and subscription must include channel_data (or the connection must be signed in)"
                 )),
             },
@@ -334,6 +375,9 @@ impl Session {
         auth: Option<&str>,
         channel_data: Option<&str>,
     ) -> Result<(), AuthError> {
+        if self.faults.accept_missing_auth && auth.is_none_or(str::is_empty) {
+            return Ok(());
+        }
         let auth = auth
             .filter(|a| !a.is_empty())
             .ok_or_else(|| AuthError::Missing {
@@ -343,7 +387,13 @@ impl Session {
             return Ok(());
         }
         let signed = auth::channel_string(&self.socket_id, channel, channel_data);
-        auth::verify(&self.app.key, &self.app.secret, auth, &signed)
+        let auth = match auth.split_once(':') {
+            Some((_, sig)) if self.faults.ignore_auth_key_part => format!("{}:{sig}", self.app.key),
+            _ if self.faults.hex_case_insensitive => auth.to_ascii_lowercase(),
+            _ if self.faults.refuse_every_signature => String::new(),
+            _ => auth.to_owned(),
+        };
+        auth::verify(&self.app.key, &self.app.secret, &auth, &signed)
     }
 
     /// Parses presence `channel_data` and applies the member limits (spec 7.1, 7.3).
@@ -358,7 +408,7 @@ impl Session {
             .map_err(|e| format!("channel_data is not a valid presence member: {e}"))?;
         let user_id = match data.user_id {
             serde_json::Value::String(s) if !s.is_empty() => s,
-            serde_json::Value::Number(n) => n.to_string(),
+            serde_json::Value::Number(n) if !self.faults.refuse_numeric_user_id => n.to_string(),
             _ => {
                 return Err(
                     "channel_data.user_id must be a non-empty string or a number".to_owned(),
@@ -373,7 +423,7 @@ impl Session {
         }
         let user_info = match data.user_info {
             Some(raw) if raw.get() == "null" => None,
-            Some(raw) if !raw.get().starts_with('{') => {
+            Some(raw) if !raw.get().starts_with('{') && !self.faults.accept_any_user_info => {
                 return Err("user_info supplied to presence subscription is invalid - if supplied it must be a type of hash".to_owned());
             }
             Some(raw) if raw.get().len() > self.app.max_presence_user_info_bytes => {
@@ -391,8 +441,13 @@ impl Session {
     }
 
     fn unsubscribe(&mut self, channel: String) -> Vec<Action> {
+        if self.faults.ignore_unsubscribe {
+            return Vec::new();
+        }
         if self.subscriptions.remove(&channel).is_some() {
             vec![Action::Leave { channel }]
+        } else if self.faults.close_on_unknown_unsubscribe {
+            vec![Action::Close(CloseCode::Reconnect)]
         } else {
             vec![error(&format!(
                 "No current subscription to channel {channel}, or subscription in progress"
@@ -416,6 +471,7 @@ impl Session {
     fn check_signin(&self, data: &SigninData) -> Result<(User, Vec<String>), String> {
         #[derive(Deserialize)]
         struct UserData {
+            #[serde(default)]
             id: serde_json::Value,
             #[serde(default)]
             user_info: Option<Box<RawValue>>,
@@ -431,6 +487,7 @@ impl Session {
             .map_err(|e| format!("user_data is not a valid user object: {e}"))?;
         let id = match parsed.id {
             serde_json::Value::String(s) if !s.is_empty() => s,
+            other if self.faults.signin_id_unchecked => other.to_string(),
             _ => return Err("user_data.id must be a non-empty string".to_owned()),
         };
         if let Some(current) = self.user.as_ref().filter(|u| u.id.as_ref() != id) {
@@ -460,8 +517,13 @@ impl Session {
     ) -> Vec<Action> {
         let user_id = user.id.clone();
         self.user = Some(user);
-        let mut actions = vec![Action::Send(message::signin_success(&data.user_data))];
-        if watchlist.len() > self.app.max_watchlist {
+        let echoed = if self.faults.signin_success_empty {
+            "{}"
+        } else {
+            &data.user_data
+        };
+        let mut actions = vec![Action::Send(message::signin_success(echoed))];
+        if watchlist.len() > self.app.max_watchlist && !self.faults.no_watchlist_limit {
             watchlist.truncate(self.app.max_watchlist);
             let text = format!(
                 "Watchlist limit exceeded. Only the first {} user IDs are accepted.",
@@ -469,7 +531,7 @@ impl Session {
             );
             actions.push(Action::Send(message::error(Some(4302), &text)));
         }
-        if !self.app.watchlist {
+        if !self.app.watchlist || self.faults.ignore_watchlist {
             watchlist.clear();
         }
         actions.push(Action::SignedIn(SignedIn { user_id, watchlist }));
@@ -489,7 +551,7 @@ impl Session {
         now: Instant,
     ) -> Result<Action, Utf8Bytes> {
         let fail = |text: String| message::error(None, &text);
-        if !self.app.client_events {
+        if !self.app.client_events && !self.faults.ignore_client_events_setting {
             return Err(fail(
                 "To send client events, you must enable this feature in the app settings".into(),
             ));
@@ -538,6 +600,7 @@ impl Session {
         user_id: Option<Arc<str>>,
     ) -> ClientEvent {
         let event = inbound.event.as_ref();
+        let user_id = user_id.filter(|_| !self.faults.no_client_event_user_id);
         let spoofed = inbound
             .user_id
             .as_deref()

@@ -9,6 +9,7 @@ use serde_json::{Map, Value, json};
 
 use super::{Authorized, RestError, RestResult, info_attributes};
 use crate::config::AppConfig;
+use crate::faults::Faults;
 use crate::hub::AppState;
 use crate::protocol::channel::{Access, ChannelKind, validate_channel_name};
 
@@ -43,13 +44,15 @@ struct Event {
 /// `POST /apps/{id}/events`.
 pub(crate) async fn trigger(request: Authorized) -> RestResult {
     let body: EventBody = parse_json(&request.body)?;
-    let event = validate(&request.app.config, body, false)?;
+    let event = validate(&request.app.config, &request.app.faults, body, false)?;
     deliver(&request.app, &event);
-    Ok(Json(if event.info.is_empty() {
-        json!({})
-    } else {
-        json!({ "channels": info_of(&request.app, &event)? })
-    }))
+    Ok(Json(
+        if event.info.is_empty() || request.app.faults.ignore_publish_info {
+            json!({})
+        } else {
+            json!({ "channels": info_of(&request.app, &event)? })
+        },
+    ))
 }
 
 /// `POST /apps/{id}/batch_events`.
@@ -66,13 +69,18 @@ pub(crate) async fn batch(request: Authorized) -> RestResult {
     let events = body
         .batch
         .into_iter()
-        .map(|e| validate(config, from_map(e)?, true))
+        .map(|e| validate(config, &request.app.faults, from_map(e)?, true))
         .collect::<Result<Vec<_>, _>>()?;
     let infos = events
         .iter()
         .map(|e| info_of(&request.app, e))
         .collect::<Result<Vec<_>, _>>()?;
-    for event in &events {
+    let first_only = if request.app.faults.deliver_first_only {
+        1
+    } else {
+        usize::MAX
+    };
+    for event in events.iter().take(first_only) {
         deliver(&request.app, event);
     }
     if events.iter().all(|e| e.info.is_empty()) {
@@ -103,14 +111,20 @@ fn bad_shape(e: &serde_json::Error) -> RestError {
 }
 
 /// Applies every rule of spec 8.2 / 8.3 to one event.
-fn validate(config: &AppConfig, body: EventBody, in_batch: bool) -> Result<Event, RestError> {
+fn validate(
+    config: &AppConfig,
+    faults: &Faults,
+    body: EventBody,
+    in_batch: bool,
+) -> Result<Event, RestError> {
     let bad = |text: String| Err(RestError::BadRequest(text));
     let name = match body.name {
         Some(Value::String(name)) if !name.is_empty() && name.len() <= 200 => name,
         Some(Value::String(_)) => return bad("Event name must be 1 to 200 characters".into()),
         _ => return bad("Missing or non-string event name".into()),
     };
-    if name.starts_with("pusher:") || name.starts_with("pusher_internal:") {
+    let reserved = name.starts_with("pusher:") || name.starts_with("pusher_internal:");
+    if reserved && !faults.accept_reserved_event_names {
         return bad(format!(
             "Event name {name} is reserved: pusher: and pusher_internal: events cannot be published"
         ));
@@ -134,7 +148,7 @@ fn validate(config: &AppConfig, body: EventBody, in_batch: bool) -> Result<Event
         (Some(_), Some(_)) => return bad("Give either `channel` or `channels`, not both".into()),
         (None, None) => return bad("Missing `channel` or `channels`".into()),
     };
-    check_channels(config, &channels)?;
+    check_channels(config, faults, &channels)?;
     if let Some(socket_id) = body.socket_id.as_ref().filter(|s| !is_socket_id(s)) {
         return bad(format!(
             "Invalid socket_id {socket_id:?}: expected digits.digits"
@@ -153,7 +167,11 @@ fn validate(config: &AppConfig, body: EventBody, in_batch: bool) -> Result<Event
     })
 }
 
-fn check_channels(config: &AppConfig, channels: &[String]) -> Result<(), RestError> {
+fn check_channels(
+    config: &AppConfig,
+    faults: &Faults,
+    channels: &[String],
+) -> Result<(), RestError> {
     let bad = |text: String| Err(RestError::BadRequest(text));
     if channels.is_empty() {
         return bad("`channels` must not be empty".into());
@@ -173,7 +191,7 @@ fn check_channels(config: &AppConfig, channels: &[String]) -> Result<(), RestErr
     let encrypted = channels
         .iter()
         .any(|c| ChannelKind::of(c).access == Access::Encrypted);
-    if encrypted && channels.len() > 1 {
+    if encrypted && channels.len() > 1 && !faults.encrypted_multi_allowed {
         return bad("An event for an encrypted channel must target that one channel only".into());
     }
     Ok(())
@@ -187,7 +205,12 @@ pub(crate) fn is_socket_id(text: &str) -> bool {
 }
 
 fn deliver(app: &AppState, event: &Event) {
-    for channel in &event.channels {
+    let first_only = if app.faults.deliver_first_only {
+        1
+    } else {
+        usize::MAX
+    };
+    for channel in event.channels.iter().take(first_only) {
         app.publish(
             channel,
             &event.name,
@@ -244,7 +267,7 @@ mod tests {
 
     fn event(value: Value) -> Result<Event, RestError> {
         let body: EventBody = serde_json::from_value(value).expect("test body");
-        validate(&AppConfig::default(), body, false)
+        validate(&AppConfig::default(), &Faults::default(), body, false)
     }
 
     #[test]

@@ -13,7 +13,12 @@ pub(crate) async fn channels(request: Authorized) -> RestResult {
     let mut user_count = false;
     for attribute in info_attributes(request.param("info")) {
         match attribute {
-            "user_count" if prefix.starts_with("presence-") => user_count = true,
+            "user_count"
+                if prefix.starts_with("presence-")
+                    || request.app.faults.user_count_unrestricted =>
+            {
+                user_count = true;
+            }
             "user_count" => {
                 return Err(RestError::BadRequest(
                     "user_count may only be requested for presence channels - please supply filter_by_prefix beginning with presence-".into(),
@@ -27,6 +32,11 @@ pub(crate) async fn channels(request: Authorized) -> RestResult {
         }
     }
     let mut channels = Map::new();
+    let prefix = if request.app.faults.ignore_prefix_filter {
+        ""
+    } else {
+        prefix
+    };
     for (name, stats) in request.app.occupied_channels(prefix) {
         let value = if user_count {
             json!({ "user_count": stats.user_count })
@@ -47,11 +57,16 @@ pub(crate) async fn channel(
     let kind = ChannelKind::of(&channel);
     let stats = app.channel_stats(&channel);
     let mut out = Map::new();
-    out.insert("occupied".into(), stats.is_some().into());
+    out.insert(
+        "occupied".into(),
+        (stats.is_some() || app.faults.always_occupied).into(),
+    );
     let stats = stats.unwrap_or_default();
     for attribute in info_attributes(request.param("info")) {
         match attribute {
-            "user_count" if kind.access == Access::Presence => {
+            "user_count"
+                if kind.access == Access::Presence || app.faults.user_count_unrestricted =>
+            {
                 out.insert("user_count".into(), stats.user_count.into());
             }
             "subscription_count"
@@ -80,7 +95,8 @@ pub(crate) async fn users(
     Path((_, channel)): Path<(String, String)>,
     request: Authorized,
 ) -> RestResult {
-    if ChannelKind::of(&channel).access != Access::Presence {
+    if ChannelKind::of(&channel).access != Access::Presence && !request.app.faults.users_any_channel
+    {
         return Err(RestError::BadRequest(format!(
             "Users can only be listed for presence channels, not {channel}"
         )));
@@ -89,6 +105,7 @@ pub(crate) async fn users(
         .app
         .presence_users(&channel)
         .into_iter()
+        .filter(|_| !request.app.faults.users_list_empty)
         .map(|id| json!({ "id": id }))
         .collect();
     Ok(Json(json!({ "users": users })))
@@ -99,6 +116,8 @@ pub(crate) async fn terminate(
     Path((_, user_id)): Path<(String, String)>,
     request: Authorized,
 ) -> RestResult {
-    request.app.terminate_user(&user_id);
+    if !request.app.faults.terminate_noop {
+        request.app.terminate_user(&user_id);
+    }
     Ok(Json(json!({})))
 }

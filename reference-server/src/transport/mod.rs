@@ -9,7 +9,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures_util::future::Either;
@@ -53,10 +53,17 @@ async fn upgrade(
     State(shared): State<Arc<Shared>>,
     Path(key): Path<String>,
     Query(query): Query<ConnectQuery>,
+    RawQuery(raw): RawQuery,
     upgrade: WebSocketUpgrade,
 ) -> Response {
     let upgrade = ws::configure(upgrade, &shared.config.transport);
-    let refusal = check_protocol(query.protocol.as_deref()).err();
+    let unknown = raw
+        .unwrap_or_default()
+        .split('&')
+        .any(|p| !p.starts_with("protocol="));
+    let strict = (shared.faults.refuse_unknown_query_params && unknown)
+        .then_some(CloseCode::InvalidVersionFormat);
+    let refusal = check_protocol(query.protocol.as_deref()).err().or(strict);
     upgrade
         // A plain closure choosing the future, not an `async` block awaiting
         // it: the block would keep its own copy of the 368-byte socket in
@@ -66,7 +73,10 @@ async fn upgrade(
             let app = shared.hub.app_by_key(&key).cloned();
             match (refusal, app) {
                 (None, Some(app)) => Either::Left(ws::run(socket, shared, app)),
-                (Some(code), _) => Either::Right(boxed(ws::refuse(socket, code, code.reason()))),
+                (Some(code), _) => {
+                    let raw = shared.faults.refusal_close_code.unwrap_or(code.code());
+                    Either::Right(boxed(ws::refuse_raw(socket, raw, code.reason())))
+                }
                 (None, None) => {
                     let code = shared
                         .faults
@@ -100,16 +110,15 @@ fn check_protocol(protocol: Option<&str>) -> Result<(), CloseCode> {
 
 /// Upgrades on unknown paths are accepted and closed 4005, since browsers
 /// cannot see an HTTP status (spec 1.1); other requests get 404.
-async fn fallback(upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>) -> Response {
+async fn fallback(
+    State(shared): State<Arc<Shared>>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    let code = CloseCode::PathNotFound;
+    let raw = shared.faults.refusal_close_code.unwrap_or(code.code());
     match upgrade {
         Ok(upgrade) => upgrade
-            .on_upgrade(|socket| {
-                ws::refuse(
-                    socket,
-                    CloseCode::PathNotFound,
-                    CloseCode::PathNotFound.reason(),
-                )
-            })
+            .on_upgrade(move |socket| ws::refuse_raw(socket, raw, code.reason()))
             .into_response(),
         Err(_) => (axum::http::StatusCode::NOT_FOUND, "Not found\n").into_response(),
     }

@@ -36,12 +36,8 @@ pub(super) fn configure(upgrade: WebSocketUpgrade, limits: &TransportLimits) -> 
         .max_frame_size(limits.max_message_bytes)
 }
 
-/// Sends `pusher:error` then closes with the same code (spec 1.4, 13.2).
-pub(super) async fn refuse(socket: WebSocket, code: CloseCode, reason: &str) {
-    refuse_raw(socket, code.code(), reason).await;
-}
-
-/// [`refuse`] with a raw numeric code (used by the `unknown_key_close_code` fault too).
+/// Sends `pusher:error` then closes with the same code (spec 1.4, 13.2). The
+/// code is raw so that the `*_close_code` faults can replace it.
 pub(super) async fn refuse_raw(mut socket: WebSocket, code: u16, reason: &str) {
     let _ = socket
         .send(Message::Text(message::error(Some(code), reason)))
@@ -70,7 +66,8 @@ pub(super) fn run(
 ) -> impl Future<Output = ()> + Send {
     async move {
         if let Err(code) = app.admit() {
-            return Box::pin(refuse(socket, code, code.reason())).await;
+            let raw = shared.faults.refusal_close_code.unwrap_or(code.code());
+            return Box::pin(refuse_raw(socket, raw, code.reason())).await;
         }
         let _live = shared.live.clone();
         let (conn, rx) = shared.hub.new_conn(shared.config.transport.outbound_queue);
@@ -85,10 +82,20 @@ pub(super) fn run(
             timers,
             Instant::now(),
         );
-        let hello = message::connection_established(
-            &conn.socket_id,
-            shared.config.advertised_activity_timeout(),
-        );
+        let timeout = shared.config.advertised_activity_timeout();
+        let timeout = if shared.faults.activity_timeout_zero {
+            0
+        } else {
+            timeout
+        };
+        let mut hello = message::connection_established(&conn.socket_id, timeout);
+        if shared.faults.established_data_object {
+            let data = format!(
+                r#"{{"socket_id":"{}","activity_timeout":{timeout}}}"#,
+                conn.socket_id
+            );
+            hello = format!(r#"{{"event":"pusher:connection_established","data":{data}}}"#).into();
+        }
         let mut driver = Driver { conn, app, rx };
         let code = match socket.send(Message::Text(hello)).await {
             Ok(()) => {

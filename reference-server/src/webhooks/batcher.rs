@@ -261,7 +261,10 @@ impl Batcher {
             }
         };
         // 10.1: one cache_miss per channel per batch.
-        if matches!(event, WebhookEvent::CacheMiss { .. }) && batch.events.contains(&event) {
+        if matches!(event, WebhookEvent::CacheMiss { .. })
+            && batch.events.contains(&event)
+            && !batch.app.faults.no_cache_miss_dedup
+        {
             return;
         }
         batch.events.push(event);
@@ -294,7 +297,12 @@ impl Batcher {
     /// Signs one request per interested target and spawns its delivery,
     /// waiting for a free slot first.
     async fn send(&mut self, batch: Batch) {
-        let time_ms = delivery::unix_time_ms();
+        let time_ms = delivery::unix_time_ms()
+            / if batch.app.faults.webhook_time_in_seconds {
+                1000
+            } else {
+                1
+            };
         let requests = delivery::requests_for(&batch.app, &batch.events, time_ms);
         let total = requests.len();
         for (sent, request) in requests.into_iter().enumerate() {

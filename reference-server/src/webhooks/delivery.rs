@@ -67,7 +67,14 @@ pub(super) fn requests_for(app: &AppHooks, events: &[WebhookEvent], time_ms: u64
         requests.push(Request {
             url: target.url.clone(),
             key: app.key.clone(),
-            signature: sign(&app.secret, &body),
+            signature: sign(
+                if app.faults.webhook_wrong_secret {
+                    "wrong"
+                } else {
+                    &app.secret
+                },
+                &body,
+            ),
             body: Bytes::from(body),
         });
     }
@@ -226,6 +233,7 @@ mod tests {
                 url: "http://127.0.0.1:1/".into(),
                 events: Some(vec![super::super::WebhookKind::CacheMiss]),
             }],
+            faults: Default::default(),
         };
         let events = [
             WebhookEvent::ChannelOccupied {

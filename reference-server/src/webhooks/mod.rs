@@ -240,6 +240,8 @@ pub struct AppHooks {
     pub secret: String,
     /// The app's endpoints.
     pub targets: Vec<WebhookTarget>,
+    /// Test-only misbehaviours (all off outside the harness's tests).
+    pub faults: Arc<crate::faults::Faults>,
 }
 
 impl AppHooks {

@@ -134,6 +134,7 @@ fn app(app_id: &str, targets: Vec<WebhookTarget>) -> Arc<AppHooks> {
         key: format!("key-{app_id}"),
         secret: format!("secret-{app_id}"),
         targets,
+        faults: Default::default(),
     })
 }
 

@@ -49,7 +49,8 @@ pub(super) fn cases() -> Vec<Case> {
             SECTION,
             Should,
             "The cached value is gone after the TTL.",
-            ttl
+            ttl,
+            slow
         ),
     ]
 }
@@ -144,7 +145,7 @@ async fn client_events_not_cached(ctx: Ctx) -> Outcome {
 async fn ttl(ctx: Ctx) -> Outcome {
     enabled(&ctx)?;
     let (slow, setup) = ctx.slow()?;
-    let ttl = setup.cache_ttl.ok_or(Failure::Skip(
+    let ttl = setup.cache_ttl.ok_or(Failure::NotApplicable(
         "n/a: no short cache TTL known for this target",
     ))?;
     let channel = slow.unique_channel(ChannelKind::PublicCache);

@@ -172,9 +172,9 @@ async fn disabled_app(ctx: Ctx) -> Outcome {
 
 async fn over_quota(ctx: Ctx) -> Outcome {
     let app = ctx.app("limited")?;
-    let quota = app
-        .max_connections
-        .ok_or(Failure::Skip("n/a: apps.limited has no max_connections"))?;
+    let quota = app.max_connections.ok_or(Failure::NotApplicable(
+        "n/a: apps.limited has no max_connections",
+    ))?;
     let creds = Arc::new(app.credentials());
     let mut held = Vec::new();
     for _ in 0..quota {

@@ -29,7 +29,14 @@ macro_rules! case {
             spec: $section,
             level: crate::conformance::Level::$level,
             requirement: $req,
+            slow: false,
             run: |ctx| Box::pin($f(ctx)),
+        }
+    };
+    ($id:literal, $section:expr, $level:ident, $req:literal, $f:path, slow) => {
+        crate::conformance::Case {
+            slow: true,
+            ..case!($id, $section, $level, $req, $f)
         }
     };
 }

@@ -36,21 +36,24 @@ pub(super) fn cases() -> Vec<Case> {
             SECTION,
             Should,
             "A silent client receives pusher:ping or a control ping within activity_timeout plus slack.",
-            server_pings_idle
+            server_pings_idle,
+            slow
         ),
         case!(
             "protocol/ping-pong/dead-client-closed",
             SECTION,
             Should,
             "A client ignoring pings is closed with 4201 within activity_timeout + pong timeout + slack.",
-            dead_client_closed
+            dead_client_closed,
+            slow
         ),
         case!(
             "protocol/ping-pong/traffic-keeps-alive",
             SECTION,
             Must,
             "A client that never pings but keeps sending messages stays connected (any inbound message is proof of life).",
-            traffic_keeps_alive
+            traffic_keeps_alive,
+            slow
         ),
     ]
 }
@@ -133,9 +136,15 @@ async fn traffic_keeps_alive(ctx: Ctx) -> Outcome {
         3 * (setup.activity_timeout + setup.pong_timeout).as_millis() / step.as_millis().max(1);
     for _ in 0..rounds {
         // The client speaks on a schedule without reading: only its own
-        // messages may keep the connection alive.
-        c.send_json(&json!({"event": "pusher:unsubscribe", "data": {"channel": channel}}))
-            .await?;
+        // messages may keep the connection alive. A send that fails means
+        // the server dropped the connection.
+        let frame = json!({"event": "pusher:unsubscribe", "data": {"channel": channel}});
+        if let Err(e) = c.send_json(&frame).await {
+            return Err(Failure::violation(
+                "the connection open while the client keeps sending",
+                format!("sending failed: {e}"),
+            ));
+        }
         tokio::time::sleep(step).await;
     }
     c.expect_none_before_pong("close", |_| false).await?;

@@ -385,6 +385,8 @@ async fn channels_list(ctx: Ctx) -> Outcome {
     let (occupied, empty) = (format!("{prefix}a"), format!("{prefix}b"));
     let mut c = ctx.connect().await?;
     c.subscribe(&occupied).await?;
+    c.subscribe(&ctx.unique_channel(ChannelKind::Public))
+        .await?;
     publish(&ctx, &empty, "ev", "{}").await?;
     let resp = get(&ctx, "/channels", &[("filter_by_prefix", &prefix)]).await?;
     expect_status(&resp, 200, "GET channels")?;

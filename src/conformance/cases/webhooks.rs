@@ -64,7 +64,8 @@ pub(super) fn cases() -> Vec<Case> {
             SECTION,
             Should,
             "Leaving and rejoining within the hold gives no vacated/occupied pair.",
-            vacate_delay
+            vacate_delay,
+            slow
         ),
     ]
 }
@@ -232,8 +233,15 @@ async fn vacate_delay(ctx: Ctx) -> Outcome {
     a.unsubscribe(&channel).await?;
     a.subscribe(&channel).await?;
     a.close().await;
-    // The final vacate is the barrier: a premature vacate/occupied pair would precede it.
     sink.expect_event(&channel, "channel_vacated", Duration::from_secs(10))
+        .await?;
+    // Barrier: a channel vacated later is held at least as long, so its
+    // vacate comes after any premature vacate/occupied pair of `channel`.
+    let barrier = slow.unique_channel(ChannelKind::Public);
+    let mut b = slow.connect().await?;
+    b.subscribe(&barrier).await?;
+    b.unsubscribe(&barrier).await?;
+    sink.expect_event(&barrier, "channel_vacated", Duration::from_secs(10))
         .await?;
     let names = names_for(sink, &channel);
     if names == ["channel_occupied", "channel_vacated"] {

@@ -1,0 +1,197 @@
+//! The delivery ledger: what every load message carries, how a receiver
+//! classifies each arrival, and how fan-out completion is detected.
+//!
+//! Every message carries its shard, source (publisher or client-event sender)
+//! id, a per-source sequence number and its intended send instant. A receiver
+//! keeps one [`SeqSet`] per source and classifies each arrival as in order,
+//! reordered or duplicated; arrivals a socket must not get (it was excluded,
+//! it is not subscribed, it is a forged subscriber) are counted as unexpected
+//! by the caller. Lost messages are what remains: expected minus received.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use serde::Deserialize;
+
+/// What produced a load message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum PayloadKind {
+    /// An HTTP API publish.
+    #[serde(rename = "p")]
+    Publish,
+    /// A client event.
+    #[serde(rename = "e")]
+    ClientEvent,
+}
+
+/// The `data` of every message the load engine sends (a JSON object text).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Payload<'a> {
+    /// Shard index of the sending process.
+    pub h: u32,
+    /// Source id, unique across shards.
+    pub p: u32,
+    /// Sequence number per source, from 0.
+    pub s: u64,
+    /// Intended send instant in microseconds since the sending process's run epoch.
+    pub t: u64,
+    /// HTTP publish or client event.
+    pub k: PayloadKind,
+    /// Socket id excluded from this message, if any.
+    #[serde(borrow, default)]
+    pub x: Option<&'a str>,
+}
+
+impl Payload<'_> {
+    /// Renders the payload, padded with `pad` filler bytes in field `z`.
+    pub fn encode(&self, pad: usize) -> String {
+        let kind = match self.k {
+            PayloadKind::Publish => "p",
+            PayloadKind::ClientEvent => "e",
+        };
+        let mut out = String::with_capacity(96 + pad);
+        let _ = write!(
+            out,
+            r#"{{"h":{},"p":{},"s":{},"t":{},"k":"{kind}""#,
+            self.h, self.p, self.s, self.t
+        );
+        if let Some(x) = self.x {
+            let _ = write!(out, r#","x":"{x}""#);
+        }
+        out.push_str(r#","z":""#);
+        out.extend(std::iter::repeat_n('.', pad));
+        out.push_str("\"}");
+        out
+    }
+
+    /// Parses a payload; `None` for text that is not one.
+    pub fn decode(text: &str) -> Option<Payload<'_>> {
+        serde_json::from_str(text).ok()
+    }
+}
+
+/// How one arrival relates to the ones before it from the same source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeqOutcome {
+    /// First arrival of this sequence number, after every earlier one seen.
+    InOrder,
+    /// First arrival, but a later sequence number had already arrived.
+    Reordered,
+    /// This sequence number had already arrived.
+    Duplicate,
+}
+
+/// The sequence numbers received from one source, as a bitset.
+#[derive(Debug, Clone, Default)]
+pub struct SeqSet {
+    bits: Vec<u64>,
+    max: Option<u64>,
+}
+
+impl SeqSet {
+    /// Records `seq` and classifies it.
+    pub fn insert(&mut self, seq: u64) -> SeqOutcome {
+        let (word, bit) = ((seq / 64) as usize, seq % 64);
+        if word >= self.bits.len() {
+            self.bits.resize(word + 1, 0);
+        }
+        if self.bits[word] & (1 << bit) != 0 {
+            return SeqOutcome::Duplicate;
+        }
+        self.bits[word] |= 1 << bit;
+        match self.max {
+            Some(max) if seq < max => SeqOutcome::Reordered,
+            _ => {
+                self.max = Some(seq);
+                SeqOutcome::InOrder
+            }
+        }
+    }
+}
+
+/// Remaining expected recipients per (source, sequence), to time the arrival
+/// at the last one. Slots are allocated up front from the plan, so recording
+/// never allocates or locks.
+#[derive(Debug, Default)]
+pub struct FanoutTracker {
+    slots: HashMap<u32, Box<[AtomicU32]>>,
+}
+
+impl FanoutTracker {
+    /// A tracker with room for `capacity` messages from each listed source.
+    pub fn new(sources: impl IntoIterator<Item = (u32, usize)>) -> FanoutTracker {
+        let slots = sources
+            .into_iter()
+            .map(|(id, cap)| (id, (0..cap).map(|_| AtomicU32::new(0)).collect()))
+            .collect();
+        FanoutTracker { slots }
+    }
+
+    /// How many messages `source` may send (its slot count).
+    pub fn capacity(&self, source: u32) -> usize {
+        self.slots.get(&source).map_or(0, |s| s.len())
+    }
+
+    /// Sets how many recipients message `seq` of `source` expects. Called before sending.
+    pub fn expect(&self, source: u32, seq: u64, recipients: u32) {
+        if let Some(slot) = self.slot(source, seq) {
+            slot.store(recipients, Ordering::Release);
+        }
+    }
+
+    /// Counts one expected arrival; `true` when it was the last one.
+    pub fn arrived(&self, source: u32, seq: u64) -> bool {
+        let Some(slot) = self.slot(source, seq) else {
+            return false;
+        };
+        slot.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1)) == Ok(1)
+    }
+
+    fn slot(&self, source: u32, seq: u64) -> Option<&AtomicU32> {
+        self.slots.get(&source)?.get(usize::try_from(seq).ok()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payload_round_trips_with_padding_and_exclusion() {
+        let p = Payload {
+            h: 1,
+            p: 7,
+            s: 42,
+            t: 123_456,
+            k: PayloadKind::ClientEvent,
+            x: Some("12.34"),
+        };
+        let text = p.encode(10);
+        assert!(text.contains(".........."));
+        assert_eq!(Payload::decode(&text), Some(p));
+        assert_eq!(Payload::decode("{}"), None);
+    }
+
+    #[test]
+    fn seq_set_tells_in_order_reordered_and_duplicate_apart() {
+        let mut s = SeqSet::default();
+        assert_eq!(s.insert(0), SeqOutcome::InOrder);
+        assert_eq!(s.insert(2), SeqOutcome::InOrder);
+        assert_eq!(s.insert(1), SeqOutcome::Reordered);
+        assert_eq!(s.insert(2), SeqOutcome::Duplicate);
+        assert_eq!(s.insert(1), SeqOutcome::Duplicate);
+        assert_eq!(s.insert(200), SeqOutcome::InOrder);
+    }
+
+    #[test]
+    fn fanout_reports_only_the_last_arrival() {
+        let t = FanoutTracker::new([(3, 4)]);
+        t.expect(3, 1, 2);
+        assert!(!t.arrived(3, 1));
+        assert!(t.arrived(3, 1));
+        assert!(!t.arrived(3, 1), "extra arrivals never complete twice");
+        assert!(!t.arrived(9, 0), "unknown sources are ignored");
+        assert_eq!(t.capacity(3), 4);
+    }
+}

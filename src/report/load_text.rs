@@ -1,0 +1,138 @@
+//! Terminal summary of a load run: percentile tables, delivery accounting,
+//! attacks, errors, the generator budget and the verdict.
+
+use std::fmt::Write as _;
+
+use crate::load::LoadResult;
+use crate::metrics::Metric;
+
+fn ms(us: u64) -> String {
+    format!("{:.2}", us as f64 / 1000.0)
+}
+
+/// Renders the summary.
+pub fn render(r: &LoadResult) -> String {
+    let mut out = String::new();
+    let shards = if r.run.shards > 1 {
+        format!(" ({} shards merged)", r.run.shards)
+    } else {
+        String::new()
+    };
+    let _ = writeln!(
+        out,
+        "\nload scenario {} against {}{shards}",
+        r.run.scenario, r.run.target
+    );
+    let _ = writeln!(
+        out,
+        "traffic {:.1}s; latency in ms from the intended send time (open loop)\n",
+        r.run.traffic_seconds
+    );
+    let _ = writeln!(
+        out,
+        "{:<17} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "stage", "count", "p50", "p90", "p99", "p99.9", "max", "mean"
+    );
+    for m in Metric::ALL {
+        let p = &r.metrics[&m];
+        if p.count == 0 {
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "{:<17} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9.2}",
+            m.as_str(),
+            p.count,
+            ms(p.p50),
+            ms(p.p90),
+            ms(p.p99),
+            ms(p.p999),
+            ms(p.max),
+            p.mean / 1000.0
+        );
+    }
+    let d = &r.deliveries;
+    let _ = writeln!(
+        out,
+        "\ndeliveries: expected {} delivered {} reordered {} lost {} duplicated {} unexpected {} (excluded {}, unsubscribed {}, forged {})",
+        d.expected,
+        d.delivered,
+        d.reordered,
+        d.lost,
+        d.duplicated,
+        d.unexpected_excluded + d.unexpected_unsubscribed + d.unexpected_forged,
+        d.unexpected_excluded,
+        d.unexpected_unsubscribed,
+        d.unexpected_forged
+    );
+    let t = &r.tally;
+    let _ = writeln!(
+        out,
+        "connections {} subscriptions {} messages sent {} publish requests {} churn cycles {} foreign deliveries {}",
+        t.connections,
+        t.subscriptions,
+        t.messages_sent,
+        t.publish_requests,
+        t.churn_cycles,
+        t.foreign
+    );
+    for a in &r.attacks {
+        let flag = if a.accepted > 0 {
+            "  <-- ACCEPTED: security failure"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            "attack {:<22} attempted {:>6} rejected {:>6} accepted {:>4}{flag}",
+            a.kind.as_str(),
+            a.attempted,
+            a.rejected,
+            a.accepted
+        );
+    }
+    for (k, n) in &t.errors {
+        let _ = writeln!(out, "error {:<24} {n}", k.as_str());
+    }
+    let b = &r.budget;
+    let server = if b.includes_in_process_server {
+        " (includes the in-process server)"
+    } else {
+        ""
+    };
+    let _ = writeln!(
+        out,
+        "generator: {} clients, {:.2} KiB per idle client{server}, {:.0} connections/s, open files {}/{}",
+        b.clients, b.kib_per_idle_client, b.connections_per_s, b.fd_needed, b.fd_limit
+    );
+    let v = &r.validity;
+    let _ = writeln!(
+        out,
+        "schedule lag p99 {} ms (bound {} ms){}",
+        ms(v.schedule_lag_p99_us),
+        ms(v.bound_us),
+        if v.valid {
+            ""
+        } else {
+            ": RUN INVALID, the generator fell behind its schedule"
+        }
+    );
+    for th in &r.thresholds {
+        let _ = writeln!(
+            out,
+            "threshold {:<32} observed {:>12.1} {}",
+            th.rule,
+            th.observed,
+            if th.passed { "pass" } else { "FAIL" }
+        );
+    }
+    if !r.accepted_attacks.is_empty() {
+        let _ = writeln!(
+            out,
+            "SECURITY FAILURE: the target accepted {}",
+            r.accepted_attacks.join(", ")
+        );
+    }
+    let _ = writeln!(out, "verdict: {} (exit {})", r.verdict, r.exit_code);
+    out
+}

@@ -1,0 +1,280 @@
+//! The load engine against the bundled reference server: scenario
+//! validation, exact delivery accounting, and attacks seen failing against a
+//! server with a fault that accepts forged authorizations.
+
+use std::path::Path;
+
+use pushcheck::load::command::start_bundled;
+use pushcheck::load::plan::{Invalid, Plan, ScenarioError};
+use pushcheck::load::{EngineOptions, LoadResult, run};
+use reference_server::Config;
+
+fn opts(run_id: &str) -> EngineOptions {
+    EngineOptions {
+        run_id: run_id.into(),
+        in_process_server: true,
+        progress: false,
+    }
+}
+
+async fn run_against(config: Config, toml: &str, run_id: &str) -> LoadResult {
+    let plan = Plan::from_toml("test.toml", toml).expect("valid scenario");
+    let (server, target) = start_bundled(config).await.expect("server starts");
+    let r = run(&plan, &target, &opts(run_id))
+        .await
+        .expect("run completes");
+    server.shutdown().await;
+    r
+}
+
+#[test]
+fn every_shipped_scenario_validates() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let mut n = 0;
+    for entry in std::fs::read_dir(dir).expect("scenarios folder") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            Plan::load(&path).unwrap_or_else(|e| panic!("{e}"));
+            n += 1;
+        }
+    }
+    assert!(
+        n >= 6,
+        "smoke, fanout, presence-churn, client-events, auth-attacks, capacity"
+    );
+}
+
+#[test]
+fn unknown_fields_are_rejected_naming_the_file_and_field() {
+    let err = Plan::from_toml("x.toml", "version = 1\nname = \"a\"\nspeed = 3\n")
+        .expect_err("unknown field");
+    let text = err.to_string();
+    assert!(matches!(err, ScenarioError::Toml { .. }));
+    assert!(
+        text.starts_with("x.toml: ") && text.contains("speed"),
+        "{text}"
+    );
+}
+
+#[test]
+fn invalid_values_name_the_field_and_why() {
+    let base = "version = 1\nname = \"a\"\n[run]\nduration = \"1s\"\n[[channels]]\nname = \"c\"\nkind = \"public\"\n";
+    let cases = [
+        (
+            "[[population]]\nbehaviour = \"publisher\"\ncount = 1\nrate = 10\nchannels = \"nope\"\n",
+            "population[0].channels",
+        ),
+        (
+            "[[population]]\nbehaviour = \"client-events\"\ncount = 1\nrate = 5\nchannels = \"c\"\n",
+            "population[0].channels",
+        ),
+        (
+            "[[population]]\nbehaviour = \"publisher\"\ncount = 1\nrate = 10\nbatch = 11\nchannels = \"c\"\n",
+            "population[0].batch",
+        ),
+        (
+            "[[population]]\nbehaviour = \"attacker\"\ncount = 1\nrate = 1\nattacks = [\"guess\"]\n",
+            "population[0].attacks[0]",
+        ),
+        (
+            "[[population]]\nbehaviour = \"sleeper\"\ncount = 1\n",
+            "population[0].behaviour",
+        ),
+    ];
+    for (extra, field) in cases {
+        let err = Plan::from_toml("f.toml", &format!("{base}{extra}")).expect_err(field);
+        let ScenarioError::Invalid {
+            file, field: got, ..
+        } = &err
+        else {
+            panic!("{err}")
+        };
+        assert_eq!((file.as_str(), got.as_str()), ("f.toml", field), "{err}");
+    }
+    let err = Plan::from_toml("f.toml", "version = 2\nname = \"a\"\n").expect_err("version");
+    assert!(matches!(
+        err,
+        ScenarioError::Invalid {
+            why: Invalid::Version { found: 2 },
+            ..
+        }
+    ));
+    let err = Plan::from_toml(
+        "f.toml",
+        "version = 1\nname = \"a\"\nthresholds = [\"deliver.p99 < 5\"]\n[run]\nduration = \"1s\"\n",
+    )
+    .expect_err("unit");
+    assert!(err.to_string().contains("thresholds[0]"), "{err}");
+}
+
+const EXACT: &str = r#"
+version = 1
+name = "exact"
+thresholds = ["lost == 0", "duplicated == 0", "unexpected == 0", "accepted_attacks == 0"]
+[run]
+messages = 120
+max_schedule_lag = "5s"
+auth = "endpoint"
+source_addresses = 3
+[[channels]]
+name = "room"
+kind = "private"
+count = 2
+[[channels]]
+name = "chat"
+kind = "presence"
+count = 1
+[[population]]
+name = "listeners"
+behaviour = "subscriber"
+count = 6
+channels = "room"
+per_client = 2
+[[population]]
+name = "publisher"
+behaviour = "publisher"
+count = 1
+rate = 400
+channels = "room"
+batch = 4
+exclude_subscriber = true
+[[population]]
+name = "attackers"
+behaviour = "attacker"
+count = 1
+rate = 200
+channels = "chat"
+"#;
+
+#[tokio::test]
+async fn a_small_run_accounts_for_every_delivery_and_refuses_every_attack() {
+    let r = run_against(Config::default(), EXACT, "it-exact").await;
+    let t = &r.tally;
+    // 120 events, each to one of two channels that all 6 listeners joined,
+    // each excluding one listener: 120 * (6 - 1) deliveries.
+    assert_eq!(t.messages_sent, 120);
+    assert_eq!(t.expected, 600);
+    assert_eq!(t.received(), 600);
+    assert_eq!((t.lost(), t.duplicated, t.unexpected()), (0, 0, 0));
+    assert_eq!(t.connections, 8, "6 listeners, attacker and donor");
+    assert_eq!(
+        r.histograms.get(pushcheck::metrics::Metric::Deliver).len(),
+        600
+    );
+    assert_eq!(t.accepted_attacks(), 0);
+    assert!(t.attacks.values().map(|a| a.attempted).sum::<u64>() >= 1);
+    assert!(t.errors.is_empty(), "{:?}", t.errors);
+    assert_eq!(
+        r.exit_code,
+        0,
+        "{}",
+        pushcheck::report::load_text::render(&r)
+    );
+}
+
+const CLIENT_EVENTS: &str = r#"
+version = 1
+name = "client-events"
+[run]
+messages = 40
+max_schedule_lag = "5s"
+[[channels]]
+name = "chat"
+kind = "presence"
+count = 1
+[[population]]
+behaviour = "client-events"
+count = 4
+rate = 10
+channels = "chat"
+"#;
+
+#[tokio::test]
+async fn client_events_reach_every_other_member_exactly_once() {
+    let r = run_against(Config::default(), CLIENT_EVENTS, "it-ce").await;
+    let t = &r.tally;
+    assert_eq!(t.messages_sent, 40);
+    assert_eq!(
+        (t.expected, t.received()),
+        (120, 120),
+        "3 other members each"
+    );
+    assert_eq!(
+        (t.duplicated, t.unexpected_excluded),
+        (0, 0),
+        "never echoed to the sender"
+    );
+}
+
+const ATTACKS: &str = r#"
+version = 1
+name = "attacks"
+[run]
+duration = "1s"
+max_schedule_lag = "5s"
+[[population]]
+behaviour = "attacker"
+count = 1
+rate = 30
+"#;
+
+#[tokio::test]
+async fn a_server_accepting_forged_auth_fails_the_run_with_the_attack_named() {
+    let mut config = Config::default();
+    config.faults.accept_any_signature = true;
+    let r = run_against(config, ATTACKS, "it-faulty").await;
+    assert_eq!(r.exit_code, 1);
+    assert!(
+        r.accepted_attacks.iter().any(|a| a == "wrong-secret"),
+        "{:?}",
+        r.accepted_attacks
+    );
+    assert!(
+        !r.accepted_attacks.iter().any(|a| a.starts_with("rest-")),
+        "REST checks are untouched"
+    );
+    let text = pushcheck::report::load_text::render(&r);
+    assert!(
+        text.contains("SECURITY FAILURE") && text.contains("wrong-secret"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn shard_reports_written_and_merged_add_up() {
+    let plan = Plan::from_toml("test.toml", EXACT).expect("valid");
+    let (server, target) = start_bundled(Config::default())
+        .await
+        .expect("server starts");
+    let dir = std::env::temp_dir().join(format!("pushcheck-merge-{}", std::process::id()));
+    let mut parts = Vec::new();
+    for i in 0..2 {
+        let shard = pushcheck::load::plan::Shard { index: i, total: 2 };
+        let r = run(
+            &plan.sharded(shard),
+            &target,
+            &opts(&format!("it-shard{i}")),
+        )
+        .await
+        .expect("run");
+        let d = dir.join(format!("shard-{i}"));
+        r.write_dir(&d).expect("written");
+        parts.push(LoadResult::read_dir(&d).expect("read back"));
+    }
+    server.shutdown().await;
+    let sent: u64 = parts.iter().map(|p| p.tally.messages_sent).sum();
+    let merged = LoadResult::merge(parts).expect("two parts");
+    assert_eq!(merged.run.shards, 2);
+    assert_eq!(merged.tally.messages_sent, sent);
+    assert_eq!(merged.tally.lost(), 0);
+    let deliver = merged
+        .histograms
+        .get(pushcheck::metrics::Metric::Deliver)
+        .len();
+    assert_eq!(
+        deliver,
+        merged.tally.received(),
+        "histograms survive the hlog round trip"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
