@@ -397,6 +397,9 @@ pub struct Threshold {
     pub op: Op,
     /// Bound (microseconds for latencies).
     pub value: f64,
+    /// The unit the bound was written in (`us`, `ms`, `s`; empty for counts),
+    /// so the observed value is shown as the rule reads.
+    pub unit: &'static str,
 }
 
 const STATS: [&str; 8] = ["p50", "p90", "p99", "p999", "max", "min", "mean", "count"];
@@ -433,10 +436,13 @@ impl Threshold {
                 .ok_or(bad("unknown counter"))?;
             Subject::Counter(c.0)
         };
-        let value = match subject {
-            Subject::Latency(_, "count") | Subject::Counter(_) => rhs
-                .parse::<f64>()
-                .map_err(|_| bad("bound is not a number"))?,
+        let (value, unit) = match subject {
+            Subject::Latency(_, "count") | Subject::Counter(_) => {
+                let v = rhs
+                    .parse::<f64>()
+                    .map_err(|_| bad("bound is not a number"))?;
+                (v, "")
+            }
             Subject::Latency(..) => {
                 parse_micros(rhs).ok_or(bad("bound needs a unit: us, ms or s"))?
             }
@@ -446,21 +452,39 @@ impl Threshold {
             subject,
             op,
             value,
+            unit,
         })
+    }
+
+    /// Microseconds per unit of [`Threshold::unit`] (1 for counts).
+    pub fn micros_per_unit(&self) -> f64 {
+        unit_micros(self.unit)
     }
 }
 
-fn parse_micros(text: &str) -> Option<f64> {
-    let (num, scale) = if let Some(n) = text.strip_suffix("us") {
-        (n, 1.0)
+/// Microseconds in one `us`, `ms` or `s`; 1 for anything else (counts).
+pub fn unit_micros(unit: &str) -> f64 {
+    match unit {
+        "ms" => 1_000.0,
+        "s" => 1_000_000.0,
+        _ => 1.0,
+    }
+}
+
+/// A latency bound in microseconds, and the unit it was written in.
+fn parse_micros(text: &str) -> Option<(f64, &'static str)> {
+    let (num, unit) = if let Some(n) = text.strip_suffix("us") {
+        (n, "us")
     } else if let Some(n) = text.strip_suffix("ms") {
-        (n, 1_000.0)
+        (n, "ms")
     } else if let Some(n) = text.strip_suffix('s') {
-        (n, 1_000_000.0)
+        (n, "s")
     } else {
         return None;
     };
-    num.parse::<f64>().ok().map(|v| v * scale)
+    num.parse::<f64>()
+        .ok()
+        .map(|v| (v * unit_micros(unit), unit))
 }
 
 /// Which parameter a capacity search steps.
@@ -1095,6 +1119,7 @@ mod tests {
         let t = Threshold::parse("deliver.p99 < 25ms").expect("valid");
         assert_eq!(t.subject, Subject::Latency(Metric::Deliver, "p99"));
         assert_eq!(t.value, 25_000.0);
+        assert_eq!((t.unit, t.micros_per_unit()), ("ms", 1_000.0));
         assert!(t.op.holds(24_999.0, t.value));
         let t = Threshold::parse("lost == 0").expect("valid");
         assert_eq!(t.subject, Subject::Counter(Counter::Lost));

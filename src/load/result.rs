@@ -20,8 +20,9 @@ use crate::attack::AttackKind;
 use crate::metrics::{Histograms, Interval, Metric, Percentiles, Tally};
 use crate::target::Target;
 
-/// Version of the `load.json` format (bump on breaking change).
-pub const SCHEMA_VERSION: u32 = 1;
+/// Version of the `load.json` format (bump on breaking change). 2: a
+/// threshold's `observed` is in the threshold's own unit, given by `unit`.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// One interval histogram of one stage, kept compressed until written.
 #[derive(Debug, Clone)]
@@ -129,8 +130,10 @@ pub struct Validity {
 pub struct ThresholdResult {
     /// The rule as written.
     pub rule: String,
-    /// Observed value (us for latencies).
+    /// Observed value, in `unit`.
     pub observed: f64,
+    /// The unit the rule's bound is written in (`us`, `ms`, `s`; empty for counts).
+    pub unit: String,
     /// Whether it held.
     pub passed: bool,
 }
@@ -335,7 +338,8 @@ impl LoadResult {
                 let observed = self.observed(t.subject);
                 ThresholdResult {
                     rule: t.text.clone(),
-                    observed,
+                    observed: observed / t.micros_per_unit(),
+                    unit: t.unit.to_owned(),
                     passed: t.op.holds(observed, t.value),
                 }
             })

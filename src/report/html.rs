@@ -260,9 +260,9 @@ fn load_section(out: &mut String, r: &LoadResult) {
             };
             let _ = write!(
                 out,
-                r#"<tr><td class="l">{}</td><td>{:.1}</td><td class="{class}">{word}</td></tr>"#,
+                r#"<tr><td class="l">{}</td><td>{}</td><td class="{class}">{word}</td></tr>"#,
                 escape(&t.rule),
-                t.observed
+                escape(&super::load_text::observed(t))
             );
         }
         out.push_str("</table>");
@@ -354,11 +354,15 @@ fn conformance_section(out: &mut String, c: &Report) {
     out.push_str("</table>");
 }
 
+fn head() -> String {
+    format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>pushcheck report</title><style>{STYLE}</style></head><body><h1>pushcheck report</h1>"
+    )
+}
+
 /// Renders the report; either part may be absent.
 pub fn render(load: Option<&LoadResult>, conformance: Option<&Report>) -> String {
-    let mut out = format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>pushcheck report</title><style>{STYLE}</style></head><body><h1>pushcheck report</h1>"
-    );
+    let mut out = head();
     if let Some(c) = conformance {
         conformance_section(&mut out, c);
     }

@@ -4,10 +4,20 @@
 use std::fmt::Write as _;
 
 use crate::load::LoadResult;
+use crate::load::result::ThresholdResult;
 use crate::metrics::Metric;
 
 fn ms(us: u64) -> String {
     format!("{:.2}", us as f64 / 1000.0)
+}
+
+/// A threshold's observed value in the rule's own unit: `12.35 ms`, `0`.
+pub fn observed(th: &ThresholdResult) -> String {
+    if th.unit.is_empty() {
+        format!("{}", th.observed)
+    } else {
+        format!("{:.2} {}", th.observed, th.unit)
+    }
 }
 
 /// Renders the summary.
@@ -120,9 +130,9 @@ pub fn render(r: &LoadResult) -> String {
     for th in &r.thresholds {
         let _ = writeln!(
             out,
-            "threshold {:<32} observed {:>12.1} {}",
+            "threshold {:<32} observed {:>12} {}",
             th.rule,
-            th.observed,
+            observed(th),
             if th.passed { "pass" } else { "FAIL" }
         );
     }
@@ -136,3 +146,4 @@ pub fn render(r: &LoadResult) -> String {
     let _ = writeln!(out, "verdict: {} (exit {})", r.verdict, r.exit_code);
     out
 }
+

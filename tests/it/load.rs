@@ -110,7 +110,7 @@ fn invalid_values_name_the_field_and_why() {
 const EXACT: &str = r#"
 version = 1
 name = "exact"
-thresholds = ["lost == 0", "duplicated == 0", "unexpected == 0", "accepted_attacks == 0"]
+thresholds = ["lost == 0", "duplicated == 0", "unexpected == 0", "accepted_attacks == 0", "deliver.p99 < 60s"]
 [run]
 messages = 120
 max_schedule_lag = "5s"
@@ -169,6 +169,17 @@ async fn a_small_run_accounts_for_every_delivery_and_refuses_every_attack() {
         0,
         "{}",
         pushcheck::report::load_text::render(&r)
+    );
+    let slo = r.thresholds.last().expect("the latency threshold");
+    let p99_us = r.metrics[&pushcheck::metrics::Metric::Deliver].p99 as f64;
+    assert_eq!(
+        (slo.unit.as_str(), slo.observed),
+        ("s", p99_us / 1e6),
+        "observed in the rule's own unit"
+    );
+    assert_eq!(
+        (r.thresholds[0].unit.as_str(), r.thresholds[0].observed),
+        ("", 0.0)
     );
 }
 
