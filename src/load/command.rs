@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::engine::{EngineError, EngineOptions};
 use super::plan::{Plan, ScenarioError, Shard};
+use super::repeat::{Repeated, worst_exit};
 use super::result::LoadResult;
 use crate::client::WebhookSink;
 use crate::conformance::{Env, RunOptions, registry, select};
@@ -57,6 +58,11 @@ pub struct LoadArgs {
     /// Channel-name prefix; every shard of one run must use the same one.
     #[arg(long)]
     pub run_id: Option<String>,
+    /// Run the scenario N times against the same target, each a fresh run;
+    /// the report holds every run (`runs`) for `compare` to judge medians.
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub repeat: u32,
     /// No live progress line.
     #[arg(long)]
     pub quiet: bool,
@@ -108,6 +114,11 @@ pub enum CommandError {
     /// `--shard` is not `i/N`.
     #[error("--shard {0:?} is not i/N with 0 <= i < N")]
     Shard(String),
+    /// `--repeat` with `--shard`: `merge` combines one run per shard folder.
+    #[error(
+        "--repeat {0} cannot be combined with --shard: merge combines one run per shard folder; repeat the whole sharded run instead"
+    )]
+    RepeatSharded(u32),
     /// A file or folder could not be read or written.
     #[error("cannot access {}", path.display())]
     Io {
@@ -195,6 +206,9 @@ pub fn write_load(
 pub async fn load(args: LoadArgs) -> Result<u8, CommandError> {
     let mut plan = Plan::load(&args.scenario)?;
     if let Some(s) = &args.shard {
+        if args.repeat > 1 {
+            return Err(CommandError::RepeatSharded(args.repeat));
+        }
         plan = plan.sharded(Shard::parse(s).ok_or_else(|| CommandError::Shard(s.clone()))?);
     }
     let run_id = args.run_id.clone().unwrap_or_else(|| {
@@ -213,19 +227,61 @@ pub async fn load(args: LoadArgs) -> Result<u8, CommandError> {
             (Some(s), t)
         }
     };
-    let opts = EngineOptions {
-        run_id,
-        in_process_server: bundled.is_some(),
-        progress: !args.quiet,
-    };
-    let r = run_plan(&plan, &target, &opts).await?;
-    print!("{}", report::load_text::render(&r));
-    write_load(&args.out, &r, None)?;
-    println!("report: {}", args.out.join("report.html").display());
+    let mut runs = Vec::new();
+    for i in 1..=args.repeat {
+        // Each repetition gets its own channel names, so a straggling
+        // delivery of one run can never be counted by the next.
+        let opts = EngineOptions {
+            run_id: if args.repeat == 1 {
+                run_id.clone()
+            } else {
+                format!("{run_id}-r{i}")
+            },
+            in_process_server: bundled.is_some(),
+            progress: !args.quiet,
+        };
+        if args.repeat > 1 {
+            println!("\nrun {i} of {}", args.repeat);
+        }
+        let r = run_plan(&plan, &target, &opts).await?;
+        print!("{}", report::load_text::render(&r));
+        runs.push(r);
+    }
     if let Some(s) = bundled {
         s.shutdown().await;
     }
-    Ok(r.exit_code)
+    if runs.len() == 1 {
+        let r = runs.pop().expect("one run");
+        write_load(&args.out, &r, None)?;
+        println!("report: {}", args.out.join("report.html").display());
+        return Ok(r.exit_code);
+    }
+    let rep = Repeated::new(runs);
+    print!("{}", report::load_text::render_repeated(&rep));
+    write_repeated(&args.out, &rep)?;
+    println!(
+        "report: {} (every run in {}/run-*/)",
+        args.out.join("report.html").display(),
+        args.out.display()
+    );
+    Ok(rep.exit_code)
+}
+
+/// Writes a repeated run's folder: `load.json` holding every run under
+/// `runs`, `report.html`, and each run's own folder `run-<i>/` (load.json,
+/// hdr/, report.html) as a single run writes it.
+pub fn write_repeated(dir: &Path, rep: &Repeated) -> Result<(), CommandError> {
+    for (i, r) in rep.runs.iter().enumerate() {
+        write_load(&dir.join(format!("run-{}", i + 1)), r, None)?;
+    }
+    let json = dir.join("load.json");
+    let text = serde_json::to_string_pretty(rep).map_err(|e| CommandError::Io {
+        path: json.clone(),
+        source: std::io::Error::other(e),
+    })?;
+    std::fs::write(&json, text).map_err(io(&json))?;
+    let html = dir.join("report.html");
+    std::fs::write(&html, report::html::render_repeated(rep)).map_err(io(&html))
 }
 
 /// `pushcheck merge`.
@@ -323,9 +379,5 @@ pub async fn run(args: RunArgs) -> Result<u8, CommandError> {
 /// One exit code for a conformance code and a load code (DESIGN: 1 target
 /// failed wins, then 2 harness error, then 3 invalid run).
 pub fn combine_exit(conformance: u8, load: u8) -> u8 {
-    let codes = [conformance, load];
-    [1, 2, 3]
-        .into_iter()
-        .find(|c| codes.contains(c))
-        .unwrap_or(0)
+    worst_exit([conformance, load])
 }

@@ -19,3 +19,4 @@ pub use engine::{EngineError, EngineOptions, run};
 pub use result::LoadResult;
 pub mod capacity;
 pub mod command;
+pub mod repeat;

@@ -81,3 +81,25 @@ impl ErrorKind {
         }
     }
 }
+
+/// Median of the samples (mean of the middle two for an even count).
+pub fn median(samples: &[f64]) -> f64 {
+    let mut s = samples.to_vec();
+    s.sort_by(f64::total_cmp);
+    match s.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => s[n / 2],
+        n => (s[n / 2 - 1] + s[n / 2]) / 2.0,
+    }
+}
+
+/// (max - min) / median in percent; 0 for fewer than two samples.
+pub fn spread_percent(samples: &[f64]) -> f64 {
+    let m = median(samples);
+    if samples.len() < 2 || m == 0.0 {
+        return 0.0;
+    }
+    let max = samples.iter().copied().fold(f64::MIN, f64::max);
+    let min = samples.iter().copied().fold(f64::MAX, f64::min);
+    (max - min) / m * 100.0
+}

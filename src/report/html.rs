@@ -7,7 +7,9 @@ use std::fmt::Write as _;
 
 use super::Report;
 use crate::load::LoadResult;
+use crate::load::repeat::Repeated;
 use crate::metrics::Metric;
+use crate::metrics::spread_percent;
 
 /// Escapes text for HTML element content and attribute values.
 pub fn escape(s: &str) -> String {
@@ -358,6 +360,52 @@ fn head() -> String {
     format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>pushcheck report</title><style>{STYLE}</style></head><body><h1>pushcheck report</h1>"
     )
+}
+
+/// Renders a repeated run (`load --repeat N`): the runs side by side with
+/// their medians, then every run in full.
+pub fn render_repeated(rep: &Repeated) -> String {
+    let mut out = head();
+    let _ = write!(
+        out,
+        "<h2>{} runs of scenario {}</h2><p>Verdict: <span class=\"{}\">{}</span> (exit {}, the worst run). p50 / p99 in ms; spread = (max - min) / median of the p99s.</p><table><tr><th class=\"l\">stage</th>",
+        rep.repeat,
+        escape(&rep.scenario),
+        if rep.exit_code == 0 { "pass" } else { "fail" },
+        escape(&rep.verdict),
+        rep.exit_code
+    );
+    for i in 1..=rep.runs.len() {
+        let _ = write!(out, "<th>run {i}</th>");
+    }
+    out.push_str("<th>median</th><th>spread</th></tr>");
+    for (m, med) in &rep.median {
+        let _ = write!(out, r#"<tr><td class="l">{}</td>"#, m.as_str());
+        for r in &rep.runs {
+            let p = &r.metrics[m];
+            let _ = write!(
+                out,
+                "<td>{:.2} / {:.2}</td>",
+                p.p50 as f64 / 1000.0,
+                p.p99 as f64 / 1000.0
+            );
+        }
+        let p99s: Vec<f64> = rep.runs.iter().map(|r| r.metrics[m].p99 as f64).collect();
+        let _ = write!(
+            out,
+            "<td>{:.2} / {:.2}</td><td>{:.0}%</td></tr>",
+            med.p50 / 1000.0,
+            med.p99 / 1000.0,
+            spread_percent(&p99s)
+        );
+    }
+    out.push_str("</table>");
+    for (i, r) in rep.runs.iter().enumerate() {
+        let _ = write!(out, "<h2>Run {} of {}</h2>", i + 1, rep.repeat);
+        load_section(&mut out, r);
+    }
+    out.push_str("</body></html>\n");
+    out
 }
 
 /// Renders the report; either part may be absent.

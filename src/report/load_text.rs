@@ -4,8 +4,10 @@
 use std::fmt::Write as _;
 
 use crate::load::LoadResult;
+use crate::load::repeat::Repeated;
 use crate::load::result::ThresholdResult;
 use crate::metrics::Metric;
+use crate::metrics::spread_percent;
 
 fn ms(us: u64) -> String {
     format!("{:.2}", us as f64 / 1000.0)
@@ -147,3 +149,67 @@ pub fn render(r: &LoadResult) -> String {
     out
 }
 
+/// The summary of a repeated run (`load --repeat N`), printed after each
+/// run's own summary: per stage, p50 / p99 of every run and their median
+/// with the spread of the p99s; deliveries, attacks and validity per run;
+/// the worst verdict.
+pub fn render_repeated(rep: &Repeated) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "\n{} runs of scenario {}: p50 / p99 in ms per run, median over the runs, spread of the p99s ((max - min) / median)\n",
+        rep.repeat, rep.scenario
+    );
+    let _ = write!(out, "{:<17}", "stage");
+    for i in 1..=rep.runs.len() {
+        let _ = write!(out, " {:>17}", format!("run {i}"));
+    }
+    let _ = writeln!(out, " {:>17} {:>7}", "median", "spread");
+    for (m, med) in &rep.median {
+        let _ = write!(out, "{:<17}", m.as_str());
+        let p99s: Vec<f64> = rep.runs.iter().map(|r| r.metrics[m].p99 as f64).collect();
+        for r in &rep.runs {
+            let p = &r.metrics[m];
+            let _ = write!(out, " {:>17}", format!("{} / {}", ms(p.p50), ms(p.p99)));
+        }
+        let pair = format!("{:.2} / {:.2}", med.p50 / 1000.0, med.p99 / 1000.0);
+        let _ = writeln!(out, " {pair:>17} {:>6.0}%", spread_percent(&p99s));
+    }
+    let row = |out: &mut String, name: &str, f: &dyn Fn(&LoadResult) -> String| {
+        let _ = write!(out, "{name:<17}");
+        for r in &rep.runs {
+            let _ = write!(out, " {:>17}", f(r));
+        }
+        out.push('\n');
+    };
+    let d = |f: fn(&crate::load::result::Deliveries) -> u64| {
+        move |r: &LoadResult| f(&r.deliveries).to_string()
+    };
+    row(&mut out, "delivered", &d(|d| d.delivered));
+    row(&mut out, "lost", &d(|d| d.lost));
+    row(&mut out, "duplicated", &d(|d| d.duplicated));
+    row(&mut out, "accepted attacks", &|r| {
+        if r.accepted_attacks.is_empty() {
+            "0".into()
+        } else {
+            r.accepted_attacks.join(",")
+        }
+    });
+    row(&mut out, "schedule lag p99", &|r| {
+        let v = &r.validity;
+        format!(
+            "{}{}",
+            ms(v.schedule_lag_p99_us),
+            if v.valid { "" } else { " INVALID" }
+        )
+    });
+    row(&mut out, "verdict", &|r| {
+        format!("{} (exit {})", r.verdict, r.exit_code)
+    });
+    let _ = writeln!(
+        out,
+        "verdict: {} (exit {}, the worst of {} runs)",
+        rep.verdict, rep.exit_code, rep.repeat
+    );
+    out
+}

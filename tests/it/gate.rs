@@ -16,7 +16,7 @@ fn scratch(name: &str) -> PathBuf {
     dir.join(name)
 }
 
-fn compare(args: &[&str]) -> u8 {
+pub(crate) fn compare(args: &[&str]) -> u8 {
     let mut argv = vec!["pushcheck", "compare"];
     argv.extend_from_slice(args);
     let Command::Compare(args) = Cli::parse_from(argv).command else {
@@ -93,4 +93,48 @@ fn the_committed_ci_baseline_is_a_run_report_with_conformance_and_load() {
     assert!(load.metrics.contains_key("deliver.p99"));
     assert_eq!(load.counters["deliveries.lost"], 0);
     assert_eq!(compare(&["ci/baseline.json", "ci/baseline.json"]), 0);
+}
+
+/// The committed baseline's smoke run, with `lost` set.
+fn smoke_run(lost: u64) -> Value {
+    let text = std::fs::read_to_string("ci/baseline.json").expect("ci baseline");
+    let mut run = serde_json::from_str::<Value>(&text).expect("json")["load"].take();
+    run["deliveries"]["lost"] = lost.into();
+    run
+}
+
+#[test]
+fn one_of_two_repeated_runs_losing_messages_is_a_regression() {
+    let baseline = scratch("repeat-base.json");
+    let current = scratch("repeat-lossy.json");
+    let repeated = |runs: Vec<Value>| serde_json::json!({"schema_version": 2, "runs": runs});
+    std::fs::write(
+        &baseline,
+        repeated(vec![smoke_run(0), smoke_run(0)]).to_string(),
+    )
+    .expect("write");
+    std::fs::write(
+        &current,
+        repeated(vec![smoke_run(0), smoke_run(7)]).to_string(),
+    )
+    .expect("write");
+    let (b, c) = (
+        baseline.to_str().expect("utf-8 path"),
+        current.to_str().expect("utf-8 path"),
+    );
+    assert_eq!(compare(&[b, b]), 0);
+    let json = scratch("repeat-gate.json");
+    let code = compare(&[
+        b,
+        c,
+        "--gate",
+        "correctness",
+        "--json",
+        json.to_str().expect("utf-8 path"),
+    ]);
+    assert_eq!(code, 1);
+    let json: Value =
+        serde_json::from_str(&std::fs::read_to_string(json).expect("json written")).expect("json");
+    assert_eq!(json["findings"][0]["item"], "deliveries.lost");
+    assert_eq!(json["findings"][0]["severity"], "regression");
 }

@@ -289,3 +289,129 @@ async fn shard_reports_written_and_merged_add_up() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+const TWICE: &str = r#"
+version = 1
+name = "twice"
+thresholds = ["lost == 0", "duplicated == 0", "deliver.p99 < 60s"]
+[run]
+messages = 40
+max_schedule_lag = "5s"
+[[channels]]
+name = "room"
+kind = "public"
+count = 1
+[[population]]
+name = "listeners"
+behaviour = "subscriber"
+count = 3
+channels = "room"
+[[population]]
+name = "publisher"
+behaviour = "publisher"
+count = 1
+rate = 200
+channels = "room"
+"#;
+
+/// `pushcheck load` with `args` (after the scenario) on a scenario file
+/// written into a fresh folder; returns the exit code and the report folder.
+async fn load_cli(name: &str, toml: &str, args: &[&str]) -> (u8, std::path::PathBuf) {
+    use clap::Parser;
+    use pushcheck::cli::{Cli, Command};
+    let dir = std::env::temp_dir().join(format!("pushcheck-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let scenario = dir.join("scenario.toml");
+    std::fs::write(&scenario, toml).expect("scenario written");
+    let out = dir.join("report");
+    let mut argv = vec![
+        "pushcheck",
+        "load",
+        scenario.to_str().expect("utf-8 path"),
+        "--out",
+        out.to_str().expect("utf-8 path"),
+        "--quiet",
+    ];
+    argv.extend_from_slice(args);
+    let Command::Load(args) = Cli::parse_from(argv).command else {
+        panic!("load parses as load");
+    };
+    let code = pushcheck::load::command::load(*args)
+        .await
+        .expect("load runs");
+    (code, out)
+}
+
+fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).expect("report written"))
+        .expect("report is JSON")
+}
+
+#[tokio::test]
+async fn load_repeat_2_reports_both_runs_and_the_report_compared_with_itself_passes() {
+    let (code, out) = load_cli("repeat", TWICE, &["--repeat", "2"]).await;
+    assert_eq!(code, 0);
+    let report = read_json(&out.join("load.json"));
+    let runs = report["runs"].as_array().expect("runs");
+    assert_eq!(runs.len(), 2);
+    assert_eq!(
+        (report["repeat"].as_u64(), report["exit_code"].as_u64()),
+        (Some(2), Some(0))
+    );
+    for run in runs {
+        // 40 events to one channel all 3 listeners joined.
+        assert_eq!(run["deliveries"]["expected"], 120);
+        assert_eq!(
+            run["deliveries"]["delivered"].as_u64().unwrap_or(0)
+                + run["deliveries"]["reordered"].as_u64().unwrap_or(0),
+            120
+        );
+        assert_eq!(run["deliveries"]["lost"], 0);
+    }
+    assert_ne!(
+        runs[0]["run"]["run_id"], runs[1]["run"]["run_id"],
+        "fresh channels per run"
+    );
+    assert!(report["median"]["deliver"]["p99"].is_number());
+    for i in 1..=2 {
+        let single = LoadResult::read_dir(&out.join(format!("run-{i}"))).expect("run folder");
+        assert_eq!(single.tally.received(), 120);
+    }
+    assert!(out.join("report.html").is_file());
+
+    let path = out.join("load.json");
+    let text = std::fs::read_to_string(&path).expect("report");
+    let scopes = pushcheck::gate::snapshot::read("load.json", &text).expect("the gate reads it");
+    assert_eq!(scopes["load twice"].metrics["deliver.p99"].samples.len(), 2);
+    let path = path.to_str().expect("utf-8 path");
+    assert_eq!(crate::gate::compare(&[path, path]), 0);
+}
+
+#[tokio::test]
+async fn repeat_cannot_be_combined_with_shard() {
+    use clap::Parser;
+    use pushcheck::cli::{Cli, Command};
+    let smoke = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/smoke.toml");
+    let smoke = smoke.to_str().expect("utf-8 path");
+    let argv = [
+        "pushcheck",
+        "load",
+        smoke,
+        "--repeat",
+        "2",
+        "--shard",
+        "0/2",
+    ];
+    let Command::Load(args) = Cli::parse_from(argv).command else {
+        panic!("load parses as load");
+    };
+    let err = pushcheck::load::command::load(*args)
+        .await
+        .expect_err("usage error");
+    assert!(
+        err.to_string()
+            .contains("--repeat 2 cannot be combined with --shard"),
+        "{err}"
+    );
+}
