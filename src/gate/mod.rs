@@ -82,6 +82,38 @@ pub enum Change {
     KnownDeviation,
     /// A case of the baseline is missing from the current report.
     Missing,
+    /// A passing case is now `n/a` or `skip`: the capability profile or the
+    /// selection changed, so it was not judged. A change, not a regression.
+    NotJudged {
+        /// Verdict now.
+        now: String,
+    },
+    /// Any other verdict change (e.g. `n/a -> pass`).
+    Verdict {
+        /// Verdict then.
+        was: String,
+        /// Verdict now.
+        now: String,
+    },
+    /// The target accepted an attack of this kind (the most in one run).
+    AttackAccepted {
+        /// Then (0: refused every time).
+        was: u64,
+        /// Now (0: refused every time).
+        now: u64,
+    },
+    /// Timing is not judged from invalid runs (the generator fell behind its
+    /// schedule, so it measured itself rather than the target).
+    InvalidRuns {
+        /// Invalid baseline runs.
+        baseline_invalid: usize,
+        /// Baseline runs.
+        baseline_runs: usize,
+        /// Invalid current runs.
+        current_invalid: usize,
+        /// Current runs.
+        current_runs: usize,
+    },
     /// A correctness counter grew.
     CounterUp {
         /// Then.
@@ -178,6 +210,7 @@ pub fn compare(
             Some(cur) => {
                 verdicts(scope, base, cur, &mut out.findings);
                 counters(scope, base, cur, &mut out.findings);
+                attacks(scope, base, cur, &mut out.findings);
                 timing(scope, base, cur, budget, mode, &mut out.findings);
             }
             None => out.unmatched.push(format!("{scope} (baseline only)")),
@@ -213,6 +246,11 @@ fn verdicts(scope: &str, base: &Snapshot, cur: &Snapshot, out: &mut Vec<Finding>
                 push(out, scope, id, Change::KnownDeviation, Severity::Note);
                 continue;
             }
+            (Some("pass"), n @ ("n/a" | "skip")) => {
+                let change = Change::NotJudged { now: n.into() };
+                push(out, scope, id, change, Severity::Note);
+                continue;
+            }
             (Some("pass"), n) if n != "pass" => Change::StoppedPassing {
                 was: "pass".into(),
                 now: n.into(),
@@ -220,6 +258,14 @@ fn verdicts(scope: &str, base: &Snapshot, cur: &Snapshot, out: &mut Vec<Finding>
             (w, n) if failing(n) && !w.is_some_and(failing) => Change::NewFailure {
                 was: w.map(str::to_owned),
             },
+            (Some(w), n) if w != n => {
+                let change = Change::Verdict {
+                    was: w.into(),
+                    now: n.into(),
+                };
+                push(out, scope, id, change, Severity::Note);
+                continue;
+            }
             _ => continue,
         };
         push(out, scope, id, change, Severity::Regression);
@@ -256,6 +302,34 @@ fn counters(scope: &str, base: &Snapshot, cur: &Snapshot, out: &mut Vec<Finding>
     }
 }
 
+/// Every attack kind the target accepts now: a regression when the
+/// baseline refused it every time, a note when the baseline accepted it too.
+fn attacks(scope: &str, base: &Snapshot, cur: &Snapshot, out: &mut Vec<Finding>) {
+    let kinds = base
+        .accepted_attacks
+        .keys()
+        .chain(cur.accepted_attacks.keys());
+    let kinds: std::collections::BTreeSet<&String> = kinds.collect();
+    for kind in kinds {
+        let was = base.accepted_attacks.get(kind).copied().unwrap_or(0);
+        let now = cur.accepted_attacks.get(kind).copied().unwrap_or(0);
+        let severity = match (was, now) {
+            (0, 0) => continue,
+            (0, _) => Severity::Regression,
+            (_, 0) => Severity::Improvement,
+            _ => Severity::Note,
+        };
+        let item = format!("attack {kind}");
+        push(
+            out,
+            scope,
+            &item,
+            Change::AttackAccepted { was, now },
+            severity,
+        );
+    }
+}
+
 fn timing(
     scope: &str,
     base: &Snapshot,
@@ -264,6 +338,15 @@ fn timing(
     mode: GateMode,
     out: &mut Vec<Finding>,
 ) {
+    if base.invalid_runs > 0 || cur.invalid_runs > 0 {
+        let change = Change::InvalidRuns {
+            baseline_invalid: base.invalid_runs,
+            baseline_runs: base.runs,
+            current_invalid: cur.invalid_runs,
+            current_runs: cur.runs,
+        };
+        push(out, scope, "timing", change, Severity::Note);
+    }
     for (name, now) in &cur.metrics {
         let Some(was) = base.metrics.get(name) else {
             continue;

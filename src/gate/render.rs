@@ -21,6 +21,36 @@ pub fn describe(change: &Change) -> String {
         Change::Fixed => "fixed (now passes)".into(),
         Change::KnownDeviation => "fails, listed as a known deviation".into(),
         Change::Missing => "missing from the current report".into(),
+        Change::NotJudged { now } => {
+            format!(
+                "changed pass -> {now}: no longer judged (capability profile or selection changed); not a regression"
+            )
+        }
+        Change::Verdict { was, now } => format!("changed {was} -> {now}"),
+        Change::AttackAccepted { was: 0, now } => {
+            format!(
+                "SECURITY: the target accepted this attack ({now} times in one run; the baseline refused it)"
+            )
+        }
+        Change::AttackAccepted { was, now: 0 } => {
+            format!("now refused (the baseline accepted it {was} times)")
+        }
+        Change::AttackAccepted { was, now } => {
+            format!("still accepted ({now} times; the baseline accepted it {was} times too)")
+        }
+        Change::InvalidRuns {
+            baseline_invalid,
+            baseline_runs,
+            current_invalid,
+            current_runs,
+        } => format!(
+            "not judged from invalid runs (the generator fell behind its schedule): {current_invalid} of {current_runs} current, {baseline_invalid} of {baseline_runs} baseline runs left out of the timing medians{}; correctness still judged",
+            if current_invalid == current_runs || baseline_invalid == baseline_runs {
+                ", leaving nothing to compare"
+            } else {
+                ""
+            }
+        ),
         Change::CounterUp { was, now } => format!("rose {was} -> {now}"),
         Change::CounterDown { was, now } => format!("fell {was} -> {now}"),
         Change::Timing {

@@ -41,8 +41,15 @@ pub struct Snapshot {
     /// Correctness counters that must not grow: lost and duplicated
     /// deliveries, accepted attacks, missed SLOs. Worst run counts.
     pub counters: BTreeMap<String, u64>,
-    /// Timing metrics by name, e.g. `deliver.p99`.
+    /// Timing metrics by name, e.g. `deliver.p99`, from the valid runs only.
     pub metrics: BTreeMap<String, Metric>,
+    /// Attack kinds the target accepted, with the most accepted in one run.
+    pub accepted_attacks: BTreeMap<String, u64>,
+    /// Load runs read.
+    pub runs: usize,
+    /// Load runs marked invalid (the generator fell behind its schedule):
+    /// their timing measured the generator, so it is left out of `metrics`.
+    pub invalid_runs: usize,
 }
 
 /// Why a report could not be read.
@@ -116,6 +123,30 @@ pub struct Threshold {
     pub passed: bool,
 }
 
+/// Whether the generator kept its schedule.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(default)]
+pub struct Validity {
+    /// False when the run measured the generator rather than the target.
+    pub valid: bool,
+}
+
+impl Default for Validity {
+    fn default() -> Validity {
+        Validity { valid: true }
+    }
+}
+
+/// One attack kind's outcome.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct AttackRow {
+    /// Kind, e.g. `wrong-secret`.
+    pub kind: String,
+    /// Accepted by the target (a security failure).
+    pub accepted: u64,
+}
+
 /// Identity of a load run.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
@@ -136,8 +167,14 @@ pub struct LoadRun {
     pub metrics: BTreeMap<String, Percentiles>,
     /// Delivery accounting.
     pub deliveries: Deliveries,
-    /// Attack kinds the target accepted.
+    /// Attack outcomes per kind.
+    pub attacks: Vec<AttackRow>,
+    /// Attack kinds the target accepted (read when `attacks` is absent).
     pub accepted_attacks: Vec<String>,
+    /// Schedule validity (absent: valid).
+    pub validity: Validity,
+    /// `pass`, `fail` or `invalid`.
+    pub verdict: String,
     /// SLO verdicts.
     pub thresholds: Vec<Threshold>,
 }
@@ -219,11 +256,25 @@ pub fn add_load(run: &LoadRun, snap: &mut Snapshot) {
     worst(snap, "deliveries.duplicated".into(), d.duplicated);
     let unexpected = d.unexpected_excluded + d.unexpected_unsubscribed + d.unexpected_forged;
     worst(snap, "deliveries.unexpected".into(), unexpected);
-    worst(
-        snap,
-        "attacks.accepted".into(),
-        run.accepted_attacks.len() as u64,
-    );
+    let mut accepted: BTreeMap<&str, u64> = run
+        .attacks
+        .iter()
+        .filter(|a| a.accepted > 0)
+        .map(|a| (a.kind.as_str(), a.accepted))
+        .collect();
+    for kind in &run.accepted_attacks {
+        accepted.entry(kind.as_str()).or_insert(1);
+    }
+    for (kind, n) in accepted {
+        let v = snap.accepted_attacks.entry(kind.to_owned()).or_insert(0);
+        *v = (*v).max(n);
+    }
+    snap.runs += 1;
+    if !run.validity.valid || run.verdict == "invalid" {
+        // Correctness above still counts; timing of this run does not.
+        snap.invalid_runs += 1;
+        return;
+    }
     for t in &run.thresholds {
         worst(
             snap,
