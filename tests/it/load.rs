@@ -9,6 +9,8 @@ use pushcheck::load::plan::{Invalid, Plan, ScenarioError};
 use pushcheck::load::{EngineOptions, LoadResult, run};
 use reference_server::Config;
 
+use crate::support::validate_schema;
+
 fn opts(run_id: &str) -> EngineOptions {
     EngineOptions {
         run_id: run_id.into(),
@@ -379,6 +381,16 @@ async fn load_repeat_2_reports_both_runs_and_the_report_compared_with_itself_pas
         assert_eq!(single.tally.received(), 120);
     }
     assert!(out.join("report.html").is_file());
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../../schemas/load-report.schema.json"))
+            .expect("the schema is JSON");
+    for file in [out.join("load.json"), out.join("run-1").join("load.json")] {
+        validate_schema(&schema, &schema, &read_json(&file), "")
+            .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    }
+    let mut broken = read_json(&out.join("run-1").join("load.json"));
+    broken["thresholds"][0]["unit"] = "minutes".into();
+    assert!(validate_schema(&schema, &schema, &broken, "").is_err());
 
     let path = out.join("load.json");
     let text = std::fs::read_to_string(&path).expect("report");

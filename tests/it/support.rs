@@ -40,8 +40,9 @@ pub(crate) async fn run_catalogue(
 }
 
 /// Validates `value` against the subset of JSON Schema our committed schemas
-/// use (`type`, `const`, `enum`, `required`, `properties`,
-/// `additionalProperties: false`, `items`, `oneOf`, `minimum`, local `$ref`,
+/// use (`type`, also as a list, `const`, `enum`, `required`, `properties`,
+/// `additionalProperties` as `false` or a schema for map values, `items`,
+/// `oneOf`, `minimum`, local `$ref`,
 /// and `pattern` for the anchored `[a-z0-9-]` id pattern only). Hand-written:
 /// the `jsonschema` crate's dependency tree costs minutes to build on a
 /// 2-core machine. Returns the first problem with its JSON pointer.
@@ -79,15 +80,24 @@ pub(crate) fn validate_schema(
     {
         return fail(format!("{value} is not one of {e:?}"));
     }
-    let type_ok = match schema.get("type").and_then(Value::as_str) {
-        None => true,
-        Some("object") => value.is_object(),
-        Some("array") => value.is_array(),
-        Some("string") => value.is_string(),
-        Some("integer") => value.is_i64() || value.is_u64(),
-        Some("boolean") => value.is_boolean(),
-        Some(other) => return fail(format!("validator does not know type {other}")),
+    let types: Vec<&str> = match schema.get("type") {
+        Some(Value::String(t)) => vec![t.as_str()],
+        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
     };
+    let mut type_ok = types.is_empty();
+    for t in types {
+        type_ok |= match t {
+            "object" => value.is_object(),
+            "array" => value.is_array(),
+            "string" => value.is_string(),
+            "integer" => value.is_i64() || value.is_u64(),
+            "number" => value.is_number(),
+            "boolean" => value.is_boolean(),
+            "null" => value.is_null(),
+            other => return fail(format!("validator does not know type {other}")),
+        };
+    }
     if !type_ok {
         return fail(format!("{value} is not of type {}", schema["type"]));
     }
@@ -112,7 +122,11 @@ pub(crate) fn validate_schema(
             return fail(format!("{s:?} does not match {p}"));
         }
     }
-    if let Some(required) = schema.get("required").and_then(Value::as_array) {
+    if let Some(required) = schema
+        .get("required")
+        .and_then(Value::as_array)
+        .filter(|_| value.is_object())
+    {
         for key in required.iter().filter_map(Value::as_str) {
             if value.get(key).is_none() {
                 return fail(format!("missing required {key}"));
@@ -131,6 +145,18 @@ pub(crate) fn validate_schema(
                 }
                 None => {}
             }
+        }
+    }
+    if let (Some(values), Some(obj)) = (
+        schema.get("additionalProperties").filter(|a| a.is_object()),
+        value.as_object(),
+    ) {
+        let props = schema.get("properties").and_then(Value::as_object);
+        for (key, v) in obj
+            .iter()
+            .filter(|(k, _)| !props.is_some_and(|p| p.contains_key(*k)))
+        {
+            validate_schema(values, root, v, &format!("{at}/{key}"))?;
         }
     }
     if let (Some(items), Some(arr)) = (schema.get("items"), value.as_array()) {
