@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
-use crate::client::WebhookSink;
+use crate::client::{TlsTrust, WebhookSink};
 use crate::conformance::{CaseResult, Env, RunOptions, registry, run, select, skipped, spec};
 use crate::report::{self, Report};
 use crate::target::{Credentials, Profile, Target, TargetError, TargetList, ws_url_from_env_parts};
@@ -58,6 +58,9 @@ pub struct ConformArgs {
     /// REST base URL (default derived from the target).
     #[arg(long)]
     pub rest_url: Option<String>,
+    /// PEM file of a CA to trust for `--target` (wss/https), besides the platform's roots.
+    #[arg(long)]
+    pub ca_cert: Option<String>,
     /// App id.
     #[arg(long, env = "PUSHER_APP_ID", default_value = "app-id")]
     pub app_id: String,
@@ -104,6 +107,9 @@ pub enum CliError {
     /// A target could not be built.
     #[error(transparent)]
     Target(#[from] TargetError),
+    /// `--ca-cert` could not be loaded.
+    #[error(transparent)]
+    Tls(#[from] crate::client::TlsError),
     /// A file could not be read or written.
     #[error("cannot access {path}")]
     Io {
@@ -174,6 +180,10 @@ pub fn list() -> String {
 
 fn targets(args: &ConformArgs, profile: &Profile) -> Result<Vec<Target>, CliError> {
     let creds = Credentials::new(&args.app_id, &args.key, &args.secret);
+    let tls = match &args.ca_cert {
+        Some(path) => TlsTrust::with_ca_file(path)?,
+        None => TlsTrust::default(),
+    };
     let mut specs = args.target.clone();
     if let (true, Ok(host)) = (specs.is_empty(), std::env::var("PUSHER_HOST")) {
         {
@@ -190,15 +200,17 @@ fn targets(args: &ConformArgs, profile: &Profile) -> Result<Vec<Target>, CliErro
         .iter()
         .map(|s| {
             let (name, url) = s.split_once('=').unwrap_or(("target", s));
-            Target::new(
+            let mut t = Target::new(
                 name,
                 url,
                 args.rest_url.as_deref(),
                 creds.clone(),
                 profile.clone(),
-            )
+            )?;
+            t.tls = tls.clone();
+            Ok(t)
         })
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect::<Result<Vec<_>, CliError>>()?;
     if let Some(path) = &args.target_config {
         list.extend(TargetList::load(path)?);
     }

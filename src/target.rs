@@ -44,7 +44,9 @@
 //! A TOML file given with `--target-config` lists several targets for one
 //! side-by-side run, each with its own credentials and profile (a path
 //! relative to the file, or the profile inline as `[target.profile]`).
-//! `rest_url` is derived from `url` when left out.
+//! `rest_url` is derived from `url` when left out. `ca_cert` is a PEM file
+//! (relative to the list) of a CA trusted for that target's `wss://` and
+//! `https://` connections on top of the platform's roots, as `--ca-cert` does.
 //!
 //! ```toml
 //! [[target]]
@@ -62,6 +64,7 @@
 //! key = "staging-key"
 //! secret = "staging-secret"
 //! profile = "staging-profile.toml"
+//! ca_cert = "staging-ca.pem"
 //! ```
 
 use std::collections::BTreeMap;
@@ -70,6 +73,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::client::{TlsError, TlsTrust};
 use crate::signing::Secret;
 
 /// App credentials: id for REST paths, key for URLs and auth, secret for signing.
@@ -217,6 +221,15 @@ pub enum TargetError {
         #[source]
         source: toml::de::Error,
     },
+    /// A target's `ca_cert` could not be loaded.
+    #[error("cannot trust the ca certificate of target {target}")]
+    CaCert {
+        /// The target's name.
+        target: String,
+        /// Why.
+        #[source]
+        source: TlsError,
+    },
     /// The target list is not valid TOML for [`TargetList`].
     #[error("invalid target list {path}")]
     ParseTargets {
@@ -255,6 +268,8 @@ pub struct TargetEntry {
     pub secret: String,
     /// The capability profile: a path or an inline table; default when absent.
     pub profile: Option<ProfileSource>,
+    /// PEM file of an extra CA to trust, relative to the target list.
+    pub ca_cert: Option<String>,
 }
 
 /// Where a target's profile comes from.
@@ -296,7 +311,17 @@ impl TargetList {
                     Some(ProfileSource::Path(p)) => Profile::load(&dir.join(p).to_string_lossy())?,
                 };
                 let creds = Credentials::new(&t.app_id, &t.key, &t.secret);
-                Target::new(&t.name, &t.url, t.rest_url.as_deref(), creds, profile)
+                let mut target =
+                    Target::new(&t.name, &t.url, t.rest_url.as_deref(), creds, profile)?;
+                if let Some(ca) = &t.ca_cert {
+                    target.tls = TlsTrust::with_ca_file(&dir.join(ca).to_string_lossy()).map_err(
+                        |source| TargetError::CaCert {
+                            target: t.name.clone(),
+                            source,
+                        },
+                    )?;
+                }
+                Ok(target)
             })
             .collect()
     }
@@ -356,6 +381,8 @@ pub struct Target {
     pub profile: Profile,
     /// Slow cases: `None` means they are skipped (no `--slow`).
     pub slow: Option<SlowSetup>,
+    /// CAs trusted for `wss://` and `https://` (native roots unless `--ca-cert`).
+    pub tls: TlsTrust,
 }
 
 impl Target {
@@ -386,6 +413,7 @@ impl Target {
             credentials,
             profile,
             slow: None,
+            tls: TlsTrust::default(),
         })
     }
 
@@ -472,6 +500,7 @@ mod tests {
             list.target[1].rest_url.as_deref(),
             Some("https://api.example.com")
         );
+        assert_eq!(list.target[1].ca_cert.as_deref(), Some("staging-ca.pem"));
         let inline = "[[target]]\nname = \"a\"\nurl = \"ws://h:1\"\napp_id = \"1\"\nkey = \"k\"\nsecret = \"s\"\n[target.profile.features]\nwebhooks = true\n";
         let list = TargetList::from_toml(inline).expect("inline profile parses");
         assert!(matches!(

@@ -1,13 +1,15 @@
-//! Talking to a target: the WebSocket protocol client, the signed REST client
-//! and the webhook sink. Waiting words are `expect_*` (a miss is a
+//! Talking to a target: the WebSocket protocol client, the signed REST client,
+//! the CA trust both share for TLS, and the webhook sink. Waiting words are `expect_*` (a miss is a
 //! [`ExpectError::Violation`]) or `recv_*` (a miss is `None`).
 
 mod rest;
 mod sink;
+mod tls;
 mod ws;
 
 pub use rest::{Prepared, RestClient, RestError, RestRequest, RestResponse};
 pub use sink::{SinkError, WebhookDelivery, WebhookSink};
+pub use tls::{TlsError, TlsTrust};
 pub use ws::{ClientError, Incoming, ProtocolClient};
 
 /// The outcome of a failed `expect_*`: the target did something else, or the

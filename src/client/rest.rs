@@ -5,6 +5,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
+use super::TlsTrust;
 use crate::signing::{RestSignature, Secret, body_md5};
 use crate::target::Credentials;
 
@@ -229,8 +230,20 @@ pub struct RestClient {
 impl RestClient {
     /// A client for `base` (`http://host:port`) signing as `credentials`.
     pub fn new(base: &str, credentials: Credentials, timeout: Duration) -> RestClient {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
+        RestClient::with_tls(base, credentials, timeout, &TlsTrust::default())
+    }
+
+    /// [`Self::new`] trusting `tls` for an `https://` base.
+    pub fn with_tls(
+        base: &str,
+        credentials: Credentials,
+        timeout: Duration,
+        tls: &TlsTrust,
+    ) -> RestClient {
+        // A failed build falls back to a client that trusts less, never
+        // more: an https target then fails as a harness error, not a pass.
+        let http = tls
+            .apply(reqwest::Client::builder().timeout(timeout))
             .build()
             .unwrap_or_default();
         RestClient {
@@ -289,6 +302,24 @@ impl RestClient {
     }
 
     /// Publishes one event: `POST /events` with `{name, channel(s), data}` plus `extra` fields.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), pushcheck::client::RestError> {
+    /// use std::time::Duration;
+    ///
+    /// use pushcheck::client::{RestClient, TlsTrust};
+    /// use pushcheck::target::Credentials;
+    ///
+    /// let tls = TlsTrust::with_ca_file("ca.pem").expect("a PEM CA");
+    /// let creds = Credentials::new("app-id", "app-key", "app-secret");
+    /// let rest = RestClient::with_tls("https://127.0.0.1:6002", creds, Duration::from_secs(2), &tls);
+    /// let resp = rest
+    ///     .publish(&["orders"], "created", r#"{"id":1}"#, serde_json::json!({"socket_id": "1.2"}))
+    ///     .await?;
+    /// assert_eq!(resp.status, 200);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn publish(
         &self,
         channels: &[&str],

@@ -10,7 +10,7 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use super::{ExpectError, nothing_within};
+use super::{ExpectError, TlsTrust, nothing_within};
 use crate::signing::{channel_auth, signin_auth};
 use crate::target::Credentials;
 use crate::wire::{ChannelKind, DecodeError, Envelope};
@@ -86,9 +86,24 @@ impl ProtocolClient {
         credentials: Arc<Credentials>,
         timeout: Duration,
     ) -> Result<Result<ProtocolClient, u16>, ClientError> {
+        ProtocolClient::open_with_tls(url, credentials, timeout, &TlsTrust::default()).await
+    }
+
+    /// [`Self::open`] trusting `tls` for `wss://` URLs.
+    pub async fn open_with_tls(
+        url: &str,
+        credentials: Arc<Credentials>,
+        timeout: Duration,
+        tls: &TlsTrust,
+    ) -> Result<Result<ProtocolClient, u16>, ClientError> {
         // Nagle off: small frames written back to back (a subscribe, then an
         // unsubscribe that has no reply) must not wait for a delayed ACK.
-        let connect = tokio_tungstenite::connect_async_with_config(url, None, true);
+        let connect = tokio_tungstenite::connect_async_tls_with_config(
+            url,
+            None,
+            true,
+            tls.ws_connector(url),
+        );
         let result = match tokio::time::timeout(timeout, connect).await {
             Ok(r) => r,
             Err(_) => Err(tokio_tungstenite::tungstenite::Error::Io(
@@ -115,12 +130,46 @@ impl ProtocolClient {
     }
 
     /// Opens the connection and expects `pusher:connection_established` first.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), pushcheck::client::ExpectError> {
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    ///
+    /// use pushcheck::client::{ProtocolClient, RestClient};
+    /// use pushcheck::target::Credentials;
+    ///
+    /// let creds = Credentials::new("app-id", "app-key", "app-secret");
+    /// let url = "ws://127.0.0.1:6001/app/app-key?protocol=7";
+    /// let timeout = Duration::from_secs(2);
+    /// let mut client = ProtocolClient::connect(url, Arc::new(creds.clone()), timeout).await?;
+    /// client.subscribe("private-orders").await?;
+    ///
+    /// let rest = RestClient::new("http://127.0.0.1:6001", creds, timeout);
+    /// rest.publish(&["private-orders"], "created", "{}", serde_json::json!({}))
+    ///     .await?;
+    /// let event = client.expect_event("private-orders", "created").await?;
+    /// assert_eq!(event.event(), "created");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn connect(
         url: &str,
         credentials: Arc<Credentials>,
         timeout: Duration,
     ) -> Result<ProtocolClient, ExpectError> {
-        let mut client = match ProtocolClient::open(url, credentials, timeout).await? {
+        ProtocolClient::connect_with_tls(url, credentials, timeout, &TlsTrust::default()).await
+    }
+
+    /// [`Self::connect`] trusting `tls` for `wss://` URLs.
+    pub async fn connect_with_tls(
+        url: &str,
+        credentials: Arc<Credentials>,
+        timeout: Duration,
+        tls: &TlsTrust,
+    ) -> Result<ProtocolClient, ExpectError> {
+        let mut client = match ProtocolClient::open_with_tls(url, credentials, timeout, tls).await?
+        {
             Ok(c) => c,
             Err(status) => {
                 return Err(ExpectError::violation(

@@ -73,21 +73,19 @@ impl Ctx {
         credentials: Arc<Credentials>,
     ) -> Result<ProtocolClient, Failure> {
         let url = self.target().ws_url(&credentials.key, "");
-        Ok(ProtocolClient::connect(&url, credentials, self.timeout()).await?)
+        let tls = &self.target().tls;
+        Ok(ProtocolClient::connect_with_tls(&url, credentials, self.timeout(), tls).await?)
     }
 
     /// A REST client signing for the main app.
     pub fn rest(&self) -> RestClient {
-        RestClient::new(
-            &self.target().rest_base,
-            (*self.credentials).clone(),
-            self.timeout(),
-        )
+        self.rest_as((*self.credentials).clone())
     }
 
     /// A REST client signing for another app.
     pub fn rest_as(&self, credentials: Credentials) -> RestClient {
-        RestClient::new(&self.target().rest_base, credentials, self.timeout())
+        let target = self.target();
+        RestClient::with_tls(&target.rest_base, credentials, self.timeout(), &target.tls)
     }
 
     /// The webhook sink, or N/A when the target sends no webhooks to the harness.

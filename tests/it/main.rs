@@ -7,3 +7,4 @@ mod load;
 mod reference;
 mod signing_props;
 mod support;
+mod tls;

@@ -140,7 +140,7 @@ async fn activity_timeout(ctx: Ctx) -> Outcome {
 async fn expect_closed_with(ctx: &Ctx, url: &str, codes: &[u16], http_ok: Option<u16>) -> Outcome {
     let creds = Arc::new(Credentials::new("", "", ""));
     let expected = format!("close with {codes:?}");
-    match ProtocolClient::open(url, creds, ctx.timeout()).await? {
+    match ProtocolClient::open_with_tls(url, creds, ctx.timeout(), &ctx.target().tls).await? {
         Err(status) if Some(status) == http_ok => Ok(()),
         Err(status) => Err(Failure::violation(
             expected,
@@ -206,7 +206,8 @@ async fn unknown_query_params(ctx: Ctx) -> Outcome {
     let url = ctx
         .target()
         .ws_url(&creds.key, "client=js&version=8.4.0&flash=false&foo=bar");
-    let mut c = ProtocolClient::connect(&url, creds, ctx.timeout()).await?;
+    let tls = &ctx.target().tls;
+    let mut c = ProtocolClient::connect_with_tls(&url, creds, ctx.timeout(), tls).await?;
     c.send_ping().await?;
     c.expect_next("pusher:pong").await?;
     Ok(())
