@@ -2,8 +2,11 @@
 //! engine -> populations of simulated clients -> merged measurements.
 #![doc = include_str!("../../scenarios/README.md")]
 
+mod invalid;
 pub mod plan;
 pub mod scenario;
+mod shard;
+pub mod threshold;
 
 pub use plan::{Plan, ScenarioError};
 pub mod engine;

@@ -8,129 +8,15 @@ use std::time::Duration;
 
 use super::scenario::{CapacitySection, PopulationSection, RunSection, Scenario, VERSION};
 use crate::attack::AttackKind;
-use crate::metrics::Metric;
+
+pub use super::invalid::{Invalid, ScenarioError};
+pub use super::shard::Shard;
+pub use super::threshold::{Counter, Op, Subject, Threshold, unit_micros};
 
 /// The spec's per-connection client-event limit (spec 6.2).
 pub const CLIENT_EVENT_RATE_LIMIT: f64 = 10.0;
 /// The spec's largest event `data` (spec 8.2), minus room for the payload header.
 pub const MAX_PADDING: u32 = 10_240 - 200;
-
-/// Why a scenario is refused.
-#[derive(Debug, thiserror::Error)]
-pub enum ScenarioError {
-    /// The file could not be read.
-    #[error("cannot read scenario {file}")]
-    Read {
-        /// Path.
-        file: String,
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The file is not valid TOML for the format (unknown field, wrong type).
-    #[error("{file}: {source}")]
-    Toml {
-        /// Path.
-        file: String,
-        /// The parser's message, with line and column.
-        #[source]
-        source: toml::de::Error,
-    },
-    /// A value is out of its rules.
-    #[error("{file}: {field}: {why}")]
-    Invalid {
-        /// Path.
-        file: String,
-        /// Dotted field path, such as `population[1].rate`.
-        field: String,
-        /// What is wrong.
-        why: Invalid,
-    },
-}
-
-/// What is wrong with one field.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum Invalid {
-    /// Unsupported format version.
-    #[error("version {found} is not supported (this build reads version {VERSION})")]
-    Version {
-        /// Version in the file.
-        found: u32,
-    },
-    /// A required field is absent.
-    #[error("is required")]
-    Missing,
-    /// Two exclusive fields are both set.
-    #[error("cannot be combined with {other}")]
-    Exclusive {
-        /// The other field.
-        other: &'static str,
-    },
-    /// Not a duration.
-    #[error("{text:?} is not a duration (write \"500ms\", \"10s\", \"2m\")")]
-    Duration {
-        /// The text.
-        text: String,
-    },
-    /// A value outside its set of names.
-    #[error("{value:?} is not one of {allowed}")]
-    UnknownValue {
-        /// The value.
-        value: String,
-        /// The allowed names.
-        allowed: &'static str,
-    },
-    /// A reference to an undefined channel set or population.
-    #[error("{name:?} is not defined in {section}")]
-    Undefined {
-        /// The name.
-        name: String,
-        /// Where it should be defined.
-        section: &'static str,
-    },
-    /// A number out of range.
-    #[error("{value} is out of range {min}..={max}: {reason}")]
-    Range {
-        /// The value.
-        value: f64,
-        /// Lowest allowed.
-        min: f64,
-        /// Highest allowed.
-        max: f64,
-        /// Why the range.
-        reason: &'static str,
-    },
-    /// A name used twice.
-    #[error("{name:?} is used twice")]
-    Duplicate {
-        /// The name.
-        name: String,
-    },
-    /// A channel set of the wrong kind.
-    #[error("set {set:?} is {kind}, but this needs {needs}")]
-    Kind {
-        /// Set name.
-        set: String,
-        /// Its kind.
-        kind: &'static str,
-        /// What is needed.
-        needs: &'static str,
-    },
-    /// A field that does not apply to this behaviour.
-    #[error("does not apply to behaviour {behaviour}")]
-    NotApplicable {
-        /// The behaviour.
-        behaviour: &'static str,
-    },
-    /// A threshold that does not parse.
-    #[error("{text:?}: {reason} (write \"deliver.p99 < 25ms\" or \"lost == 0\")")]
-    Threshold {
-        /// The rule.
-        text: String,
-        /// What is wrong.
-        reason: &'static str,
-    },
-}
 
 /// Messages or connections per second.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -306,187 +192,6 @@ pub struct Population {
     pub behaviour: Behaviour,
 }
 
-/// A counter a threshold can test.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Counter {
-    /// Expected deliveries that never arrived.
-    Lost,
-    /// Duplicated deliveries.
-    Duplicated,
-    /// Reordered deliveries.
-    Reordered,
-    /// Unexpected deliveries.
-    Unexpected,
-    /// Accepted attacks.
-    AcceptedAttacks,
-    /// Errors of every kind.
-    Errors,
-    /// Deliveries received (in order or not).
-    Delivered,
-    /// Connections established.
-    Connections,
-}
-
-impl Counter {
-    const ALL: [(Counter, &'static str); 8] = [
-        (Counter::Lost, "lost"),
-        (Counter::Duplicated, "duplicated"),
-        (Counter::Reordered, "reordered"),
-        (Counter::Unexpected, "unexpected"),
-        (Counter::AcceptedAttacks, "accepted_attacks"),
-        (Counter::Errors, "errors"),
-        (Counter::Delivered, "delivered"),
-        (Counter::Connections, "connections"),
-    ];
-
-    /// Name in thresholds.
-    pub fn as_str(self) -> &'static str {
-        Counter::ALL
-            .iter()
-            .find(|(c, _)| *c == self)
-            .map(|(_, n)| *n)
-            .expect("every counter is listed")
-    }
-}
-
-/// What a threshold measures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Subject {
-    /// A statistic of a latency histogram, in microseconds.
-    Latency(Metric, &'static str),
-    /// A counter.
-    Counter(Counter),
-}
-
-/// A comparison operator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Op {
-    /// `<`
-    Lt,
-    /// `<=`
-    Le,
-    /// `>`
-    Gt,
-    /// `>=`
-    Ge,
-    /// `==`
-    Eq,
-}
-
-impl Op {
-    /// Whether `lhs op rhs` holds.
-    pub fn holds(self, lhs: f64, rhs: f64) -> bool {
-        match self {
-            Op::Lt => lhs < rhs,
-            Op::Le => lhs <= rhs,
-            Op::Gt => lhs > rhs,
-            Op::Ge => lhs >= rhs,
-            Op::Eq => (lhs - rhs).abs() < f64::EPSILON,
-        }
-    }
-}
-
-/// An SLO rule.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Threshold {
-    /// As written.
-    pub text: String,
-    /// What is measured.
-    pub subject: Subject,
-    /// Comparison.
-    pub op: Op,
-    /// Bound (microseconds for latencies).
-    pub value: f64,
-    /// The unit the bound was written in (`us`, `ms`, `s`; empty for counts),
-    /// so the observed value is shown as the rule reads.
-    pub unit: &'static str,
-}
-
-const STATS: [&str; 8] = ["p50", "p90", "p99", "p999", "max", "min", "mean", "count"];
-
-impl Threshold {
-    /// Parses `metric.stat op value[unit]` or `counter op value`.
-    pub fn parse(text: &str) -> Result<Threshold, Invalid> {
-        let bad = |reason| Invalid::Threshold {
-            text: text.into(),
-            reason,
-        };
-        let parts: Vec<&str> = text.split_whitespace().collect();
-        let [lhs, op, rhs] = parts[..] else {
-            return Err(bad("needs three parts separated by spaces"));
-        };
-        let op = match op {
-            "<" => Op::Lt,
-            "<=" => Op::Le,
-            ">" => Op::Gt,
-            ">=" => Op::Ge,
-            "==" => Op::Eq,
-            _ => return Err(bad("operator must be <, <=, >, >= or ==")),
-        };
-        let subject = if let Some((metric, stat)) = lhs.split_once('.') {
-            let metric = Metric::from_name(metric).ok_or(bad("unknown metric"))?;
-            let stat = STATS.into_iter().find(|s| *s == stat).ok_or(bad(
-                "unknown statistic (p50 p90 p99 p999 max min mean count)",
-            ))?;
-            Subject::Latency(metric, stat)
-        } else {
-            let c = Counter::ALL
-                .iter()
-                .find(|(_, n)| *n == lhs)
-                .ok_or(bad("unknown counter"))?;
-            Subject::Counter(c.0)
-        };
-        let (value, unit) = match subject {
-            Subject::Latency(_, "count") | Subject::Counter(_) => {
-                let v = rhs
-                    .parse::<f64>()
-                    .map_err(|_| bad("bound is not a number"))?;
-                (v, "")
-            }
-            Subject::Latency(..) => {
-                parse_micros(rhs).ok_or(bad("bound needs a unit: us, ms or s"))?
-            }
-        };
-        Ok(Threshold {
-            text: text.into(),
-            subject,
-            op,
-            value,
-            unit,
-        })
-    }
-
-    /// Microseconds per unit of [`Threshold::unit`] (1 for counts).
-    pub fn micros_per_unit(&self) -> f64 {
-        unit_micros(self.unit)
-    }
-}
-
-/// Microseconds in one `us`, `ms` or `s`; 1 for anything else (counts).
-pub fn unit_micros(unit: &str) -> f64 {
-    match unit {
-        "ms" => 1_000.0,
-        "s" => 1_000_000.0,
-        _ => 1.0,
-    }
-}
-
-/// A latency bound in microseconds, and the unit it was written in.
-fn parse_micros(text: &str) -> Option<(f64, &'static str)> {
-    let (num, unit) = if let Some(n) = text.strip_suffix("us") {
-        (n, "us")
-    } else if let Some(n) = text.strip_suffix("ms") {
-        (n, "ms")
-    } else if let Some(n) = text.strip_suffix('s') {
-        (n, "s")
-    } else {
-        return None;
-    };
-    num.parse::<f64>()
-        .ok()
-        .map(|v| (v * unit_micros(unit), unit))
-}
-
 /// Which parameter a capacity search steps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CapacityParameter {
@@ -511,35 +216,6 @@ pub struct Capacity {
     pub max: f64,
     /// Traffic time per step.
     pub step_duration: Duration,
-}
-
-/// This process's part of a sharded plan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Shard {
-    /// 0-based index.
-    pub index: u32,
-    /// Number of shards.
-    pub total: u32,
-}
-
-impl Shard {
-    /// The whole plan.
-    pub const WHOLE: Shard = Shard { index: 0, total: 1 };
-
-    /// Parses `i/N` (0 <= i < N).
-    pub fn parse(text: &str) -> Option<Shard> {
-        let (i, n) = text.split_once('/')?;
-        let (index, total) = (i.parse().ok()?, n.parse().ok()?);
-        (total > 0 && index < total).then_some(Shard { index, total })
-    }
-
-    /// This shard's share of `count` items and the number of items in earlier shards.
-    pub fn share(self, count: u32) -> (u32, u32) {
-        let (base, extra) = (count / self.total, count % self.total);
-        let mine = base + u32::from(self.index < extra);
-        let before = base * self.index + self.index.min(extra);
-        (mine, before)
-    }
 }
 
 /// A validated scenario.
@@ -1113,6 +789,7 @@ fn capacity(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metrics::Metric;
 
     #[test]
     fn thresholds_parse_latency_units_and_counters() {

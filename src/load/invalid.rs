@@ -1,0 +1,120 @@
+//! Why a scenario is refused: errors that name the file, the field and why (issue 4).
+
+use super::scenario::VERSION;
+
+/// Why a scenario is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    /// The file could not be read.
+    #[error("cannot read scenario {file}")]
+    Read {
+        /// Path.
+        file: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for the format (unknown field, wrong type).
+    #[error("{file}: {source}")]
+    Toml {
+        /// Path.
+        file: String,
+        /// The parser's message, with line and column.
+        #[source]
+        source: toml::de::Error,
+    },
+    /// A value is out of its rules.
+    #[error("{file}: {field}: {why}")]
+    Invalid {
+        /// Path.
+        file: String,
+        /// Dotted field path, such as `population[1].rate`.
+        field: String,
+        /// What is wrong.
+        why: Invalid,
+    },
+}
+
+/// What is wrong with one field.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Invalid {
+    /// Unsupported format version.
+    #[error("version {found} is not supported (this build reads version {VERSION})")]
+    Version {
+        /// Version in the file.
+        found: u32,
+    },
+    /// A required field is absent.
+    #[error("is required")]
+    Missing,
+    /// Two exclusive fields are both set.
+    #[error("cannot be combined with {other}")]
+    Exclusive {
+        /// The other field.
+        other: &'static str,
+    },
+    /// Not a duration.
+    #[error("{text:?} is not a duration (write \"500ms\", \"10s\", \"2m\")")]
+    Duration {
+        /// The text.
+        text: String,
+    },
+    /// A value outside its set of names.
+    #[error("{value:?} is not one of {allowed}")]
+    UnknownValue {
+        /// The value.
+        value: String,
+        /// The allowed names.
+        allowed: &'static str,
+    },
+    /// A reference to an undefined channel set or population.
+    #[error("{name:?} is not defined in {section}")]
+    Undefined {
+        /// The name.
+        name: String,
+        /// Where it should be defined.
+        section: &'static str,
+    },
+    /// A number out of range.
+    #[error("{value} is out of range {min}..={max}: {reason}")]
+    Range {
+        /// The value.
+        value: f64,
+        /// Lowest allowed.
+        min: f64,
+        /// Highest allowed.
+        max: f64,
+        /// Why the range.
+        reason: &'static str,
+    },
+    /// A name used twice.
+    #[error("{name:?} is used twice")]
+    Duplicate {
+        /// The name.
+        name: String,
+    },
+    /// A channel set of the wrong kind.
+    #[error("set {set:?} is {kind}, but this needs {needs}")]
+    Kind {
+        /// Set name.
+        set: String,
+        /// Its kind.
+        kind: &'static str,
+        /// What is needed.
+        needs: &'static str,
+    },
+    /// A field that does not apply to this behaviour.
+    #[error("does not apply to behaviour {behaviour}")]
+    NotApplicable {
+        /// The behaviour.
+        behaviour: &'static str,
+    },
+    /// A threshold that does not parse.
+    #[error("{text:?}: {reason} (write \"deliver.p99 < 25ms\" or \"lost == 0\")")]
+    Threshold {
+        /// The rule.
+        text: String,
+        /// What is wrong.
+        reason: &'static str,
+    },
+}
