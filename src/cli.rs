@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 use crate::client::{TlsTrust, WebhookSink};
 use crate::conformance::{CaseResult, Env, RunOptions, registry, run, select, skipped, spec};
 use crate::report::{self, Report};
-use crate::target::{Credentials, Profile, Target, TargetError, TargetList, ws_url_from_env_parts};
+use crate::target::{Profile, Target, TargetError, TargetList, ws_url_from_env_parts};
 
 /// Conformance testing for Pusher Channels compatible servers.
 #[derive(Debug, Parser)]
@@ -61,20 +61,9 @@ pub struct ConformArgs {
     /// PEM file of a CA to trust for `--target` (wss/https), besides the platform's roots.
     #[arg(long)]
     pub ca_cert: Option<String>,
-    /// App id.
-    #[arg(long, env = "PUSHER_APP_ID", default_value = "app-id")]
-    pub app_id: String,
-    /// App key.
-    #[arg(long, env = "PUSHER_APP_KEY", default_value = "app-key")]
-    pub key: String,
-    /// App secret.
-    #[arg(
-        long,
-        env = "PUSHER_APP_SECRET",
-        default_value = "app-secret",
-        hide_env_values = true
-    )]
-    pub secret: String,
+    /// App credentials.
+    #[command(flatten)]
+    pub credentials: crate::target::CredentialFlags,
     /// Capability profile TOML (see `pushcheck::target`).
     #[arg(long)]
     pub profile: Option<String>,
@@ -179,7 +168,7 @@ pub fn list() -> String {
 }
 
 fn targets(args: &ConformArgs, profile: &Profile) -> Result<Vec<Target>, CliError> {
-    let creds = Credentials::new(&args.app_id, &args.key, &args.secret);
+    let creds = args.credentials.credentials();
     let tls = match &args.ca_cert {
         Some(path) => TlsTrust::with_ca_file(path)?,
         None => TlsTrust::default(),

@@ -87,6 +87,33 @@ pub struct Credentials {
     pub secret: Secret,
 }
 
+/// The credential flags every subcommand takes, with the environment names
+/// Pusher users already have (`PUSHER_APP_ID`, `PUSHER_APP_KEY`, `PUSHER_APP_SECRET`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct CredentialFlags {
+    /// App id.
+    #[arg(long, env = "PUSHER_APP_ID", default_value = "app-id")]
+    pub app_id: String,
+    /// App key.
+    #[arg(long, env = "PUSHER_APP_KEY", default_value = "app-key")]
+    pub key: String,
+    /// App secret.
+    #[arg(
+        long,
+        env = "PUSHER_APP_SECRET",
+        default_value = "app-secret",
+        hide_env_values = true
+    )]
+    pub secret: String,
+}
+
+impl CredentialFlags {
+    /// The credentials these flags name.
+    pub fn credentials(&self) -> Credentials {
+        Credentials::new(&self.app_id, &self.key, &self.secret)
+    }
+}
+
 impl Credentials {
     /// Builds credentials from plain strings.
     pub fn new(app_id: &str, key: &str, secret: &str) -> Credentials {

@@ -14,20 +14,9 @@ pub struct FuzzArgs {
     /// REST base URL (default derived from the target).
     #[arg(long)]
     pub rest_url: Option<String>,
-    /// App id.
-    #[arg(long, env = "PUSHER_APP_ID", default_value = "app-id")]
-    pub app_id: String,
-    /// App key.
-    #[arg(long, env = "PUSHER_APP_KEY", default_value = "app-key")]
-    pub key: String,
-    /// App secret.
-    #[arg(
-        long,
-        env = "PUSHER_APP_SECRET",
-        default_value = "app-secret",
-        hide_env_values = true
-    )]
-    pub secret: String,
+    /// App credentials.
+    #[command(flatten)]
+    pub credentials: crate::target::CredentialFlags,
     /// Seed; the same seed generates the same cases (default: from the clock, printed).
     #[arg(long)]
     pub seed: Option<u64>,
@@ -97,7 +86,7 @@ pub async fn fuzz_auth(args: FuzzArgs) -> Result<u8, FuzzCliError> {
     };
     let (_server, target) = match &args.target {
         Some(url) => {
-            let creds = Credentials::new(&args.app_id, &args.key, &args.secret);
+            let creds = args.credentials.credentials();
             let t = Target::new(
                 "target",
                 url,

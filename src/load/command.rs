@@ -25,20 +25,9 @@ pub struct TargetFlags {
     /// REST base URL (default derived from the target).
     #[arg(long)]
     pub rest_url: Option<String>,
-    /// App id.
-    #[arg(long, env = "PUSHER_APP_ID", default_value = "app-id")]
-    pub app_id: String,
-    /// App key.
-    #[arg(long, env = "PUSHER_APP_KEY", default_value = "app-key")]
-    pub key: String,
-    /// App secret.
-    #[arg(
-        long,
-        env = "PUSHER_APP_SECRET",
-        default_value = "app-secret",
-        hide_env_values = true
-    )]
-    pub secret: String,
+    /// App credentials.
+    #[command(flatten)]
+    pub credentials: crate::target::CredentialFlags,
 }
 
 /// Flags of `load`.
@@ -144,7 +133,7 @@ fn external(flags: &TargetFlags) -> Result<Option<Target>, CommandError> {
     let Some(url) = &flags.target else {
         return Ok(None);
     };
-    let creds = Credentials::new(&flags.app_id, &flags.key, &flags.secret);
+    let creds = flags.credentials.credentials();
     Ok(Some(Target::new(
         "target",
         url,
