@@ -106,7 +106,11 @@ pub(crate) fn verify(
     }
 }
 
-/// Refuses timestamps `window` or more away from `now`, either way (spec 5.5, 13.10).
+/// Refuses timestamps `window` or more away from `now`, either way (spec 5.5,
+/// 13.10). Both sides are whole seconds, so the window is the same size in
+/// the past and the future whatever the fraction of the server's clock, and
+/// the arithmetic is checked: the timestamp comes from anyone who knows the
+/// public key.
 fn check_timestamp(
     given: Option<&str>,
     window: Duration,
@@ -118,19 +122,26 @@ fn check_timestamp(
             "Timestamp {given:?} is not a whole number of seconds"
         ))
     })?;
-    let given_time = UNIX_EPOCH + Duration::from_secs(seconds);
-    let skew = now
-        .duration_since(given_time)
-        .unwrap_or_else(|e| e.duration());
-    if skew.as_secs() < window.as_secs() {
+    let now_secs = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    if seconds.abs_diff(now_secs) < window.as_secs() {
         return Ok(());
     }
     Err(RestError::Unauthorized(format!(
         "Timestamp expired: Given timestamp ({}) not within {}s of server time ({})",
-        humantime::format_rfc3339_seconds(given_time),
+        rfc3339(seconds),
         window.as_secs(),
-        humantime::format_rfc3339_seconds(now),
+        rfc3339(now_secs),
     )))
+}
+
+/// Seconds since the epoch as RFC 3339 when the calendar can show them
+/// (years up to 9999), else as the bare number.
+fn rfc3339(seconds: u64) -> String {
+    const YEAR_10000: u64 = 253_402_300_800;
+    match UNIX_EPOCH.checked_add(Duration::from_secs(seconds)) {
+        Some(time) if seconds < YEAR_10000 => humantime::format_rfc3339_seconds(time).to_string(),
+        Some(_) | None => format!("{seconds} s after the epoch"),
+    }
 }
 
 /// A non-empty body needs a matching `body_md5`; an empty one may carry the MD5 of nothing.
@@ -280,6 +291,21 @@ mod tests {
             assert_eq!(
                 check_timestamp(Some(&ts.to_string()), window, now).is_ok(),
                 ok,
+                "{ts}"
+            );
+        }
+        // See: issue 9 item 2. A server clock with a fraction of a second
+        // accepted now+600 while refusing now-600.
+        let fractional = now + Duration::from_millis(500);
+        for ts in [1_000_000 - 600, 1_000_000 + 600] {
+            assert!(
+                check_timestamp(Some(&ts.to_string()), window, fractional).is_err(),
+                "{ts}"
+            );
+        }
+        for ts in [1_000_000 - 599, 1_000_000 + 599] {
+            assert!(
+                check_timestamp(Some(&ts.to_string()), window, fractional).is_ok(),
                 "{ts}"
             );
         }
