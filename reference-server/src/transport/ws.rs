@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 use super::seam::Seam;
 use crate::config::TransportLimits;
 use crate::hub::{AppState, Conn};
-use crate::protocol::close::CloseCode;
+use crate::protocol::close::{self, CloseCode};
 use crate::protocol::frame::Frame;
 use crate::protocol::message;
 use crate::protocol::refusal::Refusal;
@@ -43,11 +43,7 @@ pub(super) fn configure(upgrade: WebSocketUpgrade, limits: &TransportLimits) -> 
 /// code is raw so that the `*_close_code` faults can replace it.
 pub(super) async fn refuse_raw(mut socket: WebSocket, code: u16, reason: &str) {
     let _ = socket.send(text(message::error(Some(code), reason))).await;
-    let frame = CloseFrame {
-        code,
-        reason: reason.into(),
-    };
-    let _ = socket.send(Message::Close(Some(frame))).await;
+    let _ = socket.send(close_frame(code, reason)).await;
 }
 
 /// Serves an accepted connection until it closes.
@@ -103,12 +99,8 @@ pub(super) fn run(
             Err(_) => None,
         };
         if let Some(code) = code {
-            let frame = CloseFrame {
-                code: Seam::close_code(&shared.faults, code),
-                reason: code.reason().into(),
-            };
-            let _ =
-                tokio::time::timeout(WRITE_TIMEOUT, socket.send(Message::Close(Some(frame)))).await;
+            let frame = close_frame(Seam::close_code(&shared.faults, code), code.reason());
+            let _ = tokio::time::timeout(WRITE_TIMEOUT, socket.send(frame)).await;
         }
         driver.app.disconnect(
             &driver.conn,
@@ -273,6 +265,15 @@ fn is_too_big(error: &axum::Error) -> bool {
         inner.and_then(|e| e.downcast_ref::<tungstenite::Error>()),
         Some(tungstenite::Error::Capacity(_))
     )
+}
+
+/// A close frame; every close the server sends is built here, so its reason
+/// always fits the frame (RFC 6455 5.5).
+fn close_frame(code: u16, reason: &str) -> Message {
+    Message::Close(Some(CloseFrame {
+        code,
+        reason: close::fit_reason(reason).into(),
+    }))
 }
 
 /// A frame as the WebSocket library sends it. The conversion checks UTF-8
