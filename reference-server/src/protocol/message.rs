@@ -59,7 +59,7 @@ pub enum DecodeError {
 impl<'a> Inbound<'a> {
     /// Parses a frame's envelope.
     pub fn parse(text: &'a str) -> Result<Inbound<'a>, DecodeError> {
-        serde_json::from_str(text).map_err(DecodeError::Envelope)
+        from_object(text).map_err(DecodeError::Envelope)
     }
 
     /// Decodes `data` of a `pusher:` event, accepting an object or a string
@@ -72,12 +72,38 @@ impl<'a> Inbound<'a> {
             event: self.event.to_string(),
             source,
         };
-        if raw.get().starts_with('"') {
-            let inner: String = serde_json::from_str(raw.get()).map_err(data_err)?;
-            serde_json::from_str(&inner).map_err(data_err)
-        } else {
-            serde_json::from_str(raw.get()).map_err(data_err)
+        let not_object = || DecodeError::NotObject {
+            event: self.event.to_string(),
+        };
+        match raw.get().as_bytes().first() {
+            Some(b'"') => {
+                let inner: String = serde_json::from_str(raw.get()).map_err(data_err)?;
+                if !is_object_text(&inner) {
+                    return Err(not_object());
+                }
+                serde_json::from_str(&inner).map_err(data_err)
+            }
+            Some(b'{') => serde_json::from_str(raw.get()).map_err(data_err),
+            _ => Err(not_object()),
         }
+    }
+}
+
+/// Whether JSON text is an object (or nothing JSON at all): its first
+/// non-whitespace byte is `{`.
+fn is_object_text(text: &str) -> bool {
+    text.trim_start_matches([' ', '\t', '\n', '\r'])
+        .starts_with('{')
+}
+
+/// Parses JSON text that must be an object (spec 2.2). serde would also
+/// read a struct from an array, taking its fields in order, so
+/// `["news"]` would be a subscription to `news`.
+pub fn from_object<'a, T: Deserialize<'a>>(text: &'a str) -> Result<T, serde_json::Error> {
+    if is_object_text(text) {
+        serde_json::from_str(text)
+    } else {
+        Err(serde::de::Error::custom("expected a JSON object"))
     }
 }
 

@@ -396,7 +396,7 @@ impl Session {
             #[serde(default)]
             user_info: Option<Box<RawValue>>,
         }
-        let data: ChannelData = serde_json::from_str(text).map_err(MemberRefusal::NotJson)?;
+        let data: ChannelData = message::from_object(text).map_err(MemberRefusal::NotJson)?;
         let user_id = match data.user_id {
             serde_json::Value::String(s) if !s.is_empty() => s,
             serde_json::Value::Number(n) if !self.faults.refuse_numeric_user_id() => n.to_string(),
@@ -462,7 +462,7 @@ impl Session {
             auth::verify(&self.app.key, &self.app.secret, &data.auth, &signed)?;
         }
         let parsed: UserData =
-            serde_json::from_str(&data.user_data).map_err(SigninRefusal::BadUserData)?;
+            message::from_object(&data.user_data).map_err(SigninRefusal::BadUserData)?;
         let id = match parsed.id {
             serde_json::Value::String(s) if !s.is_empty() => s,
             other if self.faults.signin_id_unchecked() => other.to_string(),
