@@ -32,6 +32,10 @@ pub enum CloseCode {
     InvalidVersionFormat,
     /// 4007: `protocol` is an unsupported version.
     UnsupportedProtocol,
+    /// 1002 (RFC 6455 7.4.1): the client broke the WebSocket framing rules.
+    ProtocolError,
+    /// 1007 (RFC 6455 7.4.1): a text frame or close reason is not UTF-8.
+    InvalidPayload,
     /// 1009 (RFC 6455 7.4.1): an inbound message exceeded the frame limit.
     MessageTooBig,
     /// 4009: the user's connections were terminated through the HTTP API.
@@ -54,11 +58,31 @@ impl CloseCode {
             CloseCode::PathNotFound => 4005,
             CloseCode::InvalidVersionFormat => 4006,
             CloseCode::UnsupportedProtocol => 4007,
+            CloseCode::ProtocolError => 1002,
+            CloseCode::InvalidPayload => 1007,
             CloseCode::MessageTooBig => 1009,
             CloseCode::Terminated => 4009,
             CloseCode::OverCapacity => 4100,
             CloseCode::Reconnect => 4200,
             CloseCode::PongTimeout => 4201,
+        }
+    }
+
+    /// Whether the close answers a WebSocket-level error by the client (RFC
+    /// 6455 7.4.1), after which the server drains the socket.
+    pub fn is_error(self) -> bool {
+        match self {
+            CloseCode::ProtocolError | CloseCode::InvalidPayload | CloseCode::MessageTooBig => true,
+            CloseCode::UnknownApp
+            | CloseCode::AppDisabled
+            | CloseCode::OverQuota
+            | CloseCode::PathNotFound
+            | CloseCode::InvalidVersionFormat
+            | CloseCode::UnsupportedProtocol
+            | CloseCode::Terminated
+            | CloseCode::OverCapacity
+            | CloseCode::Reconnect
+            | CloseCode::PongTimeout => false,
         }
     }
 
@@ -71,6 +95,8 @@ impl CloseCode {
             CloseCode::PathNotFound => "Path not found",
             CloseCode::InvalidVersionFormat => "Invalid version string format",
             CloseCode::UnsupportedProtocol => "Unsupported protocol version",
+            CloseCode::ProtocolError => "Protocol error",
+            CloseCode::InvalidPayload => "Invalid UTF-8",
             CloseCode::MessageTooBig => "Message too big",
             CloseCode::Terminated => "You got disconnected by the app.",
             CloseCode::OverCapacity => "Over capacity: client is not reading fast enough",

@@ -1,10 +1,12 @@
 //! axum transport: the WebSocket upgrade at `/app/{key}`, the HTTP API routes, shutdown.
 
+mod closing;
 #[cfg(feature = "faults")]
 mod seam;
 #[cfg(not(feature = "faults"))]
 #[path = "seam_off.rs"]
 mod seam;
+mod upgrade;
 mod ws;
 
 use std::future::Future;
@@ -12,8 +14,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::{Path, Query, RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -21,6 +21,7 @@ use futures_util::future::Either;
 use serde::Deserialize;
 
 use self::seam::Seam;
+use self::upgrade::{Upgrade, UpgradeRejection};
 use crate::protocol::close::CloseCode;
 use crate::rest;
 use crate::shared::Shared;
@@ -45,9 +46,9 @@ async fn upgrade(
     Path(key): Path<String>,
     Query(query): Query<ConnectQuery>,
     RawQuery(raw): RawQuery,
-    upgrade: WebSocketUpgrade,
+    upgrade: Upgrade,
 ) -> Response {
-    let upgrade = ws::configure(upgrade, &shared.config.transport);
+    let config = ws::configure(&shared.config.transport);
     let unknown = raw
         .unwrap_or_default()
         .split('&')
@@ -60,7 +61,7 @@ async fn upgrade(
         // it: the block would keep its own copy of the 368-byte socket in
         // every connection's task. Refusals are rare, so they are boxed to
         // keep the task no larger than the live connection needs.
-        .on_upgrade(move |socket| {
+        .on_upgrade(config, move |socket| {
             let app = shared.hub.app_by_key(&key).cloned();
             match (refusal, app) {
                 (None, Some(app)) => Either::Left(ws::run(socket, shared, app)),
@@ -100,13 +101,15 @@ fn check_protocol(protocol: Option<&str>) -> Result<(), CloseCode> {
 /// cannot see an HTTP status (spec 1.1); other requests get 404.
 async fn fallback(
     State(shared): State<Arc<Shared>>,
-    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    upgrade: Result<Upgrade, UpgradeRejection>,
 ) -> Response {
     let code = CloseCode::PathNotFound;
     let raw = Seam::close_code(&shared.faults, code);
     match upgrade {
         Ok(upgrade) => upgrade
-            .on_upgrade(move |socket| ws::refuse_raw(socket, raw, code.reason()))
+            .on_upgrade(ws::configure(&shared.config.transport), move |socket| {
+                ws::refuse_raw(socket, raw, code.reason())
+            })
             .into_response(),
         Err(_) => (axum::http::StatusCode::NOT_FOUND, "Not found\n").into_response(),
     }

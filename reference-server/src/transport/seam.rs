@@ -206,6 +206,8 @@ impl Seam {
             | CloseCode::UnsupportedProtocol => refusal.unwrap_or(code.code()),
             CloseCode::PongTimeout if faults.pong_timeout_close_4200 => 4200,
             CloseCode::PongTimeout
+            | CloseCode::ProtocolError
+            | CloseCode::InvalidPayload
             | CloseCode::MessageTooBig
             | CloseCode::Terminated
             | CloseCode::OverCapacity

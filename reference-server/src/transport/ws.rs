@@ -9,11 +9,15 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use futures_util::SinkExt;
+use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
+use tungstenite::Message;
+use tungstenite::protocol::WebSocketConfig;
+use tungstenite::protocol::frame::{CloseFrame, Utf8Bytes};
 
+use super::closing;
 use super::seam::Seam;
+use super::upgrade::Socket;
 use crate::config::TransportLimits;
 use crate::hub::{AppState, Conn};
 use crate::protocol::close::{self, CloseCode};
@@ -30,18 +34,20 @@ const MAX_BATCH: usize = 64;
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Per-connection buffers sized for Pusher's 10 KB messages, not library defaults.
-pub(super) fn configure(upgrade: WebSocketUpgrade, limits: &TransportLimits) -> WebSocketUpgrade {
-    upgrade
+/// Client frames must be masked (RFC 6455 5.1): unmasked ones close 1002.
+pub(super) fn configure(limits: &TransportLimits) -> WebSocketConfig {
+    WebSocketConfig::default()
         .read_buffer_size(limits.read_buffer_bytes)
         .write_buffer_size(0)
         .max_write_buffer_size(limits.max_message_bytes * 4)
-        .max_message_size(limits.max_message_bytes)
-        .max_frame_size(limits.max_message_bytes)
+        .max_message_size(Some(limits.max_message_bytes))
+        .max_frame_size(Some(limits.max_message_bytes))
+        .accept_unmasked_frames(false)
 }
 
 /// Sends `pusher:error` then closes with the same code (spec 1.4, 13.2). The
 /// code is raw so that the `*_close_code` faults can replace it.
-pub(super) async fn refuse_raw(mut socket: WebSocket, code: u16, reason: &str) {
+pub(super) async fn refuse_raw(mut socket: Socket, code: u16, reason: &str) {
     let _ = socket.send(text(message::error(Some(code), reason))).await;
     let _ = socket.send(close_frame(code, reason)).await;
 }
@@ -57,7 +63,7 @@ pub(super) async fn refuse_raw(mut socket: WebSocket, code: u16, reason: &str) {
     reason = "an async fn would store the socket twice per connection"
 )]
 pub(super) fn run(
-    mut socket: WebSocket,
+    mut socket: Socket,
     shared: Arc<Shared>,
     app: Arc<AppState>,
 ) -> impl Future<Output = ()> + Send {
@@ -101,6 +107,10 @@ pub(super) fn run(
         if let Some(code) = code {
             let frame = close_frame(Seam::close_code(&shared.faults, code), code.reason());
             let _ = tokio::time::timeout(WRITE_TIMEOUT, socket.send(frame)).await;
+            if code.is_error() {
+                // Boxed: its buffer would otherwise sit in every connection's task.
+                Box::pin(closing::drain(socket.get_mut())).await;
+            }
         }
         driver.app.disconnect(
             &driver.conn,
@@ -125,7 +135,7 @@ type Ending = Option<CloseCode>;
 impl Driver {
     async fn drive(
         &mut self,
-        socket: &mut WebSocket,
+        socket: &mut Socket,
         session: &mut Session,
         mut shutdown: tokio::sync::watch::Receiver<bool>,
     ) -> Ending {
@@ -143,7 +153,7 @@ impl Driver {
                         return self.conn.close_code();
                     }
                 }
-                inbound = socket.recv() => {
+                inbound = socket.next() => {
                     let actions = match inbound {
                         Some(Ok(Message::Text(text))) => session.on_text(text.as_str(), Instant::now()),
                         Some(Ok(Message::Ping(_) | Message::Pong(_))) => {
@@ -160,8 +170,9 @@ impl Driver {
                             let _ = tokio::time::timeout(WRITE_TIMEOUT, socket.flush()).await;
                             return None;
                         }
-                        Some(Err(e)) if is_too_big(&e) => return Some(CloseCode::MessageTooBig),
-                        Some(Err(_)) | None => return None,
+                        Some(Ok(Message::Frame(_))) => continue,
+                        Some(Err(e)) => return closing::close_code_for(&e),
+                        None => return None,
                     };
                     if self.apply(socket, session, actions).await.is_err() {
                         return None;
@@ -183,14 +194,14 @@ impl Driver {
     }
 
     /// Writes the hello queued before the loop starts.
-    async fn write_queued(&mut self, socket: &mut WebSocket) -> Result<(), ()> {
+    async fn write_queued(&mut self, socket: &mut Socket) -> Result<(), ()> {
         let first = self.rx.try_recv().ok();
         self.write(socket, first).await
     }
 
     /// Writes `first` and whatever else is already queued (and any held
     /// frames now due), each through the seam, then flushes once.
-    async fn write(&mut self, socket: &mut WebSocket, first: Option<Frame>) -> Result<(), ()> {
+    async fn write(&mut self, socket: &mut Socket, first: Option<Frame>) -> Result<(), ()> {
         let (rx, seam) = (&mut self.rx, &mut self.seam);
         let batch = async {
             let now = Instant::now();
@@ -219,7 +230,7 @@ impl Driver {
 
     async fn apply(
         &mut self,
-        socket: &mut WebSocket,
+        socket: &mut Socket,
         session: &mut Session,
         actions: Vec<Action>,
     ) -> Result<(), ()> {
@@ -258,26 +269,17 @@ impl Driver {
     }
 }
 
-/// Whether a read failed because the message exceeded `max_message_bytes`.
-fn is_too_big(error: &axum::Error) -> bool {
-    let inner = std::error::Error::source(error);
-    matches!(
-        inner.and_then(|e| e.downcast_ref::<tungstenite::Error>()),
-        Some(tungstenite::Error::Capacity(_))
-    )
-}
-
 /// A close frame; every close the server sends is built here, so its reason
 /// always fits the frame (RFC 6455 5.5).
 fn close_frame(code: u16, reason: &str) -> Message {
     Message::Close(Some(CloseFrame {
-        code,
+        code: code.into(),
         reason: close::fit_reason(reason).into(),
     }))
 }
 
 /// A frame as the WebSocket library sends it. The conversion checks UTF-8
-/// again (axum offers no unchecked one); frames are short, so it is cheap.
+/// again (no safe unchecked one exists); frames are short, so it is cheap.
 fn text(frame: Frame) -> Message {
     Message::Text(Utf8Bytes::try_from(frame.into_bytes()).expect("a Frame is always valid UTF-8"))
 }

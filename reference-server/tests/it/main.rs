@@ -10,6 +10,7 @@ mod connection;
 mod framing;
 mod presence;
 mod rest;
+mod rfc6455;
 mod signin;
 mod slow_consumer;
 mod subscriptions;

@@ -5,7 +5,7 @@
 //! for; negatives are proved with the ping/pong barrier, never a sleep.
 
 mod client;
-mod raw;
+pub(crate) mod raw;
 mod rest;
 mod sign;
 mod sink;
