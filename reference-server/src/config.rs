@@ -175,8 +175,13 @@ impl Default for Timeouts {
 pub struct TransportLimits {
     /// Largest inbound message in bytes; larger ones close the connection (1009).
     pub max_message_bytes: usize,
-    /// Outbound frames queued per connection before it is closed 4100.
-    pub outbound_queue: usize,
+    /// Bytes queued for one connection at most; a frame past it closes the
+    /// connection 4100. The memory bound: large enough that a reading client
+    /// never reaches it in a burst.
+    pub outbound_queue_bytes: usize,
+    /// A connection whose writes make no progress for this long (it is not
+    /// reading) is closed 4100: how slowness is judged.
+    pub drain_timeout_ms: u64,
     /// Read buffer per connection in bytes. tungstenite zero-fills it before
     /// each read, so all of it is resident on every idle connection; a larger
     /// message grows it as needed, so this sets the idle cost and the most
@@ -188,7 +193,8 @@ impl Default for TransportLimits {
     fn default() -> Self {
         TransportLimits {
             max_message_bytes: 32 * 1024,
-            outbound_queue: 512,
+            outbound_queue_bytes: 2 * 1024 * 1024,
+            drain_timeout_ms: 10_000,
             read_buffer_bytes: 1024,
         }
     }
@@ -301,8 +307,14 @@ impl Config {
         if self.timeouts.activity_timeout_ms == 0 || self.timeouts.pong_timeout_ms == 0 {
             return invalid("timeouts".into(), "timeouts must be positive");
         }
-        if self.transport.outbound_queue == 0 {
-            return invalid("transport.outbound_queue".into(), "must be at least 1");
+        if self.transport.outbound_queue_bytes < 16 * 1024 {
+            return invalid(
+                "transport.outbound_queue_bytes".into(),
+                "must be at least 16384",
+            );
+        }
+        if self.transport.drain_timeout_ms == 0 {
+            return invalid("transport.drain_timeout_ms".into(), "must be positive");
         }
         Ok(())
     }

@@ -80,11 +80,12 @@ impl Hub {
         self.by_id.values()
     }
 
-    /// A fresh connection handle with a process-unique socket id.
-    pub fn new_conn(&self, capacity: usize) -> (Arc<Conn>, tokio::sync::mpsc::Receiver<Frame>) {
+    /// A fresh connection handle with a process-unique socket id and an
+    /// outbound queue of at most `queue_bytes`.
+    pub fn new_conn(&self, queue_bytes: usize) -> (Arc<Conn>, tokio::sync::mpsc::Receiver<Frame>) {
         let id = self.next_conn.fetch_add(1, Ordering::Relaxed);
         let socket_id: Arc<str> = format!("{}.{id}", self.socket_prefix).into();
-        Conn::new(id, socket_id, capacity)
+        Conn::new(id, socket_id, queue_bytes)
     }
 }
 

@@ -30,7 +30,7 @@ use crate::shared::Shared;
 /// Frames written before one flush when the queue has a backlog.
 const MAX_BATCH: usize = 64;
 
-/// How long a single write may block before the client is dropped.
+/// How long a control write (ping, close) may block before the client is dropped.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Per-connection buffers sized for Pusher's 10 KB messages, not library defaults.
@@ -73,7 +73,9 @@ pub(super) fn run(
             return Box::pin(refuse_raw(socket, raw, code.reason())).await;
         }
         let _live = shared.live.clone();
-        let (conn, rx) = shared.hub.new_conn(shared.config.transport.outbound_queue);
+        let transport = &shared.config.transport;
+        let (conn, rx) = shared.hub.new_conn(transport.outbound_queue_bytes);
+        let drain_timeout = Duration::from_millis(transport.drain_timeout_ms);
         let timers = Timers {
             activity_timeout: Duration::from_millis(shared.config.timeouts.activity_timeout_ms),
             pong_timeout: Duration::from_millis(shared.config.timeouts.pong_timeout_ms),
@@ -92,6 +94,7 @@ pub(super) fn run(
             app,
             rx,
             seam: Seam::new(&shared.faults),
+            drain_timeout,
         };
         // Queued like every other frame, so it passes the seam too; the
         // loop writes it before it reads anything.
@@ -104,6 +107,8 @@ pub(super) fn run(
             }
             Err(_) => None,
         };
+        // Nothing queued will be written now; free it before the close.
+        driver.discard_queue();
         if let Some(code) = code {
             let frame = close_frame(Seam::close_code(&shared.faults, code), code.reason());
             let _ = tokio::time::timeout(WRITE_TIMEOUT, socket.send(frame)).await;
@@ -127,6 +132,8 @@ struct Driver {
     rx: mpsc::Receiver<Frame>,
     /// Where frame faults act; zero-sized without the `faults` feature.
     seam: Seam,
+    /// A write batch that cannot finish within this closes the connection 4100.
+    drain_timeout: Duration,
 }
 
 /// Why the loop ended: `Some` means the server closes with that code.
@@ -199,10 +206,20 @@ impl Driver {
         self.write(socket, first).await
     }
 
+    /// Closes the queue and drops what is in it.
+    fn discard_queue(&mut self) {
+        self.rx.close();
+        while let Ok(frame) = self.rx.try_recv() {
+            self.conn.taken(&frame);
+        }
+    }
+
     /// Writes `first` and whatever else is already queued (and any held
-    /// frames now due), each through the seam, then flushes once.
+    /// frames now due), each through the seam, then flushes once. A batch
+    /// that cannot be written within the drain budget means the client is not
+    /// reading: it is closed 4100. A burst the client is reading never is.
     async fn write(&mut self, socket: &mut Socket, first: Option<Frame>) -> Result<(), ()> {
-        let (rx, seam) = (&mut self.rx, &mut self.seam);
+        let (rx, seam, conn) = (&mut self.rx, &mut self.seam, &self.conn);
         let batch = async {
             let now = Instant::now();
             for frame in seam.release(now) {
@@ -213,6 +230,7 @@ impl Driver {
                 let Some(frame) = next.take().or_else(|| rx.try_recv().ok()) else {
                     break;
                 };
+                conn.taken(&frame);
                 for frame in seam.outbound(frame, now) {
                     socket.feed(text(frame)).await?;
                 }
@@ -220,9 +238,13 @@ impl Driver {
             socket.flush().await
         };
         tokio::select! {
-            result = tokio::time::timeout(WRITE_TIMEOUT, batch) => match result {
+            result = tokio::time::timeout(self.drain_timeout, batch) => match result {
                 Ok(Ok(())) => Ok(()),
-                Ok(Err(_)) | Err(_) => Err(()),
+                Ok(Err(_)) => Err(()),
+                Err(_) => {
+                    self.conn.close(CloseCode::OverCapacity);
+                    Err(())
+                }
             },
             _ = self.conn.closed() => Err(()),
         }
