@@ -120,6 +120,17 @@ pub(super) async fn load(args: LoadArgs, interrupt: Interrupt) -> Result<Status,
         }
     });
     let (bundled, target) = one_target(&args.target, "load").await?;
+    let runs = if args.repeat > 1 {
+        format!(", {} runs", args.repeat)
+    } else {
+        String::new()
+    };
+    eprintln!(
+        "load: scenario {} against {} ({} clients{runs})",
+        plan.name,
+        target.ws_base,
+        plan.clients()
+    );
     let opts = EngineOptions {
         run_id,
         in_process_server: bundled.is_some(),

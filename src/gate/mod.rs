@@ -226,13 +226,7 @@ pub fn compare(
     for (scope, base) in baseline {
         match current.get(scope) {
             Some(cur) => {
-                out.compared += cur.verdicts.len() + cur.counters.len();
-                out.compared += base.accepted_attacks.len() + cur.accepted_attacks.len();
-                out.compared += cur
-                    .metrics
-                    .keys()
-                    .filter(|m| base.metrics.contains_key(*m))
-                    .count();
+                out.compared += compared(base, cur);
                 verdicts(scope, base, cur, &mut out.findings);
                 counters(scope, base, cur, &mut out.findings);
                 attacks(scope, base, cur, &mut out.findings);
@@ -247,6 +241,27 @@ pub fn compare(
     out.findings
         .sort_by(|a, b| (a.severity, &a.scope, &a.item).cmp(&(b.severity, &b.scope, &b.item)));
     out
+}
+
+/// Items present on both sides: what the comparison actually judged.
+fn compared(base: &Snapshot, cur: &Snapshot) -> usize {
+    let verdicts = cur
+        .verdicts
+        .keys()
+        .filter(|k| base.verdicts.contains_key(*k))
+        .count();
+    let counters = cur
+        .counters
+        .keys()
+        .filter(|k| base.counters.contains_key(*k))
+        .count();
+    let metrics = cur
+        .metrics
+        .keys()
+        .filter(|k| base.metrics.contains_key(*k))
+        .count();
+    let attacks = base.accepted_attacks.len() + cur.accepted_attacks.len();
+    verdicts + counters + metrics + attacks
 }
 
 fn push(out: &mut Vec<Finding>, scope: &str, item: &str, change: Change, severity: Severity) {

@@ -83,10 +83,10 @@ pub async fn run(
     let (stop_collector, collector) = collector::spawn(p.run.clone(), collected.clone(), show);
     connect(&mut p, &opts.interrupt).await;
     if !opts.interrupt.is_set() {
-        traffic(&mut p, &opts.interrupt).await;
+        traffic(&mut p, opts).await;
     }
     drain(&p, &opts.interrupt).await;
-    finish(&mut p).await;
+    finish(&mut p, &opts.interrupt).await;
     let _ = stop_collector.send(true);
     let _ = collector.await;
     if show {
@@ -167,7 +167,8 @@ async fn connect(p: &mut Progress, interrupt: &Interrupt) {
 }
 
 /// Starts the senders and runs until the stop condition (or an interrupt).
-async fn traffic(p: &mut Progress, interrupt: &Interrupt) {
+async fn traffic(p: &mut Progress, opts: &EngineOptions) {
+    let interrupt = &opts.interrupt;
     let run = p.run.clone();
     let plan = &run.plan;
     let start = Instant::now();
@@ -191,6 +192,9 @@ async fn traffic(p: &mut Progress, interrupt: &Interrupt) {
     }
     run.pending.senders.store(senders, Ordering::Release);
     run.phase.send_replace(Phase::Traffic(start));
+    if opts.progress {
+        eprintln!("load: traffic phase started");
+    }
     let until_stop = async {
         match plan.stop {
             StopCondition::Duration(d) => sleep_until(start + d).await,
@@ -231,11 +235,17 @@ async fn drain(p: &Progress, interrupt: &Interrupt) {
     }
 }
 
-/// Stops every task (bounded wait, then abort).
-async fn finish(p: &mut Progress) {
+/// Stops every task: a bounded wait for them to end, then abort; at once
+/// after a second interrupt.
+async fn finish(p: &mut Progress, interrupt: &Interrupt) {
     p.run.phase.send_replace(Phase::Stop);
     let join_deadline = Instant::now() + Duration::from_secs(10);
-    while let Ok(Some(_)) = timeout_at(join_deadline, p.tasks.join_next()).await {}
+    let joined =
+        async { while let Ok(Some(_)) = timeout_at(join_deadline, p.tasks.join_next()).await {} };
+    tokio::select! {
+        () = joined => {}
+        () = interrupt.wait_for(Request::Abort) => {}
+    }
     p.tasks.abort_all();
 }
 

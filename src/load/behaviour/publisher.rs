@@ -131,9 +131,14 @@ async fn send_publish(
         }
     };
     if accepted {
+        let answered = result.is_ok();
         w.with(|h, t| {
-            h.record(Metric::Publish, rtt);
-            t.publish_requests += u64::from(result.is_ok());
+            // Only an answered request has a round trip: a transport error
+            // timed in microseconds would read as a fast target.
+            if answered {
+                h.record(Metric::Publish, rtt);
+            }
+            t.publish_requests += u64::from(answered);
             t.messages_sent += n;
             t.expected += recipients;
         });
