@@ -203,13 +203,8 @@ fn capacity(plan: &Plan, rate: f64) -> usize {
     planned.min(50_000_000.0) as usize
 }
 
-/// Builds the shared state of one run: resolves the target, starts the
-/// auth endpoint when the plan asks for it, names every channel.
-pub(crate) async fn build(
-    plan: &Plan,
-    target: &Target,
-    run_id: &str,
-) -> Result<Arc<Run>, SetupError> {
+/// Resolves the target and the dialer every simulated client connects with.
+async fn dialer(plan: &Plan, target: &Target) -> Result<Dialer, SetupError> {
     let host = target
         .ws_base
         .split_once("://")
@@ -228,11 +223,34 @@ pub(crate) async fn build(
             url: target.ws_base.clone(),
             source,
         })?;
-    let dialer = Dialer {
+    Ok(Dialer {
         url: target.ws_url(&target.credentials.key, "client=pushcheck-load&version=0.1"),
         addr,
         sources: Dialer::loopback_sources(addr, plan.source_addresses),
-    };
+    })
+}
+
+/// Every sender's id and its fan-out tracker slots.
+fn sources(plan: &Plan) -> Vec<(u32, usize)> {
+    let mut sources = Vec::new();
+    for p in &plan.populations {
+        let rate = match &p.behaviour {
+            Behaviour::Publisher { rate, .. } | Behaviour::ClientEvents { rate, .. } => rate.get(),
+            _ => continue,
+        };
+        sources.extend((0..p.count.0).map(|i| (p.first_id + i, capacity(plan, rate))));
+    }
+    sources
+}
+
+/// Builds the shared state of one run: resolves the target, starts the
+/// auth endpoint when the plan asks for it, names every channel.
+pub(crate) async fn build(
+    plan: &Plan,
+    target: &Target,
+    run_id: &str,
+) -> Result<Arc<Run>, SetupError> {
+    let dialer = dialer(plan, target).await?;
     let authorizer = Authorizer::start(target.credentials.clone(), plan.auth == AuthMode::Endpoint)
         .await
         .map_err(SetupError::AuthEndpoint)?;
@@ -249,14 +267,7 @@ pub(crate) async fn build(
         .enumerate()
         .map(|(i, c)| (c.clone(), i as u32))
         .collect();
-    let mut sources = Vec::new();
-    for p in &plan.populations {
-        let rate = match &p.behaviour {
-            Behaviour::Publisher { rate, .. } | Behaviour::ClientEvents { rate, .. } => rate.get(),
-            _ => continue,
-        };
-        sources.extend((0..p.count.0).map(|i| (p.first_id + i, capacity(plan, rate))));
-    }
+    let sources = sources(plan);
     let budget = match plan.stop {
         StopCondition::Messages(n) => n,
         StopCondition::Duration(_) => u64::MAX,

@@ -254,6 +254,12 @@ fn load_section(out: &mut String, r: &LoadResult) {
         }
     }
     out.push_str("</table>");
+    outcome_tables(out, r);
+    budget_lines(out, r);
+}
+
+/// Deliveries, attacks and thresholds.
+fn outcome_tables(out: &mut String, r: &LoadResult) {
     let d = &r.deliveries;
     let _ = write!(
         out,
@@ -301,6 +307,10 @@ fn load_section(out: &mut String, r: &LoadResult) {
         }
         out.push_str("</table>");
     }
+}
+
+/// The generator's budget and schedule lag.
+fn budget_lines(out: &mut String, r: &LoadResult) {
     let b = &r.budget;
     let _ = write!(
         out,

@@ -64,6 +64,13 @@ pub fn render(r: &LoadResult) -> String {
             p.mean / 1000.0
         );
     }
+    counts(&mut out, r);
+    judgement(&mut out, r);
+    out
+}
+
+/// Deliveries, counters, attacks and errors by kind.
+fn counts(out: &mut String, r: &LoadResult) {
     let d = &r.deliveries;
     let _ = writeln!(
         out,
@@ -110,6 +117,10 @@ pub fn render(r: &LoadResult) -> String {
     for (k, n) in &t.errors {
         let _ = writeln!(out, "error {:<24} {n}", k.as_str());
     }
+}
+
+/// The generator's budget, validity, thresholds, evidence and the verdict.
+fn judgement(out: &mut String, r: &LoadResult) {
     let b = &r.budget;
     let server = if b.includes_in_process_server {
         " (includes the in-process server)"
@@ -163,7 +174,6 @@ pub fn render(r: &LoadResult) -> String {
         );
     }
     let _ = writeln!(out, "verdict: {} (exit {})", r.verdict, r.exit_code);
-    out
 }
 
 /// The summary of a repeated run (`load --repeat N`), printed after each

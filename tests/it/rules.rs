@@ -309,15 +309,25 @@ fn issue_8_thresholds_on_stages_the_plan_never_exercises_are_refused() {
     validate::from_toml("t.toml", &toml, &[]).expect("exercised stages are fine");
 }
 
-// See: issue 8, rule 4.
-#[tokio::test]
-async fn issue_8_compare_refuses_what_it_cannot_judge_and_never_reads_missing_as_zero() {
-    let dir = scratch("compare");
+/// Reports for the compare tests: a conformance report, the same under
+/// another target name, and a good and a dead-port load run.
+struct Reports {
+    dir: PathBuf,
+    conf: PathBuf,
+    renamed: PathBuf,
+    good: PathBuf,
+    dead: PathBuf,
+}
+
+async fn reports(name: &str) -> Reports {
+    let dir = scratch(name);
     let (server, good) = start_bundled(Config::default()).await.expect("starts");
     let plan = validate::from_toml("small.toml", SMALL, &[]).expect("valid");
-    let ok = run(&plan, &good, &opts("it-cmp-good")).await.expect("runs");
+    let ok = run(&plan, &good, &opts(&format!("it-{name}-good")))
+        .await
+        .expect("runs");
     let dead_target = target(DEAD, creds("app-id", "app-key", "app-secret"));
-    let mut dead = run(&plan, &dead_target, &opts("it-cmp-dead"))
+    let mut dead = run(&plan, &dead_target, &opts(&format!("it-{name}-dead")))
         .await
         .expect("runs");
     // The same target identity, so only the data differs.
@@ -325,60 +335,69 @@ async fn issue_8_compare_refuses_what_it_cannot_judge_and_never_reads_missing_as
     hlog::write_dir(&ok, &dir.join("good")).expect("written");
     hlog::write_dir(&dead, &dir.join("dead")).expect("written");
     let conf = dir.join("conformance.json");
-    let status = cli(&[
-        "conform",
-        "protocol/ping-pong",
-        "--target",
-        &good.ws_base,
-        "--json",
-        s(&conf),
-    ])
-    .await
-    .expect("conform runs");
-    assert_eq!(status, Status::Pass);
     let renamed = dir.join("renamed.json");
-    let target2 = format!(
-        "other=ws://localhost:{}",
-        good.ws_base.rsplit(':').next().expect("port")
-    );
-    cli(&[
-        "conform",
-        "protocol/ping-pong",
-        "--target",
-        &target2,
-        "--json",
-        s(&renamed),
-    ])
-    .await
-    .expect("conform runs");
+    let port = good.ws_base.rsplit(':').next().expect("port").to_owned();
+    let other = format!("other=ws://localhost:{port}");
+    for (t, out) in [(good.ws_base.as_str(), &conf), (other.as_str(), &renamed)] {
+        let args = [
+            "conform",
+            "protocol/ping-pong",
+            "--target",
+            t,
+            "--json",
+            s(out),
+        ];
+        assert_eq!(cli(&args).await.expect("conform runs"), Status::Pass);
+    }
     server.shutdown().await;
-    let good_json = dir.join("good/load.json");
-    let dead_json = dir.join("dead/load.json");
-    let refused = |args: &[&str]| match try_compare(args) {
+    Reports {
+        good: dir.join("good/load.json"),
+        dead: dir.join("dead/load.json"),
+        dir,
+        conf,
+        renamed,
+    }
+}
+
+fn refused(args: &[&str]) -> String {
+    match try_compare(args) {
         Err(CliError::Gate(e)) => e.to_string(),
         other => panic!("{args:?}: {other:?}"),
-    };
+    }
+}
+
+// See: issue 8, rule 4.
+#[tokio::test]
+async fn issue_8_compare_refuses_kinds_scenarios_targets_and_empty_comparisons() {
+    let r = reports("refuse").await;
+    let text = refused(&[s(&r.conf), s(&r.good)]);
     assert!(
-        refused(&[s(&conf), s(&good_json)])
-            .contains("cannot compare a conformance report with a load report")
+        text.contains("cannot compare a conformance report with a load report"),
+        "{text}"
     );
-    assert!(refused(&[s(&conf), s(&renamed)]).contains("different targets"));
+    assert!(refused(&[s(&r.conf), s(&r.renamed)]).contains("different targets"));
     assert_eq!(
-        compare(&[s(&conf), s(&renamed), "--allow-target-change"]),
+        compare(&[s(&r.conf), s(&r.renamed), "--allow-target-change"]),
         0
     );
-    let mut other = read_json(&good_json);
+    let mut other = read_json(&r.good);
     other["run"]["scenario"] = "fanout".into();
-    let other_path = dir.join("other.json");
+    let other_path = r.dir.join("other.json");
     std::fs::write(&other_path, other.to_string()).expect("written");
-    assert!(refused(&[s(&good_json), s(&other_path)]).contains("different scenarios"));
-    let mut empty = read_json(&conf);
+    assert!(refused(&[s(&r.good), s(&other_path)]).contains("different scenarios"));
+    let mut empty = read_json(&r.conf);
     empty["cases"] = Value::Array(vec![]);
-    let empty_path = dir.join("empty.json");
+    let empty_path = r.dir.join("empty.json");
     std::fs::write(&empty_path, empty.to_string()).expect("written");
-    assert!(refused(&[s(&conf), s(&empty_path)]).contains("nothing was compared"));
-    let json = dir.join("gate.json");
-    let code = compare(&[s(&good_json), s(&dead_json), "--json", s(&json)]);
+    assert!(refused(&[s(&r.conf), s(&empty_path)]).contains("nothing was compared"));
+}
+
+// See: issue 8, rule 4: missing is never 0; errors gate like losses.
+#[tokio::test]
+async fn issue_8_compare_never_reads_a_missing_metric_as_zero_and_gates_on_errors() {
+    let r = reports("missing").await;
+    let json = r.dir.join("gate.json");
+    let code = compare(&[s(&r.good), s(&r.dead), "--json", s(&json)]);
     assert_eq!(code, 1);
     let gate = read_json(&json);
     let findings = gate["findings"].as_array().expect("findings");
@@ -402,6 +421,7 @@ async fn issue_8_compare_refuses_what_it_cannot_judge_and_never_reads_missing_as
         }
     }
     assert_eq!(find("errors")["severity"], "regression");
+    assert_eq!(find("errors.tcp_connect")["severity"], "regression");
 }
 
 // See: issue 8, rule 5.

@@ -59,34 +59,15 @@ pub(crate) async fn publisher(run: Arc<Run>, pop: usize, local: u32, start: Inst
         if n == 0 || (seq + n) as usize > run.fanout.capacity(id) {
             break;
         }
-        let mut events = Vec::with_capacity(n as usize);
-        let mut recipients = 0u64;
-        for _ in 0..n {
-            let ch = run.set_offset[set.0] + (seq % u64::from(count)) as u32;
-            let excluded = if exclude {
-                run.pick_subscriber(ch, seq)
-            } else {
-                None
-            };
-            let expect = run.subscribers(ch) - u32::from(excluded.is_some());
-            run.fanout.expect(id, seq, expect);
-            recipients += u64::from(expect);
-            let data = Payload {
-                h: run.plan.shard.index,
-                p: id,
-                s: seq,
-                t: micros(due.saturating_duration_since(run.epoch)),
-                k: PayloadKind::Publish,
-                x: excluded.as_deref(),
-            }
-            .encode(payload as usize);
-            let mut e = json!({"name": PUBLISH_EVENT, "channel": &*run.channels[ch as usize], "data": data});
-            if let Some(x) = excluded {
-                e["socket_id"] = json!(&*x);
-            }
-            events.push(e);
-            seq += 1;
-        }
+        let batch = Batch {
+            id,
+            set_offset: run.set_offset[set.0],
+            count,
+            exclude,
+            payload,
+            due,
+        };
+        let (events, recipients) = batch.events(&run, &mut seq, n);
         inflight.spawn(send_publish(
             run.clone(),
             w.clone(),
@@ -99,6 +80,53 @@ pub(crate) async fn publisher(run: Arc<Run>, pop: usize, local: u32, start: Inst
     }
     while inflight.join_next().await.is_some() {}
     run.pending.sender_done();
+}
+
+/// One request's worth of events from publisher `id`.
+struct Batch {
+    id: u32,
+    set_offset: u32,
+    count: u32,
+    exclude: bool,
+    payload: u32,
+    due: Instant,
+}
+
+impl Batch {
+    /// `n` events from sequence number `seq` on, registered with the
+    /// ledger, and their recipients in total.
+    fn events(&self, run: &Run, seq: &mut u64, n: u64) -> (Vec<serde_json::Value>, u64) {
+        let mut events = Vec::with_capacity(n as usize);
+        let mut recipients = 0u64;
+        for _ in 0..n {
+            let ch = self.set_offset + (*seq % u64::from(self.count)) as u32;
+            let excluded = if self.exclude {
+                run.pick_subscriber(ch, *seq)
+            } else {
+                None
+            };
+            let expect = run.subscribers(ch) - u32::from(excluded.is_some());
+            run.fanout.expect(self.id, *seq, expect);
+            recipients += u64::from(expect);
+            let data = Payload {
+                h: run.plan.shard.index,
+                p: self.id,
+                s: *seq,
+                t: micros(self.due.saturating_duration_since(run.epoch)),
+                k: PayloadKind::Publish,
+                x: excluded.as_deref(),
+            }
+            .encode(self.payload as usize);
+            let channel = &*run.channels[ch as usize];
+            let mut e = json!({"name": PUBLISH_EVENT, "channel": channel, "data": data});
+            if let Some(x) = excluded {
+                e["socket_id"] = json!(&*x);
+            }
+            events.push(e);
+            *seq += 1;
+        }
+        (events, recipients)
+    }
 }
 
 async fn send_publish(
