@@ -130,8 +130,9 @@ fn joined(set: &std::collections::BTreeSet<String>) -> String {
     }
 }
 
-/// Refuses reports that cannot be compared; with `allow_target_change`,
-/// renames the current report's single conformance scope to the baseline's.
+/// Refuses reports that cannot be compared; then renames the current
+/// report's single conformance scope to the baseline's, so a target that was
+/// only renamed (or moved, with `allow_target_change`) is still compared.
 fn comparable(
     base: &ReadReport,
     cur: &mut ReadReport,
@@ -149,15 +150,14 @@ fn comparable(
             current: joined(&cur.scenarios),
         });
     }
-    if base.targets == cur.targets {
-        return Ok(());
-    }
-    if !allow_target_change {
+    if base.targets != cur.targets && !allow_target_change {
         return Err(GateError::TargetMismatch {
             baseline: joined(&base.targets),
             current: joined(&cur.targets),
         });
     }
+    // One target on each side, the same one (or a change allowed): its
+    // display name may differ, its results are compared under the baseline's.
     let conformance = |s: &BTreeMap<String, Snapshot>| -> Vec<String> {
         s.keys()
             .filter(|k| k.starts_with("conformance "))

@@ -115,6 +115,19 @@ impl Chart<'_> {
             (top + h - bottom) / 2.0,
             escape(self.y_label)
         );
+        self.draw_series(&mut s, &px, &py, (left, top));
+        s.push_str("</svg>");
+        s
+    }
+
+    /// One polyline and legend entry per series.
+    fn draw_series(
+        &self,
+        s: &mut String,
+        px: &dyn Fn(f64) -> f64,
+        py: &dyn Fn(f64) -> f64,
+        (left, top): (f64, f64),
+    ) {
         for (i, (name, points)) in self.series.iter().enumerate() {
             let color = COLORS[i % COLORS.len()];
             let path: Vec<String> = points
@@ -134,8 +147,6 @@ impl Chart<'_> {
                 escape(name)
             );
         }
-        s.push_str("</svg>");
-        s
     }
 }
 
