@@ -133,3 +133,58 @@ pub async fn repeat(
     }
     Ok(runs)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::result::{Budget, Measured};
+    use crate::load::validate;
+    use crate::metrics::Interval;
+    use crate::target::{Credentials, Profile};
+
+    fn result(verdict: Status) -> LoadResult {
+        let toml = "version = 1\nname = \"r\"\n[run]\nduration = \"1s\"\n";
+        let plan = validate::from_toml("r.toml", toml, &[]).expect("valid");
+        let creds = Credentials::new("a", "k", "s");
+        let target = Target::new("t", "ws://h:1", None, creds, Profile::default()).expect("url");
+        let budget = Budget {
+            clients: 0,
+            sockets: 0,
+            fd_limit: 0,
+            fd_needed: 0,
+            rss_before_kib: 0,
+            rss_idle_kib: 0,
+            kib_per_idle_client: 0.0,
+            includes_in_process_server: false,
+            connect_seconds: 0.0,
+            connections_per_s: 0.0,
+        };
+        let measured = Measured {
+            run_id: "r".into(),
+            started: std::time::SystemTime::now(),
+            traffic: std::time::Duration::ZERO,
+            totals: Interval::default(),
+            series: Vec::new(),
+            logs: Vec::new(),
+            budget,
+            interrupted: false,
+        };
+        let mut r = LoadResult::build(&plan, &target, measured);
+        (r.verdict, r.exit_code) = (verdict, verdict.code());
+        r
+    }
+
+    #[test]
+    fn the_worst_run_wins_and_a_repeat_cut_short_is_interrupted() {
+        use Status::{Fail, Interrupted, Invalid, Pass};
+        let rep = Repeated::new(vec![result(Pass), result(Invalid)], 2);
+        assert_eq!((rep.verdict, rep.exit_code), (Invalid, 3));
+        let rep = Repeated::new(vec![result(Invalid), result(Fail), result(Pass)], 3);
+        assert_eq!((rep.verdict, rep.exit_code), (Fail, 1));
+        let rep = Repeated::new(vec![result(Pass)], 3);
+        assert_eq!(
+            (rep.verdict, rep.exit_code, rep.interrupted),
+            (Interrupted, 130, true)
+        );
+    }
+}

@@ -797,3 +797,72 @@ async fn issue_8_duration_and_population_overrides_shrink_a_shipped_scenario_and
         "run.duration=1s"
     );
 }
+
+/// A capacity search over the publisher's rate, with `rule` as its threshold.
+fn capacity_scenario(rule: &str) -> String {
+    format!(
+        r#"
+version = 1
+name = "steps"
+thresholds = ["{rule}"]
+[run]
+duration = "1s"
+drain = "2s"
+max_schedule_lag = "5s"
+[[channels]]
+name = "room"
+kind = "public"
+[[population]]
+name = "audience"
+behaviour = "subscriber"
+count = 2
+channels = "room"
+[[population]]
+name = "broadcaster"
+behaviour = "publisher"
+count = 1
+rate = 5
+channels = "room"
+[capacity]
+population = "broadcaster"
+parameter = "rate"
+start = 5
+step = 5
+max = 10
+step_duration = "1s"
+"#
+    )
+}
+
+// See: issue 8, rule 5: a capacity search passes when a step passed.
+#[tokio::test]
+async fn issue_8_a_capacity_search_passes_on_a_passing_step_and_fails_when_none_passed() {
+    let (server, t) = start_bundled(Config::default()).await.expect("starts");
+    let passing =
+        validate::from_toml("c.toml", &capacity_scenario("lost == 0"), &[]).expect("valid");
+    let r = pushcheck::load::capacity::run_plan(&passing, &t, &opts("it-cap-pass"))
+        .await
+        .expect("runs");
+    let outcome = r.capacity.as_ref().expect("steps");
+    assert_eq!(
+        (r.verdict, outcome.last_passing),
+        (Status::Pass, Some(10.0))
+    );
+    assert_eq!(outcome.steps.len(), 2);
+    let failing =
+        validate::from_toml("c.toml", &capacity_scenario("deliver.p99 < 1us"), &[]).expect("valid");
+    let r = pushcheck::load::capacity::run_plan(&failing, &t, &opts("it-cap-fail"))
+        .await
+        .expect("runs");
+    server.shutdown().await;
+    let outcome = r.capacity.as_ref().expect("steps");
+    assert_eq!(
+        (r.verdict, r.exit_code, outcome.last_passing),
+        (Status::Fail, 1, None)
+    );
+    assert_eq!(
+        outcome.steps.len(),
+        1,
+        "the search stops at the first failing step"
+    );
+}
