@@ -123,26 +123,29 @@ pub fn profile(sink: SocketAddr) -> Profile {
     p
 }
 
-async fn start(config: Config) -> std::io::Result<Server> {
+/// Starts one reference server in-process on 127.0.0.1:0 with `config`:
+/// the only place the bundled server is started. The target it returns
+/// uses the open servers' default app (`app-id` / `app-key` / `app-secret`),
+/// which every config here and `Config::default()` define.
+pub async fn serve(
+    config: Config,
+    name: &str,
+    profile: Profile,
+) -> std::io::Result<(Server, Target)> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    Server::start(config, listener).await
+    let server = Server::start(config, listener).await?;
+    let creds = Credentials::new("app-id", "app-key", "app-secret");
+    let url = format!("ws://{}", server.local_addr());
+    let mut target =
+        Target::new(name, &url, None, creds, profile).expect("a ws:// url built here is valid");
+    target.bundled = true;
+    Ok((server, target))
 }
 
 /// Starts both servers from the given configs and builds the target.
 pub async fn start_with(main: Config, short: Config, sink: SocketAddr) -> std::io::Result<Bundled> {
-    let (main, short) = (start(main).await?, start(short).await?);
-    let creds = Credentials::new("app-id", "app-key", "app-secret");
-    let url = |s: &Server| format!("ws://{}", s.local_addr());
-    let short_target = Target::new(
-        "short",
-        &url(&short),
-        None,
-        creds.clone(),
-        Profile::default(),
-    )
-    .expect("a ws:// url built here is valid");
-    let mut target = Target::new("reference", &url(&main), None, creds, profile(sink))
-        .expect("a ws:// url built here is valid");
+    let (main, mut target) = serve(main, "reference", profile(sink)).await?;
+    let (short, short_target) = serve(short, "short", Profile::default()).await?;
     target.slow = Some(SlowSetup {
         target: Box::new(short_target),
         timestamp_window: Duration::from_secs(2),

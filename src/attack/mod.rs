@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::client::{RestClient, RestRequest};
+use crate::signing::Credentials;
 use crate::signing::{Secret, channel_auth};
-use crate::target::Credentials;
 
 /// One way of forging or replaying an authorization.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

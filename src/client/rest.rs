@@ -6,8 +6,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::Value;
 
 use super::TlsTrust;
+use crate::signing::Credentials;
 use crate::signing::{RestSignature, Secret, body_md5};
-use crate::target::Credentials;
 
 /// Errors of the HTTP transport (not target misbehaviour).
 #[derive(Debug, thiserror::Error)]

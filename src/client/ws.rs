@@ -11,8 +11,8 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use super::{ExpectError, TlsTrust, nothing_within};
+use crate::signing::Credentials;
 use crate::signing::{channel_auth, signin_auth};
-use crate::target::Credentials;
 use crate::wire::{ChannelKind, DecodeError, Envelope};
 
 /// Errors of the WebSocket transport itself (not target misbehaviour).

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use super::Failure;
+use super::{Failure, HarnessError};
 use crate::client::{ProtocolClient, RestClient, WebhookSink};
 use crate::target::{AppEntry, Credentials, Target};
 use crate::wire::ChannelKind;
@@ -62,9 +62,22 @@ impl Ctx {
         format!("{}pc-{}", kind.prefix(), self.random_suffix())
     }
 
-    /// Opens a fresh connection to the main app and expects `connection_established`.
+    /// Opens a fresh connection to the main app and expects
+    /// `connection_established`. This is a setup step: a refusal is a
+    /// harness error of the case ([`HarnessError::Setup`]), not a failure of
+    /// the requirement it checks (connection cases check the handshake
+    /// themselves).
     pub async fn connect(&self) -> Result<ProtocolClient, Failure> {
-        self.connect_as(self.credentials.clone()).await
+        self.connect_as(self.credentials.clone())
+            .await
+            .map_err(|f| match f {
+                Failure::Violation { expected, actual } => Failure::Harness(HarnessError::Setup {
+                    step: "connect",
+                    expected,
+                    actual,
+                }),
+                other => other,
+            })
     }
 
     /// Opens a fresh connection to another app.

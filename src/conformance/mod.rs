@@ -107,6 +107,17 @@ pub enum HarnessError {
     /// The case task panicked.
     #[error("case panicked: {0}")]
     Panicked(String),
+    /// A setup step of the case (not what it checks) was refused, so the
+    /// requirement could not be checked: an error, never a failure.
+    #[error("setup step {step} was refused: expected {expected}, got {actual}")]
+    Setup {
+        /// The step, such as `connect`.
+        step: &'static str,
+        /// What the step needed.
+        expected: String,
+        /// What the target did.
+        actual: String,
+    },
 }
 
 /// What a case returns.
@@ -216,6 +227,57 @@ pub fn registry() -> Vec<Case> {
     cases::all()
 }
 
+/// A case selector or `--exclude` prefix that matches no case (exit 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{flag} {prefix:?} matches no case id; closest: {}", closest.join(", "))]
+pub struct NoMatch {
+    /// `selector` or `--exclude`.
+    pub flag: &'static str,
+    /// The prefix given.
+    pub prefix: String,
+    /// The most similar case ids and sections.
+    pub closest: Vec<String>,
+}
+
+/// The ids and section prefixes (`doc/slug`) most similar to `prefix`.
+pub fn closest(cases: &[Case], prefix: &str) -> Vec<String> {
+    let mut names: Vec<String> = cases.iter().map(|c| c.id.to_owned()).collect();
+    names.extend(
+        cases
+            .iter()
+            .map(|c| format!("{}/{}", c.spec.doc.slug(), c.spec.slug)),
+    );
+    names.sort();
+    names.dedup();
+    let mut scored: Vec<(f64, String)> = names
+        .into_iter()
+        .map(|n| (strsim::jaro_winkler(prefix, &n), n))
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    scored.into_iter().take(3).map(|(_, n)| n).collect()
+}
+
+/// [`select`], refusing a prefix of `include` or `exclude` that matches no case.
+pub fn select_checked<'a>(
+    cases: &'a [Case],
+    include: &[String],
+    exclude: &[String],
+) -> Result<Vec<&'a Case>, NoMatch> {
+    let lists = [("selector", include), ("--exclude", exclude)];
+    for (flag, list) in lists {
+        for p in list {
+            if !cases.iter().any(|c| c.id.starts_with(p.as_str())) {
+                return Err(NoMatch {
+                    flag,
+                    prefix: p.clone(),
+                    closest: closest(cases, p),
+                });
+            }
+        }
+    }
+    Ok(select(cases, include, exclude))
+}
+
 /// Cases whose id starts with any of `include` (all if empty) and none of `exclude`.
 pub fn select<'a>(cases: &'a [Case], include: &[String], exclude: &[String]) -> Vec<&'a Case> {
     cases
@@ -272,6 +334,22 @@ mod tests {
                 spec::Coverage::NotCovered(reason) => assert!(!reason.is_empty()),
             }
         }
+    }
+
+    #[test]
+    fn a_prefix_matching_nothing_is_refused_with_the_closest_ids() {
+        let cases = registry();
+        let err = select_checked(&cases, &["protocol/ping-pongg".into()], &[])
+            .expect_err("no case id starts with it");
+        assert!(
+            err.closest
+                .iter()
+                .any(|c| c.starts_with("protocol/ping-pong")),
+            "{err}"
+        );
+        let err = select_checked(&cases, &[], &["nope".into()]).expect_err("exclude");
+        assert_eq!(err.flag, "--exclude");
+        assert!(select_checked(&cases, &["protocol/".into()], &[]).is_ok());
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 
 use super::{Case, Ctx, Env, Failure, HarnessError, Level, SpecRef, Verdict};
+use crate::interrupt::{Interrupt, Request};
 
 /// How to run a selection.
 #[derive(Debug, Clone)]
@@ -20,6 +21,9 @@ pub struct RunOptions {
     /// The deadline of slow cases instead (one waits out the whole REST
     /// timestamp window, 601 s against a production server).
     pub slow_case_deadline: Duration,
+    /// Ctrl-C / SIGTERM: no case starts after the first, running cases are
+    /// abandoned after the second; both are reported `skip` (interrupted).
+    pub interrupt: Interrupt,
 }
 
 impl Default for RunOptions {
@@ -29,6 +33,7 @@ impl Default for RunOptions {
             concurrency: 16,
             case_deadline: Duration::from_secs(30),
             slow_case_deadline: Duration::from_secs(30),
+            interrupt: Interrupt::never(),
         }
     }
 }
@@ -155,7 +160,16 @@ pub async fn run(
                 .acquire()
                 .await
                 .expect("the semaphore is never closed");
-            let result = run_one(case, env, opts).await;
+            let result = if opts.interrupt.is_set() {
+                skipped(case, "not run: interrupted")
+            } else {
+                tokio::select! {
+                    r = run_one(case, env, opts) => r,
+                    () = opts.interrupt.wait_for(Request::Abort) => {
+                        skipped(case, "not finished: interrupted")
+                    }
+                }
+            };
             let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
             progress(n, total, &result);
             result

@@ -14,7 +14,6 @@
 //! Connections are reused: a subscription is answered, then unsubscribed, so
 //! one socket checks thousands of authorizations.
 
-mod args;
 pub mod case;
 mod exec;
 
@@ -26,7 +25,6 @@ use std::time::{Duration, Instant};
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
-pub use args::{FuzzArgs, FuzzCliError, bundled, fuzz_auth};
 pub use case::Case;
 pub use exec::{Answer, Execution, Sent};
 

@@ -8,7 +8,7 @@
 //! a metric whose runs spread wider than `max_spread_percent` is reported as
 //! too noisy to judge instead.
 
-mod args;
+mod options;
 pub mod render;
 pub mod snapshot;
 
@@ -17,11 +17,13 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 pub use crate::metrics::{median, spread_percent};
-pub use args::{CompareArgs, GateError, compare_cli};
+pub use options::{GateError, Options, compare_files};
 pub use snapshot::{Better, Metric, Snapshot};
 
+use crate::status::Status;
+
 /// Which findings fail the gate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GateMode {
     /// Correctness and timing beyond budget.
     All,
@@ -82,6 +84,11 @@ pub enum Change {
     KnownDeviation,
     /// A case of the baseline is missing from the current report.
     Missing,
+    /// A metric has samples on one side only: not compared, never read as 0.
+    MetricMissing {
+        /// `baseline` or `current`: the side without samples.
+        side: &'static str,
+    },
     /// A passing case is now `n/a` or `skip`: the capability profile or the
     /// selection changed, so it was not judged. A change, not a regression.
     NotJudged {
@@ -181,6 +188,8 @@ pub struct Comparison {
     pub findings: Vec<Finding>,
     /// Scopes present in only one report.
     pub unmatched: Vec<String>,
+    /// Items compared (verdicts, counters, attack kinds, metrics).
+    pub compared: usize,
 }
 
 impl Comparison {
@@ -191,9 +200,18 @@ impl Comparison {
             .filter(|f| f.severity == Severity::Regression)
     }
 
+    /// `fail` on a regression, else `pass`.
+    pub fn status(&self) -> Status {
+        if self.regressions().next().is_some() {
+            Status::Fail
+        } else {
+            Status::Pass
+        }
+    }
+
     /// 0 pass, 1 regression.
     pub fn exit_code(&self) -> u8 {
-        u8::from(self.regressions().next().is_some())
+        self.status().code()
     }
 }
 
@@ -208,6 +226,7 @@ pub fn compare(
     for (scope, base) in baseline {
         match current.get(scope) {
             Some(cur) => {
+                out.compared += compared(base, cur);
                 verdicts(scope, base, cur, &mut out.findings);
                 counters(scope, base, cur, &mut out.findings);
                 attacks(scope, base, cur, &mut out.findings);
@@ -222,6 +241,27 @@ pub fn compare(
     out.findings
         .sort_by(|a, b| (a.severity, &a.scope, &a.item).cmp(&(b.severity, &b.scope, &b.item)));
     out
+}
+
+/// Items present on both sides: what the comparison actually judged.
+fn compared(base: &Snapshot, cur: &Snapshot) -> usize {
+    let verdicts = cur
+        .verdicts
+        .keys()
+        .filter(|k| base.verdicts.contains_key(*k))
+        .count();
+    let counters = cur
+        .counters
+        .keys()
+        .filter(|k| base.counters.contains_key(*k))
+        .count();
+    let metrics = cur
+        .metrics
+        .keys()
+        .filter(|k| base.metrics.contains_key(*k))
+        .count();
+    let attacks = base.accepted_attacks.len() + cur.accepted_attacks.len();
+    verdicts + counters + metrics + attacks
 }
 
 fn push(out: &mut Vec<Finding>, scope: &str, item: &str, change: Change, severity: Severity) {
@@ -347,6 +387,7 @@ fn timing(
         };
         push(out, scope, "timing", change, Severity::Note);
     }
+    missing_metrics(scope, base, cur, out);
     for (name, now) in &cur.metrics {
         let Some(was) = base.metrics.get(name) else {
             continue;
@@ -385,6 +426,32 @@ fn timing(
             unit: now.unit,
         };
         push(out, scope, name, change, severity);
+    }
+}
+
+/// Metrics with samples on one side only: missing is never 0, so never an
+/// improvement. Gone from the current report (the stage stopped being
+/// exercised) is a regression; new in it is a note. Sides whose runs were
+/// invalid are left out: their timing was dropped on purpose.
+fn missing_metrics(scope: &str, base: &Snapshot, cur: &Snapshot, out: &mut Vec<Finding>) {
+    if base.invalid_runs > 0 || cur.invalid_runs > 0 {
+        return;
+    }
+    for name in base
+        .metrics
+        .keys()
+        .filter(|m| !cur.metrics.contains_key(*m))
+    {
+        let change = Change::MetricMissing { side: "current" };
+        push(out, scope, name, change, Severity::Regression);
+    }
+    for name in cur
+        .metrics
+        .keys()
+        .filter(|m| !base.metrics.contains_key(*m))
+    {
+        let change = Change::MetricMissing { side: "baseline" };
+        push(out, scope, name, change, Severity::Note);
     }
 }
 

@@ -1,6 +1,8 @@
 //! The comparison as a terminal table, Markdown for a pull-request comment, and JSON.
 
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+
+use crate::status::{Kind, Status};
 
 use super::{Change, Comparison, Finding, Severity};
 
@@ -21,6 +23,9 @@ pub fn describe(change: &Change) -> String {
         Change::Fixed => "fixed (now passes)".into(),
         Change::KnownDeviation => "fails, listed as a known deviation".into(),
         Change::Missing => "missing from the current report".into(),
+        Change::MetricMissing { side } => {
+            format!("no samples in the {side} report: missing, not compared (never read as 0)")
+        }
         Change::NotJudged { now } => {
             format!(
                 "changed pass -> {now}: no longer judged (capability profile or selection changed); not a regression"
@@ -82,9 +87,15 @@ pub fn describe(change: &Change) -> String {
 fn verdict_line(c: &Comparison) -> String {
     let n = c.regressions().count();
     if n == 0 {
-        "PASS: no regression against the baseline".into()
+        format!(
+            "PASS: no regression against the baseline ({} items compared)",
+            c.compared
+        )
     } else {
-        format!("FAIL: {n} regression(s) against the baseline")
+        format!(
+            "FAIL: {n} regression(s) against the baseline ({} items compared)",
+            c.compared
+        )
     }
 }
 
@@ -154,39 +165,92 @@ pub fn markdown(c: &Comparison) -> String {
     out
 }
 
-/// JSON: `{"verdict": "pass"|"fail", "regressions": n, "findings": [...], "unmatched": [...]}`.
-pub fn json(c: &Comparison) -> Value {
-    let findings: Vec<Value> = c
+/// One finding in the comparison's JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FindingDoc {
+    /// `conformance <target>` or `load <scenario>`.
+    pub scope: String,
+    /// Case id, counter or metric.
+    pub item: String,
+    /// `regression`, `note` or `improved`.
+    pub severity: String,
+    /// What changed, in words.
+    pub change: String,
+    /// Baseline median (timing findings).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline_median: Option<f64>,
+    /// Current median (timing findings).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_median: Option<f64>,
+    /// Signed change, positive = worse (timing findings).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worse_percent: Option<f64>,
+    /// The budget (timing findings).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget_percent: Option<f64>,
+}
+
+/// `compare --json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ComparisonDoc {
+    /// Format version.
+    pub schema_version: u32,
+    /// Always `comparison`.
+    pub kind: Kind,
+    /// `pass` or `fail`.
+    pub status: Status,
+    /// Always false: a comparison is not interruptible.
+    pub interrupted: bool,
+    /// `pass` or `fail` (the same as `status`, kept for readers of version 1).
+    pub verdict: Status,
+    /// Findings that fail the gate.
+    pub regressions: usize,
+    /// Items compared.
+    pub compared: usize,
+    /// Every finding, regressions first.
+    pub findings: Vec<FindingDoc>,
+    /// Scopes present in only one report.
+    pub unmatched: Vec<String>,
+}
+
+/// The comparison as its JSON document.
+pub fn json(c: &Comparison) -> ComparisonDoc {
+    let findings = c
         .findings
         .iter()
         .map(|f| {
-            let mut v = json!({
-                "scope": f.scope,
-                "item": f.item,
-                "severity": severity(f.severity).to_ascii_lowercase(),
-                "change": describe(&f.change),
-            });
-            if let Change::Timing {
-                was,
-                now,
-                worse_percent,
-                budget,
-                ..
-            } = f.change
-            {
-                v["baseline_median"] = json!(was);
-                v["current_median"] = json!(now);
-                v["worse_percent"] = json!(worse_percent);
-                v["budget_percent"] = json!(budget);
+            let timing = match f.change {
+                Change::Timing {
+                    was,
+                    now,
+                    worse_percent,
+                    budget,
+                    ..
+                } => Some((was, now, worse_percent, budget)),
+                _ => None,
+            };
+            FindingDoc {
+                scope: f.scope.clone(),
+                item: f.item.clone(),
+                severity: severity(f.severity).to_ascii_lowercase(),
+                change: describe(&f.change),
+                baseline_median: timing.map(|t| t.0),
+                current_median: timing.map(|t| t.1),
+                worse_percent: timing.map(|t| t.2),
+                budget_percent: timing.map(|t| t.3),
             }
-            v
         })
         .collect();
-    let n = c.regressions().count();
-    json!({
-        "verdict": if n == 0 { "pass" } else { "fail" },
-        "regressions": n,
-        "findings": findings,
-        "unmatched": c.unmatched,
-    })
+    let status = c.status();
+    ComparisonDoc {
+        schema_version: 2,
+        kind: Kind::Comparison,
+        status,
+        interrupted: false,
+        verdict: status,
+        regressions: c.regressions().count(),
+        compared: c.compared,
+        findings,
+        unmatched: c.unmatched.clone(),
+    }
 }

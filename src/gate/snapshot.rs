@@ -8,10 +8,12 @@
 //! array under `"runs"` (`load --repeat N`): every run of the same scenario
 //! adds one sample per metric.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
 use serde_json::Value;
+
+use crate::status::Kind;
 
 /// Which way a metric improves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,6 +87,8 @@ pub enum ReadError {
 #[derive(Debug, Clone, Copy, Default, Deserialize)]
 #[serde(default)]
 pub struct Percentiles {
+    /// Samples; a stage with none has no percentiles to compare.
+    pub count: Option<u64>,
     /// Median.
     pub p50: f64,
     /// 90th percentile.
@@ -153,6 +157,10 @@ pub struct AttackRow {
 pub struct RunInfo {
     /// Scenario name.
     pub scenario: String,
+    /// Target WebSocket base.
+    pub target: String,
+    /// Target identity (`bundled`, or the WebSocket base); schema 3.
+    pub target_id: String,
     /// Traffic phase length, seconds.
     pub traffic_seconds: f64,
 }
@@ -177,20 +185,109 @@ pub struct LoadRun {
     pub verdict: String,
     /// SLO verdicts.
     pub thresholds: Vec<Threshold>,
+    /// Counters, of which the errors by kind are read.
+    pub tally: TallyErrors,
+    /// What the run proves it tested (schema 3).
+    pub evidence: EvidenceRead,
 }
 
-/// Reads a report file's JSON into one snapshot per target or scenario.
-pub fn read(path: &str, text: &str) -> Result<BTreeMap<String, Snapshot>, ReadError> {
+/// The errors by kind of a load run.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct TallyErrors {
+    /// Count per error kind.
+    pub errors: BTreeMap<String, u64>,
+}
+
+/// The evidence problems of a load run.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct EvidenceRead {
+    /// One entry per problem.
+    pub problems: Vec<Value>,
+}
+
+/// A report file as the gate sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReadReport {
+    /// What the file holds.
+    pub kind: Kind,
+    /// The identities of its targets.
+    pub targets: BTreeSet<String>,
+    /// The scenarios of its load runs.
+    pub scenarios: BTreeSet<String>,
+    /// One snapshot per target or scenario.
+    pub scopes: BTreeMap<String, Snapshot>,
+}
+
+/// The kind a report declares, or the one its shape shows (reports from
+/// before `kind` existed).
+fn kind_of(value: &Value) -> Option<Kind> {
+    if let Some(k) = value.get("kind") {
+        return serde_json::from_value(k.clone()).ok();
+    }
+    if value.get("conformance").is_some() && value.get("load").is_some() {
+        Some(Kind::Run)
+    } else if value.is_array() || value.get("cases").is_some() || value.get("targets").is_some() {
+        Some(Kind::Conformance)
+    } else if value.get("runs").is_some() || value.get("deliveries").is_some() {
+        Some(Kind::Load)
+    } else {
+        None
+    }
+}
+
+fn identities(value: &Value, out: &mut BTreeSet<String>) {
+    let str_at = |v: &Value, p: &str| v.pointer(p).and_then(Value::as_str).map(str::to_owned);
+    if let Some(items) = value.as_array() {
+        items.iter().for_each(|i| identities(i, out));
+        return;
+    }
+    for key in ["targets", "runs", "load"] {
+        if let Some(v) = value.get(key) {
+            identities(v, out);
+        }
+    }
+    if let Some(c) = value.get("conformance") {
+        identities(c, out);
+    }
+    let conf = str_at(value, "/target/id").or_else(|| str_at(value, "/target/name"));
+    let load = str_at(value, "/run/target_id")
+        .filter(|s| !s.is_empty())
+        .or_else(|| str_at(value, "/run/target"));
+    out.extend(conf.into_iter().chain(load));
+}
+
+/// Reads a report file: its kind, targets and scenarios, and its snapshots.
+pub fn read_report(path: &str, text: &str) -> Result<ReadReport, ReadError> {
     let value: Value = serde_json::from_str(text).map_err(|source| ReadError::Json {
         path: path.into(),
         source,
     })?;
-    let mut out = BTreeMap::new();
-    collect(path, &value, &mut out)?;
-    if out.is_empty() {
+    let kind = kind_of(&value).ok_or_else(|| ReadError::Shape { path: path.into() })?;
+    let mut scopes = BTreeMap::new();
+    collect(path, &value, &mut scopes)?;
+    if scopes.is_empty() {
         return Err(ReadError::Shape { path: path.into() });
     }
-    Ok(out)
+    let mut targets = BTreeSet::new();
+    identities(&value, &mut targets);
+    let scenarios = scopes
+        .keys()
+        .filter_map(|k| k.strip_prefix("load "))
+        .map(str::to_owned)
+        .collect();
+    Ok(ReadReport {
+        kind,
+        targets,
+        scenarios,
+        scopes,
+    })
+}
+
+/// Reads a report file's JSON into one snapshot per target or scenario.
+pub fn read(path: &str, text: &str) -> Result<BTreeMap<String, Snapshot>, ReadError> {
+    read_report(path, text).map(|r| r.scopes)
 }
 
 fn collect(
@@ -203,6 +300,11 @@ fn collect(
             collect(path, item, out)?;
         }
         return Ok(());
+    }
+    if let Some(targets) = value.get("targets").and_then(Value::as_array) {
+        for t in targets {
+            collect(path, t, out)?;
+        }
     }
     if value.get("cases").is_some_and(Value::is_array) {
         let name = value
@@ -256,6 +358,13 @@ pub fn add_load(run: &LoadRun, snap: &mut Snapshot) {
     worst(snap, "deliveries.duplicated".into(), d.duplicated);
     let unexpected = d.unexpected_excluded + d.unexpected_unsubscribed + d.unexpected_forged;
     worst(snap, "deliveries.unexpected".into(), unexpected);
+    // Errors gate like losses: a count that grows is a regression.
+    worst(snap, "errors".into(), run.tally.errors.values().sum());
+    for (kind, n) in &run.tally.errors {
+        worst(snap, format!("errors.{kind}"), *n);
+    }
+    let problems = run.evidence.problems.len() as u64;
+    worst(snap, "evidence problems".into(), problems);
     let mut accepted: BTreeMap<&str, u64> = run
         .attacks
         .iter()
@@ -293,11 +402,12 @@ pub fn add_load(run: &LoadRun, snap: &mut Snapshot) {
             .samples
             .push(value);
     };
-    for (stage, p) in &run.metrics {
+    // A stage without samples has no percentiles: it is missing, not 0.
+    for (stage, p) in run.metrics.iter().filter(|(_, p)| p.count != Some(0)) {
         push(format!("{stage}.p50"), p.p50, "us", Better::Lower);
         push(format!("{stage}.p99"), p.p99, "us", Better::Lower);
     }
-    if run.run.traffic_seconds > 0.0 {
+    if run.run.traffic_seconds > 0.0 && d.delivered > 0 {
         let rate = d.delivered as f64 / run.run.traffic_seconds;
         push("deliveries.per_second".into(), rate, "/s", Better::Higher);
     }

@@ -2,42 +2,23 @@
 //! or count raised each time, until a threshold breaks; the report names the
 //! last step that passed.
 
-use serde::{Deserialize, Serialize};
-
 use super::engine::{EngineError, EngineOptions, run};
 use super::plan::{Behaviour, Capacity, CapacityParameter, ClientCount, Plan, Rate, StopCondition};
-use super::result::LoadResult;
+use super::result::{CapacityOutcome, LoadResult, Step};
 use crate::metrics::Metric;
+use crate::status::Status;
 use crate::target::Target;
 
-/// One step's outcome.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Step {
-    /// Parameter value of the step.
-    pub value: f64,
-    /// `pass`, `fail` or `invalid`.
-    pub verdict: String,
-    /// Rules that failed.
-    pub failed_thresholds: Vec<String>,
-    /// Delivery p99 (us).
-    pub deliver_p99_us: u64,
-    /// Messages the target accepted.
-    pub messages_sent: u64,
-    /// Lost deliveries.
-    pub lost: u64,
-}
-
-/// The search as a whole.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CapacityOutcome {
-    /// Population stepped.
-    pub population: String,
-    /// `rate` or `count`.
-    pub parameter: String,
-    /// Every step run, in order.
-    pub steps: Vec<Step>,
-    /// The highest value whose step passed.
-    pub last_passing: Option<f64>,
+/// Runs a plan: its capacity search when it has one, else one engine run.
+pub async fn run_plan(
+    plan: &Plan,
+    target: &Target,
+    opts: &EngineOptions,
+) -> Result<LoadResult, EngineError> {
+    match &plan.capacity {
+        Some(c) => search(plan, c, target, opts).await,
+        None => run(plan, target, opts).await,
+    }
 }
 
 fn with_value(plan: &Plan, c: &Capacity, value: f64) -> Plan {
@@ -97,9 +78,10 @@ pub async fn search(
                 outcome.parameter, r.verdict
             );
         }
+        let interrupted = r.interrupted;
         outcome.steps.push(Step {
             value,
-            verdict: r.verdict.clone(),
+            verdict: r.verdict,
             failed_thresholds: r
                 .thresholds
                 .iter()
@@ -110,27 +92,33 @@ pub async fn search(
             messages_sent: r.tally.messages_sent,
             lost: r.tally.lost(),
         });
-        let passed = r.exit_code == 0;
+        let passed = r.verdict == Status::Pass;
         if passed {
             outcome.last_passing = Some(value);
         }
         if passed || kept.is_none() {
             kept = Some(r);
         }
-        if !passed {
+        if !passed || interrupted {
             break;
         }
         value += c.step;
         n += 1;
     }
     let mut r = kept.expect("the loop runs at least once: start <= max is validated");
+    r.interrupted |= outcome
+        .steps
+        .iter()
+        .any(|s| s.verdict == Status::Interrupted);
     let found = outcome.last_passing.is_some();
     r.capacity = Some(outcome);
-    if found && r.exit_code == 0 {
-        r.verdict = "pass".into();
-    } else if r.exit_code == 0 {
-        r.verdict = "fail".into();
-        r.exit_code = 1;
+    // Precedence (crate::status): pass if a step passed, else the first
+    // step's status, and fail if that step passed only its own rules.
+    if r.interrupted {
+        r.verdict = Status::Interrupted;
+    } else if !found && r.verdict == Status::Pass {
+        r.verdict = Status::Fail;
     }
+    r.exit_code = r.verdict.code();
     Ok(r)
 }

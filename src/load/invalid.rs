@@ -15,13 +15,22 @@ pub enum ScenarioError {
         source: std::io::Error,
     },
     /// The file is not valid TOML for the format (unknown field, wrong type).
-    #[error("{file}: {source}")]
+    /// The parser's message is part of this one, not a separate cause, so
+    /// it is printed once.
+    #[error("{file}: {error}")]
     Toml {
         /// Path.
         file: String,
-        /// The parser's message, with line and column.
-        #[source]
-        source: toml::de::Error,
+        /// The parser's message, with line, column and the offending text.
+        error: toml::de::Error,
+    },
+    /// A `--set` or `--duration` override that does not apply.
+    #[error("override {text:?}: {why}")]
+    Override {
+        /// The override as given.
+        text: String,
+        /// Why it does not apply.
+        why: OverrideProblem,
     },
     /// A value is out of its rules.
     #[error("{file}: {field}: {why}")]
@@ -32,6 +41,45 @@ pub enum ScenarioError {
         field: String,
         /// What is wrong.
         why: Invalid,
+    },
+}
+
+/// Why an override does not apply.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum OverrideProblem {
+    /// Not `KEY=VALUE`.
+    #[error("write KEY=VALUE, such as population.audience.count=500")]
+    Syntax,
+    /// A key this build does not override.
+    #[error(
+        "unknown key; overridable: run.duration, run.messages, run.drain, run.connect_timeout, population.NAME.count, population.NAME.rate, population.NAME.ramp"
+    )]
+    UnknownKey,
+    /// No population has this name.
+    #[error("no population is named {name:?} (populations: {known})")]
+    UnknownPopulation {
+        /// The name given.
+        name: String,
+        /// The names there are.
+        known: String,
+    },
+    /// The value does not parse for this key.
+    #[error("{value:?} is not a {expected}")]
+    Value {
+        /// The value given.
+        value: String,
+        /// What the key takes.
+        expected: &'static str,
+    },
+    /// The behaviour has no such field (a subscriber has no rate).
+    #[error("population {name:?} is a {behaviour}, which has no {field}")]
+    NotApplicable {
+        /// Population.
+        name: String,
+        /// Its behaviour.
+        behaviour: &'static str,
+        /// The field.
+        field: &'static str,
     },
 }
 
@@ -108,6 +156,15 @@ pub enum Invalid {
     NotApplicable {
         /// The behaviour.
         behaviour: &'static str,
+    },
+    /// A threshold on a stage or counter the plan never exercises: it
+    /// could only ever be `no data` or vacuously true.
+    #[error("{text:?} can never be judged: {why}")]
+    Unexercised {
+        /// The rule.
+        text: String,
+        /// Which part of the plan is missing.
+        why: &'static str,
     },
     /// A threshold that does not parse.
     #[error("{text:?}: {reason} (write \"deliver.p99 < 25ms\" or \"lost == 0\")")]

@@ -1,25 +1,35 @@
-//! The scenario runner and load engine: scenario TOML -> [`plan::Plan`] ->
-//! engine -> populations of simulated clients -> merged measurements.
+//! The scenario runner and load engine, one way through:
+//!
+//! [`scenario`] (the TOML as written, serde) -> [`overrides`] -> [`validate`]
+//! -> [`plan`] (validated, typed) -> run state -> behaviours (one file each)
+//! -> [`engine`] (phases: preflight, connect, traffic, drain, finish) ->
+//! [`result`] (plain data; [`hlog`] writes and reads a run folder, [`merge`]
+//! combines shards). [`capacity`] and [`repeat`] drive the engine from above.
 #![doc = include_str!("../../scenarios/README.md")]
 
-mod invalid;
+pub mod invalid;
+pub mod overrides;
 pub mod plan;
 pub mod scenario;
 mod shard;
 pub mod threshold;
-
-pub use plan::{Plan, ScenarioError};
-pub mod engine;
-pub mod result;
+pub mod validate;
 
 mod auth;
-mod clients;
+mod behaviour;
+mod collector;
 mod conn;
 mod pacing;
+mod state;
+
+pub mod capacity;
+pub mod engine;
+pub mod hlog;
+pub mod merge;
+pub mod repeat;
+pub mod result;
 
 pub use auth::AuthEndpoint;
 pub use engine::{EngineError, EngineOptions, run};
 pub use result::LoadResult;
-pub mod capacity;
-pub mod command;
-pub mod repeat;
+pub use state::CONNECTS_IN_FLIGHT;

@@ -1,15 +1,12 @@
-//! A validated, typed plan built from a [`Scenario`]: every value checked,
-//! durations parsed, names resolved to indices, units in newtypes. Errors
-//! name the file, the field and why.
+//! A validated, typed plan: every value checked, durations parsed, names
+//! resolved to indices, units in newtypes. [`super::validate`] builds it
+//! from a [`super::scenario::Scenario`]; the engine only reads it.
 
-use std::collections::BTreeSet;
-use std::path::Path;
 use std::time::Duration;
 
-use super::scenario::{CapacitySection, PopulationSection, RunSection, Scenario, VERSION};
 use crate::attack::AttackKind;
+use crate::metrics::Metric;
 
-pub use super::invalid::{Invalid, ScenarioError};
 pub use super::shard::Shard;
 pub use super::threshold::{Counter, Op, Subject, Threshold, unit_micros};
 
@@ -20,7 +17,7 @@ pub const MAX_PADDING: u32 = 10_240 - 200;
 
 /// Messages or connections per second.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Rate(f64);
+pub struct Rate(pub(super) f64);
 
 impl Rate {
     /// A rate per second (positive, finite).
@@ -171,9 +168,17 @@ impl Behaviour {
         }
     }
 
-    /// Whether clients hold a WebSocket connection.
+    /// Whether clients open WebSocket connections (churners, one per cycle).
     pub fn connects(&self) -> bool {
         !matches!(self, Behaviour::Publisher { .. })
+    }
+
+    /// Whether each client holds one connection for the whole run.
+    pub fn holds_connection(&self) -> bool {
+        !matches!(
+            self,
+            Behaviour::Publisher { .. } | Behaviour::Churner { .. }
+        )
     }
 }
 
@@ -249,135 +254,11 @@ pub struct Plan {
     pub capacity: Option<Capacity>,
     /// This process's shard.
     pub shard: Shard,
-}
-
-struct Ctx<'a> {
-    file: &'a str,
-}
-
-impl Ctx<'_> {
-    fn err(&self, field: impl Into<String>, why: Invalid) -> ScenarioError {
-        ScenarioError::Invalid {
-            file: self.file.into(),
-            field: field.into(),
-            why,
-        }
-    }
-
-    fn duration(
-        &self,
-        field: &str,
-        text: Option<&str>,
-        default: Duration,
-    ) -> Result<Duration, ScenarioError> {
-        match text {
-            None => Ok(default),
-            Some(t) => humantime::parse_duration(t)
-                .ok()
-                .filter(|d| !d.is_zero())
-                .ok_or_else(|| self.err(field, Invalid::Duration { text: t.into() })),
-        }
-    }
-
-    fn range(
-        &self,
-        field: &str,
-        value: f64,
-        min: f64,
-        max: f64,
-        reason: &'static str,
-    ) -> Result<f64, ScenarioError> {
-        if value.is_finite() && (min..=max).contains(&value) {
-            Ok(value)
-        } else {
-            Err(self.err(
-                field,
-                Invalid::Range {
-                    value,
-                    min,
-                    max,
-                    reason,
-                },
-            ))
-        }
-    }
+    /// `--duration` and `--set` overrides applied to the scenario, as given.
+    pub overrides: Vec<String>,
 }
 
 impl Plan {
-    /// Reads and validates a scenario file.
-    pub fn load(path: &Path) -> Result<Plan, ScenarioError> {
-        let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
-            file: file.clone(),
-            source,
-        })?;
-        Plan::from_toml(&file, &text)
-    }
-
-    /// Parses and validates scenario text; `file` names it in errors.
-    pub fn from_toml(file: &str, text: &str) -> Result<Plan, ScenarioError> {
-        let scenario = Scenario::from_toml(text).map_err(|source| ScenarioError::Toml {
-            file: file.into(),
-            source,
-        })?;
-        Plan::validate(file, &scenario)
-    }
-
-    /// Validates a parsed scenario.
-    pub fn validate(file: &str, s: &Scenario) -> Result<Plan, ScenarioError> {
-        let cx = Ctx { file };
-        if s.version != VERSION {
-            return Err(cx.err("version", Invalid::Version { found: s.version }));
-        }
-        if s.name.trim().is_empty() {
-            return Err(cx.err("name", Invalid::Missing));
-        }
-        let channel_sets = channel_sets(&cx, s)?;
-        let mut populations = Vec::new();
-        let mut names = BTreeSet::new();
-        let mut first_id = 0u32;
-        for (i, p) in s.population.iter().enumerate() {
-            let pop = population(&cx, i, p, &channel_sets, first_id)?;
-            if !names.insert(pop.name.clone()) {
-                return Err(cx.err(
-                    format!("population[{i}].name"),
-                    Invalid::Duplicate { name: pop.name },
-                ));
-            }
-            first_id = first_id.saturating_add(pop.count.0);
-            populations.push(pop);
-        }
-        let thresholds = s
-            .thresholds
-            .iter()
-            .enumerate()
-            .map(|(i, t)| {
-                Threshold::parse(t).map_err(|why| cx.err(format!("thresholds[{i}]"), why))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let (stop, rest) = run_section(&cx, &s.run)?;
-        let capacity = match &s.capacity {
-            Some(c) => Some(capacity(&cx, c, &populations)?),
-            None => None,
-        };
-        Ok(Plan {
-            name: s.name.clone(),
-            description: s.description.clone(),
-            file: file.into(),
-            stop,
-            drain: rest.0,
-            connect_timeout: rest.1,
-            max_schedule_lag: rest.2,
-            auth: rest.3,
-            source_addresses: rest.4,
-            channel_sets,
-            populations,
-            thresholds,
-            capacity,
-            shard: Shard::WHOLE,
-        })
-    }
-
     /// This process's part of the plan: every population's count divided
     /// among `shard.total` processes (ids stay unique), and a message-count
     /// stop divided the same way.
@@ -418,378 +299,139 @@ impl Plan {
         let s = &self.channel_sets[set.0];
         format!("{}{prefix}{}-{index}", s.kind.prefix(), s.name)
     }
-}
 
-fn channel_sets(cx: &Ctx<'_>, s: &Scenario) -> Result<Vec<ChannelSet>, ScenarioError> {
-    let mut out: Vec<ChannelSet> = Vec::new();
-    for (i, c) in s.channels.iter().enumerate() {
-        let kind = match c.kind.as_str() {
-            "public" => SetKind::Public,
-            "private" => SetKind::Private,
-            "presence" => SetKind::Presence,
-            other => {
-                return Err(cx.err(
-                    format!("channels[{i}].kind"),
-                    Invalid::UnknownValue {
-                        value: other.into(),
-                        allowed: "public, private, presence",
-                    },
-                ));
-            }
-        };
-        let valid = !c.name.is_empty()
-            && c.name
-                .chars()
-                .all(|ch| ch.is_ascii_alphanumeric() || "-_=@,.;".contains(ch));
-        if !valid {
-            return Err(cx.err(
-                format!("channels[{i}].name"),
-                Invalid::UnknownValue {
-                    value: c.name.clone(),
-                    allowed: "names of [A-Za-z0-9-_=@,.;]",
-                },
-            ));
-        }
-        if out.iter().any(|o| o.name == c.name) {
-            return Err(cx.err(
-                format!("channels[{i}].name"),
-                Invalid::Duplicate {
-                    name: c.name.clone(),
-                },
-            ));
-        }
-        let count = c.count.unwrap_or(1);
-        cx.range(
-            &format!("channels[{i}].count"),
-            f64::from(count),
-            1.0,
-            100_000.0,
-            "a set holds at least one channel",
-        )?;
-        out.push(ChannelSet {
-            name: c.name.clone(),
-            kind,
-            count,
-        });
+    /// Connected clients that must finish their setup (connect, and
+    /// subscribe where the behaviour subscribes) for the run to count.
+    pub fn planned_clients(&self) -> u64 {
+        self.populations
+            .iter()
+            .filter(|p| p.behaviour.holds_connection())
+            .map(|p| u64::from(p.count.0))
+            .sum()
     }
-    Ok(out)
-}
 
-fn set_ref(
-    cx: &Ctx<'_>,
-    field: &str,
-    name: Option<&str>,
-    sets: &[ChannelSet],
-) -> Result<SetId, ScenarioError> {
-    let name = name.ok_or_else(|| cx.err(field, Invalid::Missing))?;
-    sets.iter()
-        .position(|s| s.name == name)
-        .map(SetId)
-        .ok_or_else(|| {
-            cx.err(
-                field,
-                Invalid::Undefined {
-                    name: name.into(),
-                    section: "[[channels]]",
-                },
-            )
-        })
-}
-
-fn population(
-    cx: &Ctx<'_>,
-    i: usize,
-    p: &PopulationSection,
-    sets: &[ChannelSet],
-    first_id: u32,
-) -> Result<Population, ScenarioError> {
-    let f = |name: &str| format!("population[{i}].{name}");
-    cx.range(
-        &f("count"),
-        f64::from(p.count),
-        1.0,
-        1_000_000.0,
-        "a population has at least one client",
-    )?;
-    let ramp = cx.range(
-        &f("ramp"),
-        p.ramp.unwrap_or(1000.0),
-        0.1,
-        1_000_000.0,
-        "connections per second",
-    )?;
-    let rate = |max: f64, reason| -> Result<Rate, ScenarioError> {
-        let r = p.rate.ok_or_else(|| cx.err(f("rate"), Invalid::Missing))?;
-        Ok(Rate(cx.range(&f("rate"), r, 0.001, max, reason)?))
-    };
-    let payload = cx.range(
-        &f("payload"),
-        f64::from(p.payload.unwrap_or(0)),
-        0.0,
-        f64::from(MAX_PADDING),
-        "event data is at most 10 KB (spec 8.2)",
-    )? as u32;
-    let set = || set_ref(cx, &f("channels"), p.channels.as_deref(), sets);
-    let not_for = |field: &str, present: bool, behaviour: &'static str| {
-        if present {
-            Err(cx.err(f(field), Invalid::NotApplicable { behaviour }))
-        } else {
-            Ok(())
-        }
-    };
-    let behaviour = match p.behaviour.as_str() {
-        "subscriber" => {
-            let set = set()?;
-            let per = p.per_client.unwrap_or(1);
-            cx.range(
-                &f("per_client"),
-                f64::from(per),
-                1.0,
-                f64::from(sets[set.0].count),
-                "at most the channels of the set",
-            )?;
-            not_for("rate", p.rate.is_some(), "subscriber")?;
-            Behaviour::Subscriber {
-                set,
-                per_client: per,
-            }
-        }
-        "publisher" => {
-            let batch = p.batch.unwrap_or(1);
-            cx.range(
-                &f("batch"),
-                f64::from(batch),
-                1.0,
-                10.0,
-                "batch_events takes at most 10 events (spec 8.3)",
-            )?;
-            Behaviour::Publisher {
-                set: set()?,
-                rate: rate(100_000.0, "events per second per publisher")?,
-                batch,
-                payload,
-                exclude: p.exclude_subscriber.unwrap_or(false),
-            }
-        }
-        "client-events" => {
-            let set = set()?;
-            if sets[set.0].kind == SetKind::Public {
-                return Err(cx.err(
-                    f("channels"),
-                    Invalid::Kind {
-                        set: sets[set.0].name.clone(),
-                        kind: "public",
-                        needs: "private or presence channels (spec 6.2)",
-                    },
-                ));
-            }
-            Behaviour::ClientEvents {
-                set,
-                rate: rate(
-                    CLIENT_EVENT_RATE_LIMIT,
-                    "the spec allows 10 client events per second per connection (spec 6.2)",
-                )?,
-                payload,
-            }
-        }
-        "churner" => Behaviour::Churner {
-            set: set()?,
-            rate: rate(100.0, "cycles per second per churner")?,
-            hold: cx.duration(&f("hold"), p.hold.as_deref(), Duration::from_millis(100))?,
-        },
-        "attacker" => {
-            let set = match &p.channels {
-                Some(_) => {
-                    let id = set()?;
-                    if sets[id.0].kind == SetKind::Public {
-                        return Err(cx.err(
-                            f("channels"),
-                            Invalid::Kind {
-                                set: sets[id.0].name.clone(),
-                                kind: "public",
-                                needs: "private or presence channels",
-                            },
-                        ));
-                    }
-                    Some(id)
+    /// Legitimate subscriptions the connected clients make during setup.
+    pub fn planned_subscriptions(&self) -> u64 {
+        self.populations
+            .iter()
+            .map(|p| match p.behaviour {
+                Behaviour::Subscriber { per_client, .. } => {
+                    u64::from(p.count.0) * u64::from(per_client)
                 }
-                None => None,
-            };
-            let attacks = match &p.attacks {
-                None => AttackKind::ALL.to_vec(),
-                Some(list) if list.is_empty() => return Err(cx.err(f("attacks"), Invalid::Missing)),
-                Some(list) => list
-                    .iter()
-                    .enumerate()
-                    .map(|(j, a)| {
-                        AttackKind::from_name(a).ok_or_else(|| cx.err(format!("population[{i}].attacks[{j}]"), Invalid::UnknownValue {
-                            value: a.clone(),
-                            allowed: "wrong-secret, wrong-key, missing-auth, other-channel, other-socket-id, tampered-channel-data, malformed-auth, rest-wrong-secret, rest-stale, rest-future, rest-tampered-body",
-                        }))
-                    })
-                    .collect::<Result<Vec<_>, _>>()?,
-            };
-            Behaviour::Attacker {
-                set,
-                rate: rate(1000.0, "attacks per second per attacker")?,
-                attacks,
-            }
-        }
-        other => {
-            return Err(cx.err(
-                f("behaviour"),
-                Invalid::UnknownValue {
-                    value: other.into(),
-                    allowed: "subscriber, publisher, client-events, churner, attacker",
-                },
-            ));
-        }
-    };
-    let name = p
-        .name
-        .clone()
-        .unwrap_or_else(|| format!("{}-{i}", behaviour.as_str()));
-    Ok(Population {
-        name,
-        count: ClientCount(p.count),
-        first_id,
-        ramp: Rate(ramp),
-        behaviour,
-    })
-}
-
-type RunRest = (Duration, Duration, Duration, AuthMode, u8);
-
-fn run_section(cx: &Ctx<'_>, r: &RunSection) -> Result<(StopCondition, RunRest), ScenarioError> {
-    let stop = match (&r.duration, r.messages) {
-        (Some(_), Some(_)) => {
-            return Err(cx.err(
-                "run.messages",
-                Invalid::Exclusive {
-                    other: "run.duration",
-                },
-            ));
-        }
-        (Some(d), None) => {
-            StopCondition::Duration(cx.duration("run.duration", Some(d), Duration::ZERO)?)
-        }
-        (None, Some(n)) => StopCondition::Messages(cx.range(
-            "run.messages",
-            n as f64,
-            1.0,
-            1e12,
-            "at least one message",
-        )? as u64),
-        (None, None) => return Err(cx.err("run.duration", Invalid::Missing)),
-    };
-    let auth = match r.auth.as_deref().unwrap_or("local") {
-        "local" => AuthMode::Local,
-        "endpoint" => AuthMode::Endpoint,
-        other => {
-            return Err(cx.err(
-                "run.auth",
-                Invalid::UnknownValue {
-                    value: other.into(),
-                    allowed: "local, endpoint",
-                },
-            ));
-        }
-    };
-    let sources = r.source_addresses.unwrap_or(1);
-    cx.range(
-        "run.source_addresses",
-        f64::from(sources),
-        1.0,
-        250.0,
-        "addresses 127.0.0.1 to 127.0.0.250",
-    )?;
-    Ok((
-        stop,
-        (
-            cx.duration("run.drain", r.drain.as_deref(), Duration::from_secs(5))?,
-            cx.duration(
-                "run.connect_timeout",
-                r.connect_timeout.as_deref(),
-                Duration::from_secs(10),
-            )?,
-            cx.duration(
-                "run.max_schedule_lag",
-                r.max_schedule_lag.as_deref(),
-                Duration::from_millis(100),
-            )?,
-            auth,
-            sources,
-        ),
-    ))
-}
-
-fn capacity(
-    cx: &Ctx<'_>,
-    c: &CapacitySection,
-    pops: &[Population],
-) -> Result<Capacity, ScenarioError> {
-    let population = pops
-        .iter()
-        .position(|p| p.name == c.population)
-        .ok_or_else(|| {
-            cx.err(
-                "capacity.population",
-                Invalid::Undefined {
-                    name: c.population.clone(),
-                    section: "[[population]] names",
-                },
-            )
-        })?;
-    let parameter = match c.parameter.as_str() {
-        "rate" => CapacityParameter::Rate,
-        "count" => CapacityParameter::Count,
-        other => {
-            return Err(cx.err(
-                "capacity.parameter",
-                Invalid::UnknownValue {
-                    value: other.into(),
-                    allowed: "rate, count",
-                },
-            ));
-        }
-    };
-    let start = cx.range(
-        "capacity.start",
-        c.start,
-        0.001,
-        1e9,
-        "a positive first value",
-    )?;
-    let step = cx.range("capacity.step", c.step, 0.001, 1e9, "a positive increment")?;
-    let max = cx.range("capacity.max", c.max, start, 1e9, "at least start")?;
-    if parameter == CapacityParameter::Rate
-        && matches!(pops[population].behaviour, Behaviour::Subscriber { .. })
-    {
-        return Err(cx.err(
-            "capacity.parameter",
-            Invalid::NotApplicable {
-                behaviour: "subscriber",
-            },
-        ));
+                Behaviour::ClientEvents { .. } => u64::from(p.count.0),
+                _ => 0,
+            })
+            .sum()
     }
-    Ok(Capacity {
-        population,
-        parameter,
-        start,
-        step,
-        max,
-        step_duration: cx.duration(
-            "capacity.step_duration",
-            Some(&c.step_duration),
-            Duration::ZERO,
-        )?,
-    })
+
+    /// Clients of `set` that receive what is published to it.
+    fn receivers(&self, set: SetId) -> u64 {
+        self.populations
+            .iter()
+            .map(|p| match p.behaviour {
+                Behaviour::Subscriber { set: s, .. } | Behaviour::ClientEvents { set: s, .. }
+                    if s == set =>
+                {
+                    u64::from(p.count.0)
+                }
+                _ => 0,
+            })
+            .sum()
+    }
+
+    /// Whether an HTTP publisher sends to a set somebody listens to.
+    fn publishes_to_listeners(&self) -> bool {
+        self.populations.iter().any(|p| match p.behaviour {
+            Behaviour::Publisher { set, exclude, .. } => self.receivers(set) > u64::from(exclude),
+            _ => false,
+        })
+    }
+
+    /// Whether client events have somebody else to reach.
+    fn client_events_reach_others(&self) -> bool {
+        self.populations.iter().any(|p| match p.behaviour {
+            Behaviour::ClientEvents { set, .. } => self.receivers(set) >= 2,
+            _ => false,
+        })
+    }
+
+    /// Whether the plan expects deliveries: a run that saw none cannot pass.
+    pub fn expects_delivery(&self) -> bool {
+        self.publishes_to_listeners() || self.client_events_reach_others()
+    }
+
+    /// Whether any population publishes over the HTTP API.
+    pub fn publishes(&self) -> bool {
+        self.populations
+            .iter()
+            .any(|p| matches!(p.behaviour, Behaviour::Publisher { .. }))
+    }
+
+    fn has(&self, f: fn(&Behaviour) -> bool) -> bool {
+        self.populations.iter().any(|p| f(&p.behaviour))
+    }
+
+    /// Why the plan never records `metric`, or `None` when it does.
+    pub fn unexercised(&self, metric: Metric) -> Option<&'static str> {
+        let connects = self.has(Behaviour::connects);
+        let subscribes = self.has(|b| {
+            matches!(
+                b,
+                Behaviour::Subscriber { .. }
+                    | Behaviour::ClientEvents { .. }
+                    | Behaviour::Churner { .. }
+            )
+        });
+        let private = self.channel_sets.iter().any(|s| s.kind != SetKind::Public);
+        let (ok, why) = match metric {
+            Metric::Connect | Metric::Established => (connects, "no population connects"),
+            Metric::Subscribe => (subscribes, "no population subscribes"),
+            Metric::Auth => (
+                self.auth == AuthMode::Endpoint && subscribes && private,
+                "auth is only measured with run.auth = \"endpoint\" and private or presence subscriptions",
+            ),
+            Metric::Publish => (self.publishes(), "no population publishes"),
+            Metric::Deliver | Metric::Fanout => (
+                self.publishes_to_listeners(),
+                "no publisher sends to a set that subscribers or client-event senders joined",
+            ),
+            Metric::ClientEvent => (
+                self.client_events_reach_others(),
+                "no client-events population has two or more members on one set",
+            ),
+            Metric::AttackRejection => (
+                self.has(|b| matches!(b, Behaviour::Attacker { .. })),
+                "no population attacks",
+            ),
+            Metric::ScheduleLag => (
+                self.has(|b| {
+                    matches!(
+                        b,
+                        Behaviour::Publisher { .. } | Behaviour::ClientEvents { .. }
+                    )
+                }),
+                "no population sends on a schedule",
+            ),
+        };
+        (!ok).then_some(why)
+    }
+
+    /// Why the plan can never move `counter`, or `None` when it can.
+    pub fn unexercised_counter(&self, counter: Counter) -> Option<&'static str> {
+        match counter {
+            Counter::Lost | Counter::Duplicated | Counter::Reordered | Counter::Delivered => {
+                (!self.expects_delivery()).then_some("the plan expects no delivery")
+            }
+            Counter::AcceptedAttacks => self.unexercised(Metric::AttackRejection),
+            Counter::Connections => self.unexercised(Metric::Connect),
+            Counter::Unexpected | Counter::Errors => None,
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::Metric;
 
     #[test]
     fn thresholds_parse_latency_units_and_counters() {

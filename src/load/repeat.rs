@@ -7,18 +7,23 @@
 //! stage's percentiles over the runs and the worst exit code:
 //!
 //! ```json
-//! {"schema_version": 2, "scenario": "smoke", "repeat": 2,
+//! {"schema_version": 3, "kind": "load", "scenario": "smoke", "repeat": 2, "interrupted": false,
 //!  "verdict": "pass", "exit_code": 0,
 //!  "median": {"deliver": {"p50": 410.0, "p90": 800.0, "p99": 1250.5, "p999": 2100.0}},
-//!  "runs": [{"schema_version": 2, "run": {...}, ...}, {...}]}
+//!  "runs": [{"schema_version": 3, "kind": "load", "run": {...}, ...}, {...}]}
 //! ```
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::capacity::run_plan;
+use super::engine::{EngineError, EngineOptions};
+use super::plan::Plan;
 use super::result::{LoadResult, SCHEMA_VERSION};
 use crate::metrics::{Metric, Percentiles, median};
+use crate::status::{Kind, Status};
+use crate::target::Target;
 
 /// The median over the runs of one stage's percentiles (microseconds).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -38,38 +43,32 @@ pub struct MedianPercentiles {
 pub struct Repeated {
     /// Format version (the same as a single run's).
     pub schema_version: u32,
+    /// Always `load`.
+    pub kind: Kind,
     /// Scenario name.
     pub scenario: String,
     /// Number of runs.
     pub repeat: u32,
-    /// `pass`, `fail` or `invalid`: the verdict of the worst run.
-    pub verdict: String,
-    /// The worst run's exit code (1 over 3 over 0, as DESIGN orders them).
+    /// The worst run's status ([`crate::status`] gives the order).
+    pub verdict: Status,
+    /// Its exit code.
     pub exit_code: u8,
+    /// Stopped by Ctrl-C or SIGTERM before every run was done.
+    pub interrupted: bool,
     /// Per stage with samples in every run: the median of the runs' percentiles.
     pub median: BTreeMap<Metric, MedianPercentiles>,
     /// The runs, in the order they ran.
     pub runs: Vec<LoadResult>,
 }
 
-/// The worst of several exit codes: 1 (target failed) over 2 (harness
-/// error) over 3 (invalid run) over 0.
-pub fn worst_exit(codes: impl IntoIterator<Item = u8>) -> u8 {
-    let codes: Vec<u8> = codes.into_iter().collect();
-    [1, 2, 3]
-        .into_iter()
-        .find(|c| codes.contains(c))
-        .unwrap_or(0)
-}
-
 impl Repeated {
     /// Collects finished runs (at least one).
-    pub fn new(runs: Vec<LoadResult>) -> Repeated {
-        let exit_code = worst_exit(runs.iter().map(|r| r.exit_code));
-        let verdict = runs
-            .iter()
-            .find(|r| r.exit_code == exit_code)
-            .map_or_else(|| "pass".to_owned(), |r| r.verdict.clone());
+    pub fn new(runs: Vec<LoadResult>, planned: u32) -> Repeated {
+        let interrupted = runs.len() < planned as usize || runs.iter().any(|r| r.interrupted);
+        let mut verdict = Status::worst(runs.iter().map(|r| r.verdict));
+        if interrupted {
+            verdict = verdict.and(Status::Interrupted);
+        }
         let median = Metric::ALL
             .into_iter()
             .filter(|m| runs.iter().all(|r| r.metrics[m].count > 0))
@@ -77,13 +76,15 @@ impl Repeated {
             .collect();
         Repeated {
             schema_version: SCHEMA_VERSION,
+            kind: Kind::Load,
             scenario: runs
                 .first()
                 .map(|r| r.run.scenario.clone())
                 .unwrap_or_default(),
             repeat: runs.len() as u32,
             verdict,
-            exit_code,
+            exit_code: verdict.code(),
+            interrupted,
             median,
             runs,
         }
@@ -103,16 +104,87 @@ fn median_of(runs: &[LoadResult], m: Metric) -> MedianPercentiles {
     }
 }
 
+/// Runs the plan `n` times against `target`, each with its own channel
+/// names (so a straggling delivery of one run is never counted by the
+/// next); `each` sees every finished run. Stops early on an interrupt.
+pub async fn repeat(
+    plan: &Plan,
+    target: &Target,
+    opts: &EngineOptions,
+    n: u32,
+    mut each: impl FnMut(u32, &LoadResult),
+) -> Result<Vec<LoadResult>, EngineError> {
+    let mut runs = Vec::new();
+    for i in 1..=n {
+        let run_opts = EngineOptions {
+            run_id: if n == 1 {
+                opts.run_id.clone()
+            } else {
+                format!("{}-r{i}", opts.run_id)
+            },
+            ..opts.clone()
+        };
+        let r = run_plan(plan, target, &run_opts).await?;
+        each(i, &r);
+        runs.push(r);
+        if opts.interrupt.is_set() {
+            break;
+        }
+    }
+    Ok(runs)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::load::result::{Budget, Measured};
+    use crate::load::validate;
+    use crate::metrics::Interval;
+    use crate::target::{Credentials, Profile};
+
+    fn result(verdict: Status) -> LoadResult {
+        let toml = "version = 1\nname = \"r\"\n[run]\nduration = \"1s\"\n";
+        let plan = validate::from_toml("r.toml", toml, &[]).expect("valid");
+        let creds = Credentials::new("a", "k", "s");
+        let target = Target::new("t", "ws://h:1", None, creds, Profile::default()).expect("url");
+        let budget = Budget {
+            clients: 0,
+            sockets: 0,
+            fd_limit: 0,
+            fd_needed: 0,
+            rss_before_kib: 0,
+            rss_idle_kib: 0,
+            kib_per_idle_client: 0.0,
+            includes_in_process_server: false,
+            connect_seconds: 0.0,
+            connections_per_s: 0.0,
+        };
+        let measured = Measured {
+            run_id: "r".into(),
+            started: std::time::SystemTime::now(),
+            traffic: std::time::Duration::ZERO,
+            totals: Interval::default(),
+            series: Vec::new(),
+            logs: Vec::new(),
+            budget,
+            interrupted: false,
+        };
+        let mut r = LoadResult::build(&plan, &target, measured);
+        (r.verdict, r.exit_code) = (verdict, verdict.code());
+        r
+    }
 
     #[test]
-    fn the_worst_exit_code_wins_in_design_order() {
-        assert_eq!(worst_exit([0, 0]), 0);
-        assert_eq!(worst_exit([0, 3]), 3);
-        assert_eq!(worst_exit([3, 1, 0]), 1);
-        assert_eq!(worst_exit([3, 2]), 2);
-        assert_eq!(worst_exit([]), 0);
+    fn the_worst_run_wins_and_a_repeat_cut_short_is_interrupted() {
+        use Status::{Fail, Interrupted, Invalid, Pass};
+        let rep = Repeated::new(vec![result(Pass), result(Invalid)], 2);
+        assert_eq!((rep.verdict, rep.exit_code), (Invalid, 3));
+        let rep = Repeated::new(vec![result(Invalid), result(Fail), result(Pass)], 3);
+        assert_eq!((rep.verdict, rep.exit_code), (Fail, 1));
+        let rep = Repeated::new(vec![result(Pass)], 3);
+        assert_eq!(
+            (rep.verdict, rep.exit_code, rep.interrupted),
+            (Interrupted, 130, true)
+        );
     }
 }

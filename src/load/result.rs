@@ -1,28 +1,26 @@
-//! The outcome of a load run: merged histograms and counters, the time
-//! series, the generator's budget, validity and SLO verdicts, the exit code.
-//! Also reading and writing a run folder (`load.json` + `hdr/*.hlog`) and
-//! merging shard folders.
+//! The outcome of a load run as plain data: merged histograms and
+//! counters, the time series, the generator's budget, the evidence that
+//! the run tested something, validity and SLO verdicts, the status. The
+//! run folder's I/O is in [`super::hlog`], shard merging in [`super::merge`].
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use hdrhistogram::Histogram;
-use hdrhistogram::serialization::interval_log::{
-    IntervalLogIterator, IntervalLogWriterBuilder, LogEntry, Tag,
-};
 use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
 use serde::{Deserialize, Serialize};
 
-use super::engine::EngineOptions;
 use super::plan::{Counter, Plan, Subject, Threshold};
 use crate::attack::AttackKind;
-use crate::metrics::{Histograms, Interval, Metric, Percentiles, Tally};
+use crate::metrics::{ErrorKind, Histograms, Interval, Metric, Percentiles, Tally};
+use crate::status::{Kind, Status};
 use crate::target::Target;
 
 /// Version of the `load.json` format (bump on breaking change). 2: a
 /// threshold's `observed` is in the threshold's own unit, given by `unit`.
-pub const SCHEMA_VERSION: u32 = 2;
+/// 3: `kind`, `interrupted`, `evidence`, the target's name and identity,
+/// overrides, `no data` thresholds (`observed` null), `interrupted` verdicts.
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// One interval histogram of one stage, kept compressed until written.
 #[derive(Debug, Clone)]
@@ -125,17 +123,134 @@ pub struct Validity {
     pub bound_us: u64,
 }
 
+/// A threshold's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ThresholdVerdict {
+    /// It held.
+    Pass,
+    /// It did not hold.
+    Fail,
+    /// The metric has no samples: nothing to judge, so it fails.
+    NoData,
+}
+
 /// One SLO rule's verdict.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ThresholdResult {
     /// The rule as written.
     pub rule: String,
-    /// Observed value, in `unit`.
-    pub observed: f64,
+    /// Observed value, in `unit`; `None` when the metric has no samples.
+    pub observed: Option<f64>,
     /// The unit the rule's bound is written in (`us`, `ms`, `s`; empty for counts).
     pub unit: String,
-    /// Whether it held.
+    /// Pass, fail or no data.
+    pub verdict: ThresholdVerdict,
+    /// Whether it held (`verdict == pass`).
     pub passed: bool,
+}
+
+/// Why a run cannot pass whatever its thresholds say.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "problem", rename_all = "snake_case")]
+pub enum Problem {
+    /// Transport, auth, subscribe or publish errors happened.
+    Errors {
+        /// Errors of every kind.
+        total: u64,
+    },
+    /// Fewer connected clients finished their setup than planned.
+    MissingClients {
+        /// Planned.
+        planned: u64,
+        /// Connected and set up.
+        ready: u64,
+    },
+    /// Fewer legitimate subscriptions than planned.
+    MissingSubscriptions {
+        /// Planned.
+        planned: u64,
+        /// Acknowledged.
+        made: u64,
+    },
+    /// The plan expects deliveries and none arrived.
+    NoDelivery,
+    /// The plan publishes and the target accepted no message.
+    NoMessageAccepted,
+}
+
+impl Problem {
+    /// One line for the terminal and HTML reports.
+    pub fn describe(&self) -> String {
+        match self {
+            Problem::Errors { total } => format!("{total} errors (by kind below)"),
+            Problem::MissingClients { planned, ready } => {
+                format!("{ready} of {planned} planned clients connected and set up")
+            }
+            Problem::MissingSubscriptions { planned, made } => {
+                format!("{made} of {planned} planned subscriptions acknowledged")
+            }
+            Problem::NoDelivery => "the plan expects deliveries and none arrived".into(),
+            Problem::NoMessageAccepted => "the target accepted no published message".into(),
+        }
+    }
+}
+
+/// What the run proves it tested: a run with a problem here cannot pass.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// Connected clients planned.
+    pub planned_clients: u64,
+    /// Legitimate subscriptions planned.
+    pub planned_subscriptions: u64,
+    /// The plan expects deliveries.
+    pub expects_delivery: bool,
+    /// The plan publishes over the HTTP API.
+    pub publishes: bool,
+    /// Errors by kind.
+    pub errors: BTreeMap<ErrorKind, u64>,
+    /// What is missing; empty when the run has its evidence.
+    pub problems: Vec<Problem>,
+}
+
+impl Evidence {
+    /// What `plan` must show.
+    pub fn planned(plan: &Plan) -> Evidence {
+        Evidence {
+            planned_clients: plan.planned_clients(),
+            planned_subscriptions: plan.planned_subscriptions(),
+            expects_delivery: plan.expects_delivery(),
+            publishes: plan.publishes(),
+            errors: BTreeMap::new(),
+            problems: Vec::new(),
+        }
+    }
+
+    /// Judges the counters against the plan.
+    fn judge(&mut self, t: &Tally) {
+        self.errors = t.errors.clone();
+        let mut p = Vec::new();
+        if t.error_total() > 0 {
+            p.push(Problem::Errors {
+                total: t.error_total(),
+            });
+        }
+        if t.ready < self.planned_clients {
+            let (planned, ready) = (self.planned_clients, t.ready);
+            p.push(Problem::MissingClients { planned, ready });
+        }
+        if t.subscriptions < self.planned_subscriptions {
+            let (planned, made) = (self.planned_subscriptions, t.subscriptions);
+            p.push(Problem::MissingSubscriptions { planned, made });
+        }
+        if self.publishes && t.messages_sent == 0 {
+            p.push(Problem::NoMessageAccepted);
+        }
+        if self.expects_delivery && t.received() == 0 {
+            p.push(Problem::NoDelivery);
+        }
+        self.problems = p;
+    }
 }
 
 /// Delivery accounting.
@@ -183,6 +298,12 @@ pub struct RunInfo {
     pub file: String,
     /// Target WebSocket base.
     pub target: String,
+    /// Target name (`reference` for the bundled server).
+    #[serde(default)]
+    pub target_name: String,
+    /// What identifies the target across reports: `bundled`, or its WebSocket base.
+    #[serde(default)]
+    pub target_id: String,
     /// Channel prefix shared by shards.
     pub run_id: String,
     /// Shard index.
@@ -197,6 +318,39 @@ pub struct RunInfo {
     pub threshold_rules: Vec<String>,
     /// Largest p99 schedule lag allowed (us).
     pub max_schedule_lag_us: u64,
+    /// `--duration` and `--set` overrides applied to the scenario, as given.
+    #[serde(default)]
+    pub overrides: Vec<String>,
+}
+
+/// One capacity step's outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    /// Parameter value of the step.
+    pub value: f64,
+    /// The step's status.
+    pub verdict: Status,
+    /// Rules that failed or had no data.
+    pub failed_thresholds: Vec<String>,
+    /// Delivery p99 (us).
+    pub deliver_p99_us: u64,
+    /// Messages the target accepted.
+    pub messages_sent: u64,
+    /// Lost deliveries.
+    pub lost: u64,
+}
+
+/// A capacity search as a whole.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CapacityOutcome {
+    /// Population stepped.
+    pub population: String,
+    /// `rate` or `count`.
+    pub parameter: String,
+    /// Every step run, in order.
+    pub steps: Vec<Step>,
+    /// The highest value whose step passed.
+    pub last_passing: Option<f64>,
 }
 
 /// A load run's report.
@@ -204,6 +358,8 @@ pub struct RunInfo {
 pub struct LoadResult {
     /// Format version.
     pub schema_version: u32,
+    /// Always `load`.
+    pub kind: Kind,
     /// Identity.
     pub run: RunInfo,
     /// How latency is measured.
@@ -220,19 +376,23 @@ pub struct LoadResult {
     pub tally: Tally,
     /// Generator budget.
     pub budget: Budget,
+    /// What the run proves it tested.
+    pub evidence: Evidence,
     /// Schedule validity.
     pub validity: Validity,
     /// SLO verdicts.
     pub thresholds: Vec<ThresholdResult>,
     /// Time series.
     pub series: Vec<Sample>,
-    /// `pass`, `fail` or `invalid`.
-    pub verdict: String,
-    /// Process exit code (DESIGN: 0, 1, 3).
+    /// Stopped by Ctrl-C or SIGTERM: the figures cover the part that ran.
+    pub interrupted: bool,
+    /// `pass`, `fail`, `invalid` or `interrupted`.
+    pub verdict: Status,
+    /// Process exit code (see [`crate::status`]).
     pub exit_code: u8,
     /// Capacity search steps, when the scenario has `[capacity]`.
     #[serde(default)]
-    pub capacity: Option<super::capacity::CapacityOutcome>,
+    pub capacity: Option<CapacityOutcome>,
     /// Merged histograms (not in JSON; in `hdr/`).
     #[serde(skip)]
     pub histograms: Histograms,
@@ -241,59 +401,78 @@ pub struct LoadResult {
     pub logs: Vec<LoggedInterval>,
 }
 
+/// What the engine measured in one run, handed to [`LoadResult::build`].
+#[derive(Debug)]
+pub struct Measured {
+    /// Channel prefix of the run.
+    pub run_id: String,
+    /// Wall-clock start.
+    pub started: SystemTime,
+    /// Length of the traffic phase.
+    pub traffic: Duration,
+    /// Everything recorded.
+    pub totals: Interval,
+    /// The time series.
+    pub series: Vec<Sample>,
+    /// Interval histograms.
+    pub logs: Vec<LoggedInterval>,
+    /// The generator's budget.
+    pub budget: Budget,
+    /// Stopped by a signal.
+    pub interrupted: bool,
+}
+
 fn unix_ms(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
 }
 
+const LATENCY_NOTE: &str = "latencies in microseconds; publish, deliver, fanout and client_event count from the intended send time of an open-loop schedule (coordinated omission corrected); all instants from one monotonic clock in one process";
+
 impl LoadResult {
     /// Assembles and evaluates a finished run.
-    #[allow(
-        clippy::too_many_arguments,
-        reason = "one call site assembling the parts of a run"
-    )]
-    pub(crate) fn build(
-        plan: &Plan,
-        target: &Target,
-        opts: &EngineOptions,
-        started: SystemTime,
-        traffic: Duration,
-        totals: Interval,
-        series: Vec<Sample>,
-        logs: Vec<LoggedInterval>,
-        budget: Budget,
-    ) -> LoadResult {
+    pub fn build(plan: &Plan, target: &Target, m: Measured) -> LoadResult {
         let run = RunInfo {
             scenario: plan.name.clone(),
             description: plan.description.clone(),
             file: plan.file.clone(),
             target: target.ws_base.clone(),
-            run_id: opts.run_id.clone(),
+            target_name: target.name.clone(),
+            target_id: target.identity(),
+            run_id: m.run_id,
             shard: plan.shard.index,
             shards: plan.shard.total,
-            started_unix_ms: unix_ms(started),
-            traffic_seconds: traffic.as_secs_f64(),
+            started_unix_ms: unix_ms(m.started),
+            traffic_seconds: m.traffic.as_secs_f64(),
             threshold_rules: plan.thresholds.iter().map(|t| t.text.clone()).collect(),
             max_schedule_lag_us: plan.max_schedule_lag.as_micros() as u64,
+            overrides: plan.overrides.clone(),
         };
         let mut r = LoadResult {
             schema_version: SCHEMA_VERSION,
+            kind: Kind::Load,
             run,
-            latency_note: "latencies in microseconds; publish, deliver, fanout and client_event count from the intended send time of an open-loop schedule (coordinated omission corrected); all instants from one monotonic clock in one process".into(),
+            latency_note: LATENCY_NOTE.into(),
             metrics: BTreeMap::new(),
             deliveries: deliveries(&Tally::default()),
             attacks: Vec::new(),
             accepted_attacks: Vec::new(),
-            tally: totals.tally,
-            budget,
-            validity: Validity { valid: true, schedule_lag_p99_us: 0, bound_us: 0 },
+            tally: m.totals.tally,
+            budget: m.budget,
+            evidence: Evidence::planned(plan),
+            validity: Validity {
+                valid: true,
+                schedule_lag_p99_us: 0,
+                bound_us: 0,
+            },
             thresholds: Vec::new(),
-            series,
-            verdict: String::new(),
+            series: m.series,
+            interrupted: m.interrupted,
+            verdict: Status::Pass,
             exit_code: 0,
             capacity: None,
-            histograms: totals.histograms,
-            logs,
+            histograms: m.totals.histograms,
+            logs: m.logs,
         };
         r.evaluate();
         r
@@ -329,39 +508,64 @@ impl LoadResult {
             schedule_lag_p99_us: lag,
             bound_us: self.run.max_schedule_lag_us,
         };
+        self.evidence.judge(&self.tally);
         self.thresholds = self
             .run
             .threshold_rules
             .iter()
             .filter_map(|rule| Threshold::parse(rule).ok())
-            .map(|t| {
-                let observed = self.observed(t.subject);
-                ThresholdResult {
-                    rule: t.text.clone(),
-                    observed: observed / t.micros_per_unit(),
-                    unit: t.unit.to_owned(),
-                    passed: t.op.holds(observed, t.value),
-                }
-            })
+            .map(|t| self.judge(&t))
             .collect();
-        let security = self.tally.accepted_attacks() > 0 || self.tally.unexpected_forged > 0;
-        (self.verdict, self.exit_code) = if security {
-            ("fail".into(), 1)
-        } else if !self.validity.valid {
-            ("invalid".into(), 3)
-        } else if self.thresholds.iter().any(|t| !t.passed) {
-            ("fail".into(), 1)
-        } else {
-            ("pass".into(), 0)
-        };
+        self.verdict = self.status();
+        self.exit_code = self.verdict.code();
     }
 
-    /// The value a threshold subject has in this run.
-    pub fn observed(&self, subject: Subject) -> f64 {
+    fn judge(&self, t: &Threshold) -> ThresholdResult {
+        let observed = self.observed(t.subject);
+        let verdict = match observed {
+            None => ThresholdVerdict::NoData,
+            Some(v) if t.op.holds(v, t.value) => ThresholdVerdict::Pass,
+            Some(_) => ThresholdVerdict::Fail,
+        };
+        ThresholdResult {
+            rule: t.text.clone(),
+            observed: observed.map(|v| v / t.micros_per_unit()),
+            unit: t.unit.to_owned(),
+            verdict,
+            passed: verdict == ThresholdVerdict::Pass,
+        }
+    }
+
+    /// The status: a security failure or missing evidence fails whatever
+    /// the thresholds say; then an invalid schedule; then the thresholds.
+    fn status(&self) -> Status {
+        let security = self.tally.accepted_attacks() > 0 || self.tally.unexpected_forged > 0;
+        let judged = if security || !self.evidence.problems.is_empty() {
+            Status::Fail
+        } else if !self.validity.valid {
+            Status::Invalid
+        } else if self.thresholds.iter().any(|t| !t.passed) {
+            Status::Fail
+        } else {
+            Status::Pass
+        };
+        if self.interrupted {
+            judged.and(Status::Interrupted)
+        } else {
+            judged
+        }
+    }
+
+    /// The value a threshold subject has in this run; `None` when a
+    /// latency stage has no samples.
+    pub fn observed(&self, subject: Subject) -> Option<f64> {
         let t = &self.tally;
         match subject {
-            Subject::Latency(m, stat) => self.metrics[&m].stat(stat).unwrap_or(0.0),
-            Subject::Counter(c) => {
+            Subject::Latency(m, stat) => {
+                let p = &self.metrics[&m];
+                (p.count > 0).then(|| p.stat(stat)).flatten()
+            }
+            Subject::Counter(c) => Some(
                 (match c {
                     Counter::Lost => t.lost(),
                     Counter::Duplicated => t.duplicated,
@@ -371,159 +575,13 @@ impl LoadResult {
                     Counter::Errors => t.error_total(),
                     Counter::Delivered => t.received(),
                     Counter::Connections => t.connections,
-                }) as f64
-            }
+                }) as f64,
+            ),
         }
-    }
-
-    /// Writes `load.json` and `hdr/<metric>.hlog` into `dir`.
-    pub fn write_dir(&self, dir: &Path) -> std::io::Result<()> {
-        std::fs::create_dir_all(dir.join("hdr"))?;
-        let json = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
-        std::fs::write(dir.join("load.json"), json)?;
-        let start = UNIX_EPOCH + Duration::from_millis(self.run.started_unix_ms);
-        for m in Metric::ALL {
-            let mut out = Vec::new();
-            let mut builder = IntervalLogWriterBuilder::new();
-            builder
-                .add_comment(&format!(
-                    "pushcheck {} stage {} (values in microseconds)",
-                    self.run.scenario,
-                    m.as_str()
-                ))
-                .with_start_time(start)
-                .with_base_time(start);
-            let mut serializer = V2DeflateSerializer::new();
-            let mut writer = builder.begin_log_with(&mut out, &mut serializer)?;
-            for l in self.logs.iter().filter(|l| l.metric == m) {
-                if let Some(h) = l.decode() {
-                    writer
-                        .write_histogram(&h, l.start, l.duration, Tag::new(m.as_str()))
-                        .map_err(|e| std::io::Error::other(format!("{e:?}")))?;
-                }
-            }
-            std::fs::write(dir.join("hdr").join(format!("{}.hlog", m.as_str())), out)?;
-        }
-        Ok(())
-    }
-
-    /// Reads a folder written by [`LoadResult::write_dir`], histograms included.
-    pub fn read_dir(dir: &Path) -> std::io::Result<LoadResult> {
-        let text = std::fs::read_to_string(dir.join("load.json"))?;
-        let mut r: LoadResult = serde_json::from_str(&text).map_err(std::io::Error::other)?;
-        if r.schema_version != SCHEMA_VERSION {
-            return Err(std::io::Error::other(format!(
-                "{}: schema_version {} is not {SCHEMA_VERSION}",
-                dir.display(),
-                r.schema_version
-            )));
-        }
-        for m in Metric::ALL {
-            let path = dir.join("hdr").join(format!("{}.hlog", m.as_str()));
-            let Ok(bytes) = std::fs::read(&path) else {
-                continue;
-            };
-            for entry in IntervalLogIterator::new(&bytes) {
-                let Ok(LogEntry::Interval(i)) = entry else {
-                    continue;
-                };
-                let engine = base64::engine::general_purpose::STANDARD;
-                let raw = base64::Engine::decode(&engine, i.encoded_histogram())
-                    .map_err(|e| std::io::Error::other(format!("{}: {e}", path.display())))?;
-                let h: Histogram<u64> = Deserializer::new()
-                    .deserialize(&mut raw.as_slice())
-                    .map_err(|e| std::io::Error::other(format!("{}: {e:?}", path.display())))?;
-                r.histograms.add_to(m, &h);
-                r.logs.push(LoggedInterval::encode(
-                    m,
-                    i.start_timestamp(),
-                    i.duration(),
-                    &h,
-                ));
-            }
-        }
-        Ok(r)
-    }
-
-    /// Combines shard results into one report: counters summed, histograms
-    /// added, time series aligned by interval, verdicts re-evaluated.
-    pub fn merge(parts: Vec<LoadResult>) -> Option<LoadResult> {
-        let mut iter = parts.into_iter();
-        let mut out = iter.next()?;
-        let mut shards = 1;
-        for p in iter {
-            shards += 1;
-            out.tally += &p.tally;
-            out.histograms.add(&p.histograms);
-            out.logs.extend(p.logs);
-            let b = &mut out.budget;
-            b.clients += p.budget.clients;
-            b.sockets += p.budget.sockets;
-            b.connections_per_s += p.budget.connections_per_s;
-            b.rss_idle_kib += p.budget.rss_idle_kib;
-            b.rss_before_kib += p.budget.rss_before_kib;
-            b.connect_seconds = b.connect_seconds.max(p.budget.connect_seconds);
-            out.run.traffic_seconds = out.run.traffic_seconds.max(p.run.traffic_seconds);
-            out.run.started_unix_ms = out.run.started_unix_ms.min(p.run.started_unix_ms);
-            for (i, s) in p.series.into_iter().enumerate() {
-                match out.series.get_mut(i) {
-                    Some(o) => {
-                        o.connections += s.connections;
-                        o.messages_per_s += s.messages_per_s;
-                        o.deliveries_per_s += s.deliveries_per_s;
-                        o.errors += s.errors;
-                    }
-                    None => out.series.push(s),
-                }
-            }
-        }
-        out.run.shards = shards;
-        out.run.shard = 0;
-        let clients = out.budget.clients.max(1) as f64;
-        out.budget.kib_per_idle_client =
-            out.budget
-                .rss_idle_kib
-                .saturating_sub(out.budget.rss_before_kib) as f64
-                / clients;
-        merge_series_percentiles(&mut out);
-        out.evaluate();
-        Some(out)
     }
 }
 
-/// Recomputes per-interval percentiles of the series from the merged interval logs.
-fn merge_series_percentiles(r: &mut LoadResult) {
-    let mut by_second: BTreeMap<(u64, Metric), Histogram<u64>> = BTreeMap::new();
-    for l in &r.logs {
-        let key = (
-            (l.start + l.duration).as_secs_f64().round() as u64,
-            l.metric,
-        );
-        if let Some(h) = l.decode() {
-            let slot = by_second
-                .entry(key)
-                .or_insert_with(crate::metrics::new_histogram);
-            let _ = slot.add(&h);
-        }
-    }
-    for s in &mut r.series {
-        let sec = s.t.round() as u64;
-        let p99 = |m| {
-            by_second
-                .get(&(sec, m))
-                .map_or(0, |h: &Histogram<u64>| h.value_at_quantile(0.99))
-        };
-        s.deliver_p99_us = p99(Metric::Deliver);
-        s.client_event_p99_us = p99(Metric::ClientEvent);
-        s.publish_p99_us = p99(Metric::Publish);
-        s.schedule_lag_p99_us = p99(Metric::ScheduleLag);
-        s.deliver_p50_us = by_second
-            .get(&(sec, Metric::Deliver))
-            .map_or(0, |h| h.value_at_quantile(0.5));
-    }
-}
-
-fn deliveries(t: &Tally) -> Deliveries {
+pub(super) fn deliveries(t: &Tally) -> Deliveries {
     Deliveries {
         expected: t.expected,
         delivered: t.delivered,

@@ -1,6 +1,7 @@
 //! The scenario file as written: serde structs for TOML, unknown fields
-//! rejected. [`super::plan::Plan`] validates it. The format is documented in
-//! `scenarios/README.md`.
+//! rejected, one tagged variant per behaviour (each with only its own
+//! fields). [`super::validate`] turns it into a [`super::plan::Plan`]. The
+//! format is documented in `scenarios/README.md`.
 
 use serde::Deserialize;
 
@@ -67,33 +68,112 @@ pub struct ChannelSection {
     pub count: Option<u32>,
 }
 
-/// `[[population]]`: a group of identical simulated clients.
+/// `[[population]]`: a group of identical simulated clients, tagged by
+/// `behaviour`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "behaviour", rename_all = "kebab-case")]
+pub enum PopulationSection {
+    /// Subscribe and listen.
+    Subscriber(SubscriberSection),
+    /// Publish over the HTTP API.
+    Publisher(PublisherSection),
+    /// Subscribe and send client events.
+    ClientEvents(ClientEventsSection),
+    /// Connect, subscribe, leave, repeat.
+    Churner(ChurnerSection),
+    /// Forge subscriptions and HTTP requests.
+    Attacker(AttackerSection),
+}
+
+/// `behaviour = "subscriber"`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct PopulationSection {
-    /// Name in reports (default: behaviour and position).
+pub struct SubscriberSection {
+    /// Name in reports.
     pub name: Option<String>,
-    /// `subscriber`, `publisher`, `client-events`, `churner` or `attacker`.
-    pub behaviour: String,
     /// Number of clients.
     pub count: u32,
-    /// Connections started per second (default 1000).
+    /// Connections started per second.
     pub ramp: Option<f64>,
-    /// Channel set used.
+    /// Channel set joined.
     pub channels: Option<String>,
-    /// Channels each subscriber joins (subscribers; default 1).
+    /// Channels each subscriber joins (default 1).
     pub per_client: Option<u32>,
-    /// Sends (or cycles, or attacks) per second per client.
+}
+
+/// `behaviour = "publisher"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublisherSection {
+    /// Name in reports.
+    pub name: Option<String>,
+    /// Number of clients.
+    pub count: u32,
+    /// Start rate (unused by HTTP publishers, accepted for symmetry).
+    pub ramp: Option<f64>,
+    /// Channel set published to.
+    pub channels: Option<String>,
+    /// Events per second per publisher.
     pub rate: Option<f64>,
-    /// Events per HTTP request; above 1 uses `batch_events` (publishers; default 1).
+    /// Events per HTTP request; above 1 uses `batch_events` (default 1).
     pub batch: Option<u32>,
     /// Padding bytes added to each payload (default 0).
     pub payload: Option<u32>,
-    /// Each event excludes one subscriber by `socket_id` (publishers; default false).
+    /// Each event excludes one subscriber by `socket_id` (default false).
     pub exclude_subscriber: Option<bool>,
-    /// Time subscribed per cycle (churners; default `"100ms"`).
+}
+
+/// `behaviour = "client-events"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientEventsSection {
+    /// Name in reports.
+    pub name: Option<String>,
+    /// Number of clients.
+    pub count: u32,
+    /// Connections started per second.
+    pub ramp: Option<f64>,
+    /// Channel set (private or presence).
+    pub channels: Option<String>,
+    /// Client events per second per sender.
+    pub rate: Option<f64>,
+    /// Padding bytes added to each payload (default 0).
+    pub payload: Option<u32>,
+}
+
+/// `behaviour = "churner"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChurnerSection {
+    /// Name in reports.
+    pub name: Option<String>,
+    /// Number of clients.
+    pub count: u32,
+    /// Cycles started per second across the population.
+    pub ramp: Option<f64>,
+    /// Channel set joined.
+    pub channels: Option<String>,
+    /// Cycles per second per churner.
+    pub rate: Option<f64>,
+    /// Time subscribed per cycle (default `"100ms"`).
     pub hold: Option<String>,
-    /// Attack kinds to cycle through (attackers; default all).
+}
+
+/// `behaviour = "attacker"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttackerSection {
+    /// Name in reports.
+    pub name: Option<String>,
+    /// Number of clients.
+    pub count: u32,
+    /// Connections started per second.
+    pub ramp: Option<f64>,
+    /// Channel set attacked (default: the attacker's own channels).
+    pub channels: Option<String>,
+    /// Attacks per second per attacker.
+    pub rate: Option<f64>,
+    /// Attack kinds to cycle through (default all).
     pub attacks: Option<Vec<String>>,
 }
 
@@ -113,6 +193,69 @@ pub struct CapacitySection {
     pub max: f64,
     /// Traffic duration of each step.
     pub step_duration: String,
+}
+
+impl PopulationSection {
+    /// The behaviour's name as written in `behaviour`.
+    pub fn behaviour(&self) -> &'static str {
+        match self {
+            PopulationSection::Subscriber(_) => "subscriber",
+            PopulationSection::Publisher(_) => "publisher",
+            PopulationSection::ClientEvents(_) => "client-events",
+            PopulationSection::Churner(_) => "churner",
+            PopulationSection::Attacker(_) => "attacker",
+        }
+    }
+
+    /// The explicit name, if any.
+    pub fn name(&self) -> Option<&str> {
+        match self {
+            PopulationSection::Subscriber(s) => s.name.as_deref(),
+            PopulationSection::Publisher(s) => s.name.as_deref(),
+            PopulationSection::ClientEvents(s) => s.name.as_deref(),
+            PopulationSection::Churner(s) => s.name.as_deref(),
+            PopulationSection::Attacker(s) => s.name.as_deref(),
+        }
+    }
+
+    /// The name reports use: the explicit one, else `behaviour-index`.
+    pub fn display_name(&self, index: usize) -> String {
+        self.name()
+            .map_or_else(|| format!("{}-{index}", self.behaviour()), str::to_owned)
+    }
+
+    /// The client count, for overrides.
+    pub fn count_mut(&mut self) -> &mut u32 {
+        match self {
+            PopulationSection::Subscriber(s) => &mut s.count,
+            PopulationSection::Publisher(s) => &mut s.count,
+            PopulationSection::ClientEvents(s) => &mut s.count,
+            PopulationSection::Churner(s) => &mut s.count,
+            PopulationSection::Attacker(s) => &mut s.count,
+        }
+    }
+
+    /// The ramp, for overrides.
+    pub fn ramp_mut(&mut self) -> &mut Option<f64> {
+        match self {
+            PopulationSection::Subscriber(s) => &mut s.ramp,
+            PopulationSection::Publisher(s) => &mut s.ramp,
+            PopulationSection::ClientEvents(s) => &mut s.ramp,
+            PopulationSection::Churner(s) => &mut s.ramp,
+            PopulationSection::Attacker(s) => &mut s.ramp,
+        }
+    }
+
+    /// The rate, for overrides; `None` for subscribers, which have none.
+    pub fn rate_mut(&mut self) -> Option<&mut Option<f64>> {
+        match self {
+            PopulationSection::Subscriber(_) => None,
+            PopulationSection::Publisher(s) => Some(&mut s.rate),
+            PopulationSection::ClientEvents(s) => Some(&mut s.rate),
+            PopulationSection::Churner(s) => Some(&mut s.rate),
+            PopulationSection::Attacker(s) => Some(&mut s.rate),
+        }
+    }
 }
 
 impl Scenario {

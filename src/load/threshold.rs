@@ -1,7 +1,7 @@
 //! SLO thresholds of a scenario: `deliver.p99 < 25ms`, `lost == 0` (issue 4),
 //! parsed into a [`Threshold`] that the report checks against measured values.
 
-use super::plan::Invalid;
+use super::invalid::Invalid;
 use crate::metrics::Metric;
 
 /// A counter a threshold can test.

@@ -29,8 +29,14 @@ pub struct AttackCount {
 pub struct Tally {
     /// Connections that got `connection_established`.
     pub connections: u64,
-    /// Legitimate subscriptions acknowledged.
+    /// Connected clients that finished their setup (connect, subscribe).
+    #[serde(default)]
+    pub ready: u64,
+    /// Legitimate subscriptions acknowledged (churners not counted).
     pub subscriptions: u64,
+    /// Subscriptions of churners, one per cycle.
+    #[serde(default)]
+    pub churn_subscriptions: u64,
     /// HTTP publish requests answered 2xx.
     pub publish_requests: u64,
     /// Events the target accepted for delivery (HTTP events and client events sent).
@@ -96,7 +102,9 @@ impl Tally {
 impl AddAssign<&Tally> for Tally {
     fn add_assign(&mut self, o: &Tally) {
         self.connections += o.connections;
+        self.ready += o.ready;
         self.subscriptions += o.subscriptions;
+        self.churn_subscriptions += o.churn_subscriptions;
         self.publish_requests += o.publish_requests;
         self.messages_sent += o.messages_sent;
         self.expected += o.expected;

@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 use super::Report;
 use crate::load::LoadResult;
 use crate::load::repeat::Repeated;
+use crate::load::result::ThresholdVerdict;
 use crate::metrics::Metric;
 use crate::metrics::spread_percent;
 
@@ -114,6 +115,19 @@ impl Chart<'_> {
             (top + h - bottom) / 2.0,
             escape(self.y_label)
         );
+        self.draw_series(&mut s, &px, &py, (left, top));
+        s.push_str("</svg>");
+        s
+    }
+
+    /// One polyline and legend entry per series.
+    fn draw_series(
+        &self,
+        s: &mut String,
+        px: &dyn Fn(f64) -> f64,
+        py: &dyn Fn(f64) -> f64,
+        (left, top): (f64, f64),
+    ) {
         for (i, (name, points)) in self.series.iter().enumerate() {
             let color = COLORS[i % COLORS.len()];
             let path: Vec<String> = points
@@ -133,8 +147,6 @@ impl Chart<'_> {
                 escape(name)
             );
         }
-        s.push_str("</svg>");
-        s
     }
 }
 
@@ -178,6 +190,36 @@ fn distribution(r: &LoadResult, m: Metric) -> Option<String> {
     )
 }
 
+/// Interrupted, evidence problems and errors by kind: what keeps a run
+/// from passing whatever its thresholds say.
+fn evidence_section(out: &mut String, r: &LoadResult) {
+    if r.interrupted {
+        out.push_str(r#"<p class="warn" id="load-interrupted">Interrupted: the figures cover the part that ran.</p>"#);
+    }
+    if !r.evidence.problems.is_empty() {
+        out.push_str(r#"<ul class="fail" id="load-evidence">"#);
+        for p in &r.evidence.problems {
+            let _ = write!(
+                out,
+                "<li>No verdict without evidence: {}</li>",
+                escape(&p.describe())
+            );
+        }
+        out.push_str("</ul>");
+    }
+    if !r.evidence.errors.is_empty() {
+        out.push_str(r#"<table id="load-errors"><tr><th class="l">error</th><th>count</th></tr>"#);
+        for (kind, n) in &r.evidence.errors {
+            let _ = write!(
+                out,
+                r#"<tr><td class="l">{}</td><td class="fail">{n}</td></tr>"#,
+                kind.as_str()
+            );
+        }
+        out.push_str("</table>");
+    }
+}
+
 fn load_section(out: &mut String, r: &LoadResult) {
     let verdict_class = if r.exit_code == 0 { "pass" } else { "fail" };
     let _ = write!(
@@ -192,10 +234,11 @@ fn load_section(out: &mut String, r: &LoadResult) {
         escape(&r.run.target),
         r.run.traffic_seconds,
         r.run.shards,
-        escape(&r.verdict),
+        r.verdict.as_str(),
         r.exit_code,
         escape(&r.latency_note)
     );
+    evidence_section(out, r);
     if !r.accepted_attacks.is_empty() {
         let _ = write!(
             out,
@@ -222,6 +265,12 @@ fn load_section(out: &mut String, r: &LoadResult) {
         }
     }
     out.push_str("</table>");
+    outcome_tables(out, r);
+    budget_lines(out, r);
+}
+
+/// Deliveries, attacks and thresholds.
+fn outcome_tables(out: &mut String, r: &LoadResult) {
     let d = &r.deliveries;
     let _ = write!(
         out,
@@ -255,10 +304,10 @@ fn load_section(out: &mut String, r: &LoadResult) {
             r#"<table><tr><th class="l">threshold</th><th>observed</th><th>verdict</th></tr>"#,
         );
         for t in &r.thresholds {
-            let (class, word) = if t.passed {
-                ("pass", "pass")
-            } else {
-                ("fail", "FAIL")
+            let (class, word) = match t.verdict {
+                ThresholdVerdict::Pass => ("pass", "pass"),
+                ThresholdVerdict::Fail => ("fail", "FAIL"),
+                ThresholdVerdict::NoData => ("fail", "NO DATA"),
             };
             let _ = write!(
                 out,
@@ -269,6 +318,10 @@ fn load_section(out: &mut String, r: &LoadResult) {
         }
         out.push_str("</table>");
     }
+}
+
+/// The generator's budget and schedule lag.
+fn budget_lines(out: &mut String, r: &LoadResult) {
     let b = &r.budget;
     let _ = write!(
         out,
@@ -372,7 +425,7 @@ pub fn render_repeated(rep: &Repeated) -> String {
         rep.repeat,
         escape(&rep.scenario),
         if rep.exit_code == 0 { "pass" } else { "fail" },
-        escape(&rep.verdict),
+        rep.verdict.as_str(),
         rep.exit_code
     );
     for i in 1..=rep.runs.len() {

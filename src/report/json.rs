@@ -2,15 +2,19 @@
 //!
 //! # Format
 //!
-//! `schema_version` 2 (2 added the `n/a` verdict and the multi-target
-//! document). The JSON Schema is `schemas/conformance-report.schema.json`;
+//! `schema_version` 3 (2 added the `n/a` verdict and the multi-target
+//! document; 3 added `kind`, `status`, `interrupted` and `target.id`). The JSON Schema is `schemas/conformance-report.schema.json`;
 //! a test validates rendered reports against it. Breaking changes bump
 //! `schema_version`.
 //!
 //! A run against one target writes one **report** object:
 //!
-//! - `schema_version`: integer, `2`.
-//! - `target`: `name`, `ws` (WebSocket base URL), `rest` (REST base URL).
+//! - `schema_version`: integer, `3`.
+//! - `kind`: `"conformance"`.
+//! - `status`: `pass`, `fail`, `error` or `interrupted` (see [`crate::status`]).
+//! - `interrupted`: bool, stopped by Ctrl-C or SIGTERM (unfinished cases are `skip`).
+//! - `target`: `name`, `ws` (WebSocket base URL), `rest` (REST base URL),
+//!   `id` (`bundled`, or the WebSocket base: what `compare` matches).
 //! - `summary`: a count per verdict, keyed `pass`, `fail`, `warn`, `error`,
 //!   `skip`, `n/a`.
 //! - `cases`: an array in catalogue order. Each case has `id`
@@ -29,12 +33,16 @@
 //! A run against several targets (`--target name=URL` repeated, or
 //! `--target-config`) writes one **matrix** object: `schema_version` and
 //! `targets`, an array of report objects in the order the targets were
-//! given, each complete with its own `schema_version`.
+//! given, each complete with its own `schema_version`, plus the matrix's own
+//! `kind`, `status` (the worst target's) and `interrupted`.
 //!
 //! ```json
 //! {
-//!   "schema_version": 2,
-//!   "target": {"name": "reference", "ws": "ws://127.0.0.1:6001", "rest": "http://127.0.0.1:6001"},
+//!   "schema_version": 3,
+//!   "kind": "conformance",
+//!   "status": "pass",
+//!   "interrupted": false,
+//!   "target": {"name": "reference", "ws": "ws://127.0.0.1:6001", "rest": "http://127.0.0.1:6001", "id": "bundled"},
 //!   "summary": {"pass": 1, "fail": 0, "warn": 0, "error": 0, "skip": 0, "n/a": 0},
 //!   "cases": [{
 //!     "id": "protocol/ping-pong/app-ping",
@@ -48,62 +56,25 @@
 //! }
 //! ```
 
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
 use super::Report;
-use crate::conformance::Verdict;
+use super::model;
 
 /// The schema version written.
-pub const SCHEMA_VERSION: u64 = 2;
+pub const SCHEMA_VERSION: u64 = model::CONFORMANCE_SCHEMA_VERSION;
 
-/// Renders one report as a JSON value.
+/// Renders one report as a JSON value (from [`model::ConformanceDoc`]).
 pub fn render(report: &Report) -> Value {
-    let s = report.summary();
-    let cases: Vec<Value> = report
-        .cases
-        .iter()
-        .map(|c| {
-            let mut v = json!({
-                "id": c.id,
-                "spec": {"doc": c.spec.doc.slug(), "slug": c.spec.slug, "section": c.spec.section},
-                "level": c.level.as_str(),
-                "requirement": c.requirement,
-                "verdict": c.verdict.as_str(),
-                "known_deviation": report.known_deviations.contains(&c.id),
-                "duration_ms": c.duration.as_millis() as u64,
-            });
-            for (k, val) in [
-                ("expected", &c.expected),
-                ("actual", &c.actual),
-                ("message", &c.message),
-            ] {
-                if let Some(val) = val {
-                    v[k] = json!(val);
-                }
-            }
-            v
-        })
-        .collect();
-    let summary: Map<String, Value> = Verdict::ALL
-        .iter()
-        .map(|v| (v.as_str().to_owned(), json!(s.count(*v))))
-        .collect();
-    json!({
-        "schema_version": SCHEMA_VERSION,
-        "target": {"name": report.target_name, "ws": report.ws, "rest": report.rest},
-        "summary": summary,
-        "cases": cases,
-    })
+    serde_json::to_value(model::conformance(report)).expect("report documents always serialise")
 }
 
 /// Renders the reports of a run: one report object for one target, a matrix
 /// object for several.
 pub fn render_all(reports: &[Report]) -> Value {
-    match reports {
-        [one] => render(one),
-        many => json!({
-            "schema_version": SCHEMA_VERSION,
-            "targets": many.iter().map(render).collect::<Vec<_>>(),
-        }),
-    }
+    let value = match reports {
+        [one] => serde_json::to_value(model::conformance(one)),
+        many => serde_json::to_value(model::matrix(many)),
+    };
+    value.expect("report documents always serialise")
 }

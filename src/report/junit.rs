@@ -172,6 +172,8 @@ mod tests {
             rest: "http://x".into(),
             cases,
             known_deviations: Default::default(),
+            target_id: "ws://x".into(),
+            interrupted: false,
         };
         let golden = include_str!("../../tests/fixtures/junit-golden.xml");
         assert_eq!(render(&report), golden);

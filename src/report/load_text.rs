@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use crate::load::LoadResult;
 use crate::load::repeat::Repeated;
-use crate::load::result::ThresholdResult;
+use crate::load::result::{ThresholdResult, ThresholdVerdict};
 use crate::metrics::Metric;
 use crate::metrics::spread_percent;
 
@@ -13,12 +13,13 @@ fn ms(us: u64) -> String {
     format!("{:.2}", us as f64 / 1000.0)
 }
 
-/// A threshold's observed value in the rule's own unit: `12.35 ms`, `0`.
+/// A threshold's observed value in the rule's own unit: `12.35 ms`, `0`,
+/// `no data`.
 pub fn observed(th: &ThresholdResult) -> String {
-    if th.unit.is_empty() {
-        format!("{}", th.observed)
-    } else {
-        format!("{:.2} {}", th.observed, th.unit)
+    match th.observed {
+        None => "no data".into(),
+        Some(v) if th.unit.is_empty() => format!("{v}"),
+        Some(v) => format!("{v:.2} {}", th.unit),
     }
 }
 
@@ -63,6 +64,13 @@ pub fn render(r: &LoadResult) -> String {
             p.mean / 1000.0
         );
     }
+    counts(&mut out, r);
+    judgement(&mut out, r);
+    out
+}
+
+/// Deliveries, counters, attacks and errors by kind.
+fn counts(out: &mut String, r: &LoadResult) {
     let d = &r.deliveries;
     let _ = writeln!(
         out,
@@ -80,9 +88,12 @@ pub fn render(r: &LoadResult) -> String {
     let t = &r.tally;
     let _ = writeln!(
         out,
-        "connections {} subscriptions {} messages sent {} publish requests {} churn cycles {} foreign deliveries {}",
+        "connections {} clients ready {}/{} subscriptions {}/{} messages sent {} publish requests {} churn cycles {} foreign deliveries {}",
         t.connections,
+        t.ready,
+        r.evidence.planned_clients,
         t.subscriptions,
+        r.evidence.planned_subscriptions,
         t.messages_sent,
         t.publish_requests,
         t.churn_cycles,
@@ -106,6 +117,10 @@ pub fn render(r: &LoadResult) -> String {
     for (k, n) in &t.errors {
         let _ = writeln!(out, "error {:<24} {n}", k.as_str());
     }
+}
+
+/// The generator's budget, validity, thresholds, evidence and the verdict.
+fn judgement(out: &mut String, r: &LoadResult) {
     let b = &r.budget;
     let server = if b.includes_in_process_server {
         " (includes the in-process server)"
@@ -130,13 +145,26 @@ pub fn render(r: &LoadResult) -> String {
         }
     );
     for th in &r.thresholds {
+        let word = match th.verdict {
+            ThresholdVerdict::Pass => "pass",
+            ThresholdVerdict::Fail => "FAIL",
+            ThresholdVerdict::NoData => "FAIL (no data)",
+        };
         let _ = writeln!(
             out,
-            "threshold {:<32} observed {:>12} {}",
+            "threshold {:<32} observed {:>12} {word}",
             th.rule,
-            observed(th),
-            if th.passed { "pass" } else { "FAIL" }
+            observed(th)
         );
+    }
+    for p in &r.evidence.problems {
+        let _ = writeln!(out, "NO VERDICT WITHOUT EVIDENCE: {}", p.describe());
+    }
+    if !r.run.overrides.is_empty() {
+        let _ = writeln!(out, "overrides: {}", r.run.overrides.join(", "));
+    }
+    if r.interrupted {
+        let _ = writeln!(out, "INTERRUPTED: the figures cover the part that ran");
     }
     if !r.accepted_attacks.is_empty() {
         let _ = writeln!(
@@ -146,7 +174,6 @@ pub fn render(r: &LoadResult) -> String {
         );
     }
     let _ = writeln!(out, "verdict: {} (exit {})", r.verdict, r.exit_code);
-    out
 }
 
 /// The summary of a repeated run (`load --repeat N`), printed after each

@@ -1,15 +1,21 @@
-//! One report model rendered as text, JSON, JUnit XML and Markdown (STYLE 2.4).
+//! One report model for every subcommand: the conformance [`Report`], the
+//! load result ([`crate::load::LoadResult`]), and the typed documents of
+//! [`model`] that wrap them as JSON files (`kind`, `status`, `interrupted`
+//! in every one). Rendered as text, JSON, JUnit XML, Markdown and HTML
+//! (STYLE 2.4); exit codes come from the report's [`Status`].
 
 pub mod html;
 pub mod json;
 pub mod junit;
 pub mod load_text;
 pub mod markdown;
+pub mod model;
 pub mod text;
 
 use std::collections::BTreeSet;
 
 use crate::conformance::{CaseResult, Verdict};
+use crate::status::Status;
 
 /// The results of one run against one target.
 #[derive(Debug, Clone)]
@@ -24,6 +30,10 @@ pub struct Report {
     pub cases: Vec<CaseResult>,
     /// Case ids whose failure is known and accepted (`--known-deviations`).
     pub known_deviations: BTreeSet<String>,
+    /// What identifies the target across reports (`bundled`, or its WebSocket base).
+    pub target_id: String,
+    /// Stopped by Ctrl-C or SIGTERM: unfinished cases are `skip`.
+    pub interrupted: bool,
 }
 
 /// Counts per verdict.
@@ -82,15 +92,26 @@ impl Report {
             .collect()
     }
 
-    /// Exit code (STYLE 2.4): 1 for a new failure, 2 for a harness error, else 0.
-    pub fn exit_code(&self) -> u8 {
-        if !self.new_failures().is_empty() {
-            1
+    /// The status: `fail` for a new failure, `error` for a harness error,
+    /// else `pass`; `interrupted` wins ([`crate::status`]).
+    pub fn status(&self) -> Status {
+        let judged = if !self.new_failures().is_empty() {
+            Status::Fail
         } else if self.cases.iter().any(|c| c.verdict == Verdict::Error) {
-            2
+            Status::Error
         } else {
-            0
+            Status::Pass
+        };
+        if self.interrupted {
+            judged.and(Status::Interrupted)
+        } else {
+            judged
         }
+    }
+
+    /// The exit code of [`Report::status`].
+    pub fn exit_code(&self) -> u8 {
+        self.status().code()
     }
 
     /// The section key `doc/slug` of a case id.
@@ -134,6 +155,8 @@ pub(crate) fn every_verdict_sample() -> Report {
         rest: "http://x".into(),
         cases,
         known_deviations: ["protocol/s/fail".to_owned()].into(),
+        target_id: "ws://x".into(),
+        interrupted: false,
     }
 }
 

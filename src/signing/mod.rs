@@ -6,6 +6,7 @@
 //! the known-answer vectors of spec 5.6 in this module's tests.
 
 mod channel;
+mod credentials;
 mod rest;
 mod webhook;
 
@@ -16,6 +17,7 @@ pub use channel::{
     channel_auth, channel_string_to_sign, shared_secret, shared_secret_base64, signin_auth,
     signin_string_to_sign,
 };
+pub use credentials::Credentials;
 pub use rest::{RestSignature, body_md5, rest_string_to_sign};
 pub use webhook::{VerifyError, verify_webhook, webhook_signature};
 

@@ -42,7 +42,13 @@ fn options(families: &[Family], cases: u64) -> Options {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn finds_nothing_against_the_healthy_reference_server() {
-    let (_server, target) = fuzz::bundled().await.expect("bundled server starts");
+    let (_server, target) = pushcheck::bundled::serve(
+        reference_server::Config::default(),
+        "reference",
+        Profile::default(),
+    )
+    .await
+    .expect("bundled server starts");
     let outcome = fuzz::run(&target, &options(&Family::ALL, 600))
         .await
         .expect("runs");

@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use clap::Parser;
-use pushcheck::cli::{Cli, Command};
-use pushcheck::gate::compare_cli;
+use pushcheck::cli::{Cli, CliError, run_cli};
+use pushcheck::status::Status;
 use serde_json::Value;
 
 const BASELINE: &str = "tests/fixtures/expected/reference-conformance.json";
@@ -16,13 +16,25 @@ fn scratch(name: &str) -> PathBuf {
     dir.join(name)
 }
 
+/// `pushcheck compare ARGS`: the status, or the usage error. On a thread
+/// of its own, so async tests can call it too.
+pub(crate) fn try_compare(args: &[&str]) -> Result<Status, CliError> {
+    let mut argv = vec!["pushcheck".to_owned(), "compare".to_owned()];
+    argv.extend(args.iter().map(|a| (*a).to_owned()));
+    let cli = Cli::parse_from(argv);
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        rt.block_on(run_cli(cli))
+    })
+    .join()
+    .expect("compare does not panic")
+}
+
 pub(crate) fn compare(args: &[&str]) -> u8 {
-    let mut argv = vec!["pushcheck", "compare"];
-    argv.extend_from_slice(args);
-    let Command::Compare(args) = Cli::parse_from(argv).command else {
-        panic!("compare parses as compare");
-    };
-    compare_cli(&args).expect("compare runs")
+    try_compare(args).expect("compare runs").code()
 }
 
 #[test]
@@ -69,14 +81,7 @@ fn a_case_that_stopped_passing_fails_the_gate_and_is_named_in_every_output() {
 
 #[test]
 fn unreadable_inputs_are_usage_errors() {
-    let args = |a: &[&str]| {
-        let mut argv = vec!["pushcheck", "compare"];
-        argv.extend_from_slice(a);
-        match Cli::parse_from(argv).command {
-            Command::Compare(args) => compare_cli(&args),
-            _ => panic!("compare parses as compare"),
-        }
-    };
+    let args = try_compare;
     assert!(args(&["/nonexistent/a.json", BASELINE]).is_err());
     assert!(args(&[BASELINE, BASELINE, "--budget", "deliver.p99"]).is_err());
     let not_a_report = scratch("empty.json");

@@ -4,23 +4,30 @@
 
 use std::path::Path;
 
-use pushcheck::load::command::start_bundled;
-use pushcheck::load::plan::{Invalid, Plan, ScenarioError};
-use pushcheck::load::{EngineOptions, LoadResult, run};
-use reference_server::Config;
+use pushcheck::interrupt::Interrupt;
+use pushcheck::load::invalid::{Invalid, ScenarioError};
+use pushcheck::load::{EngineOptions, LoadResult, hlog, merge, run, validate};
+use pushcheck::target::{Profile, Target};
+use reference_server::{Config, Server};
 
 use crate::support::validate_schema;
 
-fn opts(run_id: &str) -> EngineOptions {
+pub(crate) fn opts(run_id: &str) -> EngineOptions {
     EngineOptions {
         run_id: run_id.into(),
         in_process_server: true,
         progress: false,
+        interrupt: Interrupt::never(),
     }
 }
 
+/// The bundled reference server with `config`.
+pub(crate) async fn start_bundled(config: Config) -> std::io::Result<(Server, Target)> {
+    pushcheck::bundled::serve(config, "reference", Profile::default()).await
+}
+
 async fn run_against(config: Config, toml: &str, run_id: &str) -> LoadResult {
-    let plan = Plan::from_toml("test.toml", toml).expect("valid scenario");
+    let plan = validate::from_toml("test.toml", toml, &[]).expect("valid scenario");
     let (server, target) = start_bundled(config).await.expect("server starts");
     let r = run(&plan, &target, &opts(run_id))
         .await
@@ -36,7 +43,7 @@ fn every_shipped_scenario_validates() {
     for entry in std::fs::read_dir(dir).expect("scenarios folder") {
         let path = entry.expect("entry").path();
         if path.extension().is_some_and(|e| e == "toml") {
-            Plan::load(&path).unwrap_or_else(|e| panic!("{e}"));
+            validate::load(&path, &[]).unwrap_or_else(|e| panic!("{e}"));
             n += 1;
         }
     }
@@ -48,14 +55,16 @@ fn every_shipped_scenario_validates() {
 
 #[test]
 fn unknown_fields_are_rejected_naming_the_file_and_field() {
-    let err = Plan::from_toml("x.toml", "version = 1\nname = \"a\"\nspeed = 3\n")
+    let err = validate::from_toml("x.toml", "version = 1\nname = \"a\"\nspeed = 3\n", &[])
         .expect_err("unknown field");
-    let text = err.to_string();
+    let text = pushcheck::cli::error_line(&err);
     assert!(matches!(err, ScenarioError::Toml { .. }));
     assert!(
         text.starts_with("x.toml: ") && text.contains("speed"),
         "{text}"
     );
+    // See: issue 8, rule 9: the parser's message is printed once.
+    assert_eq!(text.matches("unknown field").count(), 1, "{text}");
 }
 
 #[test]
@@ -64,27 +73,23 @@ fn invalid_values_name_the_field_and_why() {
     let cases = [
         (
             "[[population]]\nbehaviour = \"publisher\"\ncount = 1\nrate = 10\nchannels = \"nope\"\n",
-            "population[0].channels",
+            "population[0] (publisher-0).channels",
         ),
         (
-            "[[population]]\nbehaviour = \"client-events\"\ncount = 1\nrate = 5\nchannels = \"c\"\n",
-            "population[0].channels",
+            "[[population]]\nname = \"chat\"\nbehaviour = \"client-events\"\ncount = 1\nrate = 5\nchannels = \"c\"\n",
+            "population[0] (chat).channels",
         ),
         (
             "[[population]]\nbehaviour = \"publisher\"\ncount = 1\nrate = 10\nbatch = 11\nchannels = \"c\"\n",
-            "population[0].batch",
+            "population[0] (publisher-0).batch",
         ),
         (
             "[[population]]\nbehaviour = \"attacker\"\ncount = 1\nrate = 1\nattacks = [\"guess\"]\n",
-            "population[0].attacks[0]",
-        ),
-        (
-            "[[population]]\nbehaviour = \"sleeper\"\ncount = 1\n",
-            "population[0].behaviour",
+            "population[0] (attacker-0).attacks[0]",
         ),
     ];
     for (extra, field) in cases {
-        let err = Plan::from_toml("f.toml", &format!("{base}{extra}")).expect_err(field);
+        let err = validate::from_toml("f.toml", &format!("{base}{extra}"), &[]).expect_err(field);
         let ScenarioError::Invalid {
             file, field: got, ..
         } = &err
@@ -93,7 +98,22 @@ fn invalid_values_name_the_field_and_why() {
         };
         assert_eq!((file.as_str(), got.as_str()), ("f.toml", field), "{err}");
     }
-    let err = Plan::from_toml("f.toml", "version = 2\nname = \"a\"\n").expect_err("version");
+    for (extra, needle) in [
+        (
+            "[[population]]\nbehaviour = \"sleeper\"\ncount = 1\n",
+            "sleeper",
+        ),
+        (
+            "[[population]]\nbehaviour = \"subscriber\"\ncount = 1\nrate = 3\nchannels = \"c\"\n",
+            "rate",
+        ),
+    ] {
+        let err = validate::from_toml("f.toml", &format!("{base}{extra}"), &[]).expect_err(needle);
+        assert!(matches!(err, ScenarioError::Toml { .. }), "{err}");
+        assert!(err.to_string().contains(needle), "{err}");
+    }
+    let err =
+        validate::from_toml("f.toml", "version = 2\nname = \"a\"\n", &[]).expect_err("version");
     assert!(matches!(
         err,
         ScenarioError::Invalid {
@@ -101,9 +121,10 @@ fn invalid_values_name_the_field_and_why() {
             ..
         }
     ));
-    let err = Plan::from_toml(
+    let err = validate::from_toml(
         "f.toml",
         "version = 1\nname = \"a\"\nthresholds = [\"deliver.p99 < 5\"]\n[run]\nduration = \"1s\"\n",
+        &[],
     )
     .expect_err("unit");
     assert!(err.to_string().contains("thresholds[0]"), "{err}");
@@ -176,13 +197,15 @@ async fn a_small_run_accounts_for_every_delivery_and_refuses_every_attack() {
     let p99_us = r.metrics[&pushcheck::metrics::Metric::Deliver].p99 as f64;
     assert_eq!(
         (slo.unit.as_str(), slo.observed),
-        ("s", p99_us / 1e6),
+        ("s", Some(p99_us / 1e6)),
         "observed in the rule's own unit"
     );
     assert_eq!(
         (r.thresholds[0].unit.as_str(), r.thresholds[0].observed),
-        ("", 0.0)
+        ("", Some(0.0))
     );
+    assert!(r.evidence.problems.is_empty(), "{:?}", r.evidence.problems);
+    assert_eq!((t.ready, r.evidence.planned_clients), (7, 7));
 }
 
 const CLIENT_EVENTS: &str = r#"
@@ -255,7 +278,7 @@ async fn a_server_accepting_forged_auth_fails_the_run_with_the_attack_named() {
 
 #[tokio::test]
 async fn shard_reports_written_and_merged_add_up() {
-    let plan = Plan::from_toml("test.toml", EXACT).expect("valid");
+    let plan = validate::from_toml("test.toml", EXACT, &[]).expect("valid");
     let (server, target) = start_bundled(Config::default())
         .await
         .expect("server starts");
@@ -271,12 +294,12 @@ async fn shard_reports_written_and_merged_add_up() {
         .await
         .expect("run");
         let d = dir.join(format!("shard-{i}"));
-        r.write_dir(&d).expect("written");
-        parts.push(LoadResult::read_dir(&d).expect("read back"));
+        hlog::write_dir(&r, &d).expect("written");
+        parts.push(hlog::read_dir(&d).expect("read back"));
     }
     server.shutdown().await;
     let sent: u64 = parts.iter().map(|p| p.tally.messages_sent).sum();
-    let merged = LoadResult::merge(parts).expect("two parts");
+    let merged = merge::merge(parts).expect("two parts");
     assert_eq!(merged.run.shards, 2);
     assert_eq!(merged.tally.messages_sent, sent);
     assert_eq!(merged.tally.lost(), 0);
@@ -318,9 +341,9 @@ channels = "room"
 
 /// `pushcheck load` with `args` (after the scenario) on a scenario file
 /// written into a fresh folder; returns the exit code and the report folder.
-async fn load_cli(name: &str, toml: &str, args: &[&str]) -> (u8, std::path::PathBuf) {
+pub(crate) async fn load_cli(name: &str, toml: &str, args: &[&str]) -> (u8, std::path::PathBuf) {
     use clap::Parser;
-    use pushcheck::cli::{Cli, Command};
+    use pushcheck::cli::Cli;
     let dir = std::env::temp_dir().join(format!("pushcheck-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
@@ -336,16 +359,13 @@ async fn load_cli(name: &str, toml: &str, args: &[&str]) -> (u8, std::path::Path
         "--quiet",
     ];
     argv.extend_from_slice(args);
-    let Command::Load(args) = Cli::parse_from(argv).command else {
-        panic!("load parses as load");
-    };
-    let code = pushcheck::load::command::load(*args)
+    let status = pushcheck::cli::run_cli(Cli::parse_from(argv))
         .await
         .expect("load runs");
-    (code, out)
+    (status.code(), out)
 }
 
-fn read_json(path: &Path) -> serde_json::Value {
+pub(crate) fn read_json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).expect("report written"))
         .expect("report is JSON")
 }
@@ -377,7 +397,7 @@ async fn load_repeat_2_reports_both_runs_and_the_report_compared_with_itself_pas
     );
     assert!(report["median"]["deliver"]["p99"].is_number());
     for i in 1..=2 {
-        let single = LoadResult::read_dir(&out.join(format!("run-{i}"))).expect("run folder");
+        let single = hlog::read_dir(&out.join(format!("run-{i}"))).expect("run folder");
         assert_eq!(single.tally.received(), 120);
     }
     assert!(out.join("report.html").is_file());
@@ -403,7 +423,7 @@ async fn load_repeat_2_reports_both_runs_and_the_report_compared_with_itself_pas
 #[tokio::test]
 async fn repeat_cannot_be_combined_with_shard() {
     use clap::Parser;
-    use pushcheck::cli::{Cli, Command};
+    use pushcheck::cli::Cli;
     let smoke = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/smoke.toml");
     let smoke = smoke.to_str().expect("utf-8 path");
     let argv = [
@@ -415,10 +435,7 @@ async fn repeat_cannot_be_combined_with_shard() {
         "--shard",
         "0/2",
     ];
-    let Command::Load(args) = Cli::parse_from(argv).command else {
-        panic!("load parses as load");
-    };
-    let err = pushcheck::load::command::load(*args)
+    let err = pushcheck::cli::run_cli(Cli::parse_from(argv))
         .await
         .expect_err("usage error");
     assert!(

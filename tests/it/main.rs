@@ -5,6 +5,7 @@ mod fuzz;
 mod gate;
 mod load;
 mod reference;
+mod rules;
 mod signing_props;
 mod support;
 mod tls;

@@ -26,6 +26,8 @@ fn report(name: &str, cases: Vec<CaseResult>) -> Report {
         rest: "http://127.0.0.1:1".into(),
         cases,
         known_deviations: ["protocol/s/fail".to_owned()].into(),
+        target_id: "ws://127.0.0.1:1".into(),
+        interrupted: false,
     }
 }
 

@@ -246,7 +246,7 @@ async fn conform_with_ca_cert_passes_a_wss_target_and_exits_zero() {
         &path(&json),
     ])
     .expect("the flags parse");
-    assert_eq!(run_cli(cli).await.expect("conform runs"), 0);
+    assert_eq!(run_cli(cli).await.expect("conform runs").code(), 0);
     let report: Value =
         serde_json::from_str(&std::fs::read_to_string(&json).expect("report written"))
             .expect("report is JSON");

@@ -74,56 +74,15 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::client::{TlsError, TlsTrust};
-use crate::signing::Secret;
 
-/// App credentials: id for REST paths, key for URLs and auth, secret for signing.
-#[derive(Debug, Clone)]
-pub struct Credentials {
-    /// App id (REST path `/apps/{id}`).
-    pub app_id: String,
-    /// App key (WebSocket path and `auth` prefix).
-    pub key: String,
-    /// App secret.
-    pub secret: Secret,
-}
+mod address;
+mod preflight;
+mod selection;
 
-/// The credential flags every subcommand takes, with the environment names
-/// Pusher users already have (`PUSHER_APP_ID`, `PUSHER_APP_KEY`, `PUSHER_APP_SECRET`).
-#[derive(Debug, Clone, clap::Args)]
-pub struct CredentialFlags {
-    /// App id.
-    #[arg(long, env = "PUSHER_APP_ID", default_value = "app-id")]
-    pub app_id: String,
-    /// App key.
-    #[arg(long, env = "PUSHER_APP_KEY", default_value = "app-key")]
-    pub key: String,
-    /// App secret.
-    #[arg(
-        long,
-        env = "PUSHER_APP_SECRET",
-        default_value = "app-secret",
-        hide_env_values = true
-    )]
-    pub secret: String,
-}
-
-impl CredentialFlags {
-    /// The credentials these flags name.
-    pub fn credentials(&self) -> Credentials {
-        Credentials::new(&self.app_id, &self.key, &self.secret)
-    }
-}
-
-impl Credentials {
-    /// Builds credentials from plain strings.
-    pub fn new(app_id: &str, key: &str, secret: &str) -> Credentials {
-        Credentials {
-            app_id: app_id.into(),
-            key: key.into(),
-            secret: Secret::new(secret),
-        }
-    }
-}
+pub use crate::signing::Credentials;
+pub use address::Address;
+pub use preflight::{Diagnosis, PREFLIGHT_TIMEOUT, PreflightError, preflight};
+pub use selection::Selection;
 
 /// Optional features a target enables (`[features]`).
 #[derive(Debug, Clone, Deserialize)]
@@ -227,9 +186,30 @@ pub struct Profile {
 /// Errors building a target from flags, environment and profile.
 #[derive(Debug, thiserror::Error)]
 pub enum TargetError {
-    /// The target URL is not `ws://` or `wss://` with a host.
-    #[error("target url {0:?} must look like ws://host:port or wss://host:port")]
+    /// The target URL is not one of the accepted forms.
+    #[error(
+        "target {0:?} must look like ws://host:port, wss://host:port, http(s)://host:port or ws://host:port/app/KEY"
+    )]
     BadUrl(String),
+    /// The key in a `/app/KEY` URL differs from `--key` / `PUSHER_APP_KEY`.
+    #[error("the target url names app key {url:?} but --key (or PUSHER_APP_KEY) is {flag:?}")]
+    KeyMismatch {
+        /// Key in the URL.
+        url: String,
+        /// Key of the flag or environment.
+        flag: String,
+    },
+    /// A subcommand that runs against one target was given several.
+    #[error("{command} takes one target, {given} were given")]
+    OneTarget {
+        /// The subcommand.
+        command: &'static str,
+        /// How many were given.
+        given: usize,
+    },
+    /// `PUSHER_PORT` / `--port` is not a port number.
+    #[error("port {0:?} is not a number from 1 to 65535")]
+    BadPort(String),
     /// The profile file could not be read.
     #[error("cannot read profile {path}")]
     ReadProfile {
@@ -248,6 +228,9 @@ pub enum TargetError {
         #[source]
         source: toml::de::Error,
     },
+    /// `--ca-cert` could not be loaded.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
     /// A target's `ca_cert` could not be loaded.
     #[error("cannot trust the ca certificate of target {target}")]
     CaCert {
@@ -410,38 +393,50 @@ pub struct Target {
     pub slow: Option<SlowSetup>,
     /// CAs trusted for `wss://` and `https://` (native roots unless `--ca-cert`).
     pub tls: TlsTrust,
+    /// The in-process reference server: its port changes every run, so
+    /// reports identify it by name, not URL.
+    pub bundled: bool,
 }
 
 impl Target {
-    /// Builds a target from a WebSocket URL; REST base is derived unless given.
+    /// Builds a target from a URL of any form [`Address::parse`] accepts;
+    /// the REST base is derived unless given. A key in the URL must match
+    /// `credentials.key`.
     pub fn new(
         name: &str,
-        ws_url: &str,
+        url: &str,
         rest_url: Option<&str>,
         credentials: Credentials,
         profile: Profile,
     ) -> Result<Target, TargetError> {
-        let ws_base = ws_url.trim_end_matches('/').to_owned();
-        let rest_derived = if let Some(rest) = ws_base.strip_prefix("wss://") {
-            format!("https://{rest}")
-        } else if let Some(rest) = ws_base.strip_prefix("ws://") {
-            format!("http://{rest}")
-        } else {
-            return Err(TargetError::BadUrl(ws_url.into()));
-        };
-        if ws_base.ends_with("//") || ws_base.ends_with(':') {
-            return Err(TargetError::BadUrl(ws_url.into()));
+        let address = Address::parse(url)?;
+        if let Some(key) = address.key.as_ref().filter(|k| **k != credentials.key) {
+            return Err(TargetError::KeyMismatch {
+                url: key.clone(),
+                flag: credentials.key.clone(),
+            });
         }
-        let rest_base = rest_url.map_or(rest_derived, |r| r.trim_end_matches('/').to_owned());
+        let rest_base = rest_url.map_or(address.rest_base, |r| r.trim_end_matches('/').to_owned());
         Ok(Target {
             name: name.into(),
-            ws_base,
+            ws_base: address.ws_base,
             rest_base,
             credentials,
             profile,
             slow: None,
             tls: TlsTrust::default(),
+            bundled: false,
         })
+    }
+
+    /// What identifies the target across reports: `bundled` for the
+    /// in-process server (its port changes every run), else the WebSocket base.
+    pub fn identity(&self) -> String {
+        if self.bundled {
+            "bundled".into()
+        } else {
+            self.ws_base.clone()
+        }
     }
 
     /// The connection URL for an app key: `/app/{key}?protocol=7` plus `extra` query.
@@ -453,17 +448,6 @@ impl Target {
         };
         format!("{}/app/{key}?protocol=7{extra}", self.ws_base)
     }
-}
-
-/// Assembles a `ws[s]://host:port` URL from `PUSHER_HOST`, `PUSHER_PORT` and
-/// `PUSHER_SCHEME` values (`https`/`wss` mean TLS).
-pub fn ws_url_from_env_parts(host: &str, port: Option<&str>, scheme: Option<&str>) -> String {
-    let tls = matches!(scheme, Some("https" | "wss"));
-    let ws = if tls { "wss" } else { "ws" };
-    let port = port
-        .map(str::to_owned)
-        .unwrap_or_else(|| if tls { "443" } else { "80" }.into());
-    format!("{ws}://{host}:{port}")
 }
 
 #[cfg(test)]
@@ -485,7 +469,7 @@ mod tests {
         assert!(
             Target::new(
                 "t",
-                "http://h",
+                "ftp://h",
                 None,
                 Credentials::new("1", "k", "s"),
                 Profile::default()
@@ -496,7 +480,7 @@ mod tests {
 
     #[test]
     fn the_documented_profile_example_parses() {
-        let doc = include_str!("target.rs");
+        let doc = include_str!("mod.rs");
         let start = doc.find("//! ```toml").expect("example present");
         let body: String = doc[start..]
             .lines()
@@ -512,7 +496,7 @@ mod tests {
 
     #[test]
     fn the_documented_target_list_parses_with_a_profile_per_target() {
-        let doc = include_str!("target.rs");
+        let doc = include_str!("mod.rs");
         let start = doc.find("# Target list").expect("section present");
         let start = start + doc[start..].find("//! ```toml").expect("example present");
         let body: String = doc[start..]
@@ -534,17 +518,5 @@ mod tests {
             &list.target[0].profile,
             Some(ProfileSource::Inline(p)) if p.features.webhooks
         ));
-    }
-
-    #[test]
-    fn env_parts_pick_the_scheme() {
-        assert_eq!(
-            ws_url_from_env_parts("h", None, Some("https")),
-            "wss://h:443"
-        );
-        assert_eq!(
-            ws_url_from_env_parts("h", Some("6001"), None),
-            "ws://h:6001"
-        );
     }
 }

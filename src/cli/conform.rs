@@ -1,0 +1,279 @@
+//! `pushcheck conform`: the catalogue against one target or a matrix.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::target::TargetFlags;
+use super::{CliError, io};
+use crate::client::WebhookSink;
+use crate::conformance::{
+    CaseResult, Env, RunOptions, registry, run, select, select_checked, skipped,
+};
+use crate::interrupt::Interrupt;
+use crate::report::{self, Report};
+use crate::status::Status;
+use crate::target::{PREFLIGHT_TIMEOUT, Profile, SlowSetup, Target, preflight};
+
+/// Flags of `conform`.
+#[derive(Debug, clap::Args)]
+pub struct ConformArgs {
+    /// Case id prefixes to run (all if none); one matching nothing is an error.
+    pub prefixes: Vec<String>,
+    /// Case id prefixes to leave out; one matching nothing is an error.
+    #[arg(long)]
+    pub exclude: Vec<String>,
+    /// Target and credentials (repeat --target for a matrix).
+    #[command(flatten)]
+    pub target: TargetFlags,
+    /// TOML list of targets, each with its own credentials and profile
+    /// (format: `pushcheck::target`, "Target list"); adds to `--target`.
+    #[arg(long)]
+    pub target_config: Option<String>,
+    /// Capability profile TOML (see `pushcheck::target`).
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Warnings fail.
+    #[arg(long)]
+    pub strict: bool,
+    /// Run slow cases against external targets.
+    #[arg(long)]
+    pub slow: bool,
+    /// File of case ids (one per line, # comments) whose failure is accepted.
+    #[arg(long)]
+    pub known_deviations: Option<String>,
+    /// Write the JSON report here.
+    #[arg(long)]
+    pub json: Option<String>,
+    /// Write JUnit XML here.
+    #[arg(long)]
+    pub junit: Option<String>,
+    /// Write a Markdown summary here.
+    #[arg(long)]
+    pub markdown: Option<String>,
+    /// List the selected cases without running them.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// The REST timestamp window of a production server (spec 5.5).
+const EXTERNAL_WINDOW: Duration = Duration::from_secs(600);
+
+/// Deadline of a slow case against an external target: the longest wait
+/// (a replay after the whole window, 601 s) plus room for the rest.
+const EXTERNAL_SLOW_DEADLINE: Duration = Duration::from_secs(600 + 120);
+
+fn targets(args: &ConformArgs, profile: &Profile) -> Result<Vec<Target>, CliError> {
+    let selection = args
+        .target
+        .selection(profile.clone(), args.target_config.clone());
+    let mut list = selection.targets()?;
+    if args.slow {
+        for t in &mut list {
+            t.slow = Some(SlowSetup {
+                target: Box::new(t.clone()),
+                timestamp_window: EXTERNAL_WINDOW,
+                activity_timeout: Duration::from_secs(120),
+                pong_timeout: Duration::from_secs(30),
+                cache_ttl: None,
+            });
+        }
+    }
+    Ok(list)
+}
+
+/// Results of `picked` plus a Skip for every case `--exclude` left out, in
+/// catalogue order.
+fn with_excluded(args: &ConformArgs, results: Vec<CaseResult>) -> Vec<CaseResult> {
+    let cases = registry();
+    let mut ran = results.into_iter().peekable();
+    select(&cases, &args.prefixes, &[])
+        .into_iter()
+        .filter_map(|c| match ran.peek() {
+            Some(r) if r.id == c.id => ran.next(),
+            _ if args.exclude.iter().any(|p| c.id.starts_with(p.as_str())) => {
+                Some(skipped(c, "excluded by --exclude"))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// A webhook sink where `profile` says the target posts, or on an ephemeral port.
+async fn sink_for(profile: &Profile) -> Result<Arc<WebhookSink>, CliError> {
+    let addr = profile
+        .webhooks
+        .as_ref()
+        .map_or("127.0.0.1:0".parse().expect("valid"), |w| w.sink);
+    Ok(Arc::new(WebhookSink::start(addr).await?))
+}
+
+/// The known-deviations file; an id that names no case is a warning.
+fn known_deviations(path: Option<&str>) -> Result<BTreeSet<String>, CliError> {
+    let Some(p) = path else {
+        return Ok(BTreeSet::new());
+    };
+    let text = std::fs::read_to_string(p).map_err(io(Path::new(p)))?;
+    let known: BTreeSet<String> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_owned)
+        .collect();
+    let cases = registry();
+    for id in known.iter().filter(|id| !cases.iter().any(|c| c.id == *id)) {
+        let closest = crate::conformance::closest(&cases, id).join(", ");
+        eprintln!("warning: {p} lists {id:?}, which is no case id (closest: {closest})");
+    }
+    Ok(known)
+}
+
+/// Proves every target reachable and accepting its credentials.
+pub(super) async fn preflight_all(targets: &[Target]) -> Result<(), CliError> {
+    for t in targets {
+        preflight(t, PREFLIGHT_TIMEOUT).await?;
+    }
+    Ok(())
+}
+
+pub(super) async fn conform(args: ConformArgs, interrupt: Interrupt) -> Result<Status, CliError> {
+    let cases = registry();
+    let picked = select_checked(&cases, &args.prefixes, &args.exclude)?;
+    if args.dry_run {
+        for c in &picked {
+            println!("{}", c.id);
+        }
+        return Ok(Status::Pass);
+    }
+    let profile = match &args.profile {
+        Some(p) => Profile::load(p)?,
+        None => Profile::default(),
+    };
+    let known = known_deviations(args.known_deviations.as_deref())?;
+    let mut list = targets(&args, &profile)?;
+    let bundled = if list.is_empty() {
+        let sink = sink_for(&profile).await?;
+        let b = crate::bundled::start_default(sink.local_addr())
+            .await
+            .map_err(CliError::Bundled)?;
+        list.push(b.target.clone());
+        Some((b, sink))
+    } else {
+        None
+    };
+    preflight_all(&list).await?;
+    let opts = RunOptions {
+        strict: args.strict,
+        slow_case_deadline: if bundled.is_some() {
+            RunOptions::default().slow_case_deadline
+        } else {
+            EXTERNAL_SLOW_DEADLINE
+        },
+        interrupt: interrupt.clone(),
+        ..RunOptions::default()
+    };
+    let mut reports = Vec::new();
+    for target in list {
+        let sink = match &bundled {
+            Some((_, sink)) => sink.clone(),
+            None => sink_for(&target.profile).await?,
+        };
+        let env = Arc::new(Env {
+            target: target.clone(),
+            sink: Some(sink),
+            slow: bundled.is_some() || args.slow,
+            timeout: Duration::from_secs(2),
+        });
+        let results = run_live(&picked, env, &opts, &target.name).await;
+        reports.push(Report {
+            target_name: target.name.clone(),
+            ws: target.ws_base.clone(),
+            rest: target.rest_base.clone(),
+            cases: with_excluded(&args, results),
+            known_deviations: known.clone(),
+            target_id: target.identity(),
+            interrupted: interrupt.is_set(),
+        });
+    }
+    write_outputs(&args, &reports)?;
+    Ok(Status::worst(reports.iter().map(Report::status)))
+}
+
+/// Runs the cases with a live progress line on a terminal (in CI logs,
+/// not a TTY, it would be noise).
+pub(super) async fn run_live(
+    picked: &[&crate::conformance::Case],
+    env: Arc<Env>,
+    opts: &RunOptions,
+    name: &str,
+) -> Vec<CaseResult> {
+    let live = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let progress = |n: usize, total: usize, r: &CaseResult| {
+        if live {
+            eprint!(
+                "\r\x1b[2K[{name}] {n}/{total} {} {}",
+                r.verdict.as_str(),
+                r.id
+            );
+            let _ = std::io::stderr().flush();
+        }
+    };
+    let results = run(picked, env, opts, &progress).await;
+    if live {
+        eprintln!();
+    }
+    results
+}
+
+fn write_outputs(args: &ConformArgs, reports: &[Report]) -> Result<(), CliError> {
+    for r in reports {
+        print!("{}", report::text::render(r));
+    }
+    if reports.len() > 1 {
+        print!("{}", matrix(reports));
+    }
+    if let Some(p) = &args.json {
+        let text = match reports {
+            [one] => report::model::to_json(&report::model::conformance(one)),
+            many => report::model::to_json(&report::model::matrix(many)),
+        };
+        std::fs::write(p, text).map_err(io(Path::new(p)))?;
+    }
+    if let Some(p) = &args.junit {
+        std::fs::write(p, report::junit::render_all(reports)).map_err(io(Path::new(p)))?;
+    }
+    if let Some(p) = &args.markdown {
+        let md = report::markdown::render_all(reports);
+        std::fs::write(p, md).map_err(io(Path::new(p)))?;
+    }
+    Ok(())
+}
+
+/// A side-by-side verdict matrix of several targets.
+pub fn matrix(reports: &[Report]) -> String {
+    let mut out = format!("\n{:60}", "case");
+    for r in reports {
+        out.push_str(&format!(" {:>10}", r.target_name));
+    }
+    out.push('\n');
+    for (i, c) in reports[0].cases.iter().enumerate() {
+        out.push_str(&format!("{:60}", c.id));
+        for r in reports {
+            out.push_str(&format!(
+                " {:>10}",
+                r.cases.get(i).map_or("-", |c| c.verdict.as_str())
+            ));
+        }
+        out.push('\n');
+    }
+    let status = Status::worst(reports.iter().map(Report::status));
+    out.push_str(&format!(
+        "\n{} targets: {} (exit {}, the worst target's status)\n",
+        reports.len(),
+        status,
+        status.code()
+    ));
+    out
+}

@@ -1,0 +1,25 @@
+//! `pushcheck list`: the catalogue and the coverage of every spec section.
+
+use crate::conformance::{registry, spec};
+
+/// The `list` output.
+pub fn list() -> String {
+    let mut out = String::new();
+    for c in registry() {
+        out.push_str(&format!(
+            "{:7} {}  {}\n",
+            c.level.as_str(),
+            c.id,
+            c.requirement
+        ));
+    }
+    out.push_str("\ncoverage of the protocol spec, section by section:\n");
+    for s in spec::SECTIONS {
+        let cov = match s.coverage {
+            spec::Coverage::Slugs(slugs) => format!("covered by {}", slugs.join(", ")),
+            spec::Coverage::NotCovered(why) => format!("NOT COVERED: {why}"),
+        };
+        out.push_str(&format!("  {:9} {}: {cov}\n", s.number, s.title));
+    }
+    out
+}

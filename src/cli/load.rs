@@ -1,0 +1,198 @@
+//! `pushcheck load`: one scenario against one target, once, `--repeat N`
+//! times, or as one shard of a sharded run; and the report folder it writes.
+
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use super::target::TargetFlags;
+use super::{CliError, io};
+use crate::interrupt::Interrupt;
+use crate::load::engine::EngineOptions;
+use crate::load::hlog;
+use crate::load::overrides::Override;
+use crate::load::plan::{Plan, Shard};
+use crate::load::repeat::{Repeated, repeat};
+use crate::load::{LoadResult, validate};
+use crate::report::{self, Report};
+use crate::status::Status;
+use crate::target::{PREFLIGHT_TIMEOUT, Profile, Target, preflight};
+
+/// Flags of `load`.
+#[derive(Debug, clap::Args)]
+pub struct LoadArgs {
+    /// Scenario TOML file (see scenarios/README.md).
+    pub scenario: PathBuf,
+    /// Target and credentials.
+    #[command(flatten)]
+    pub target: TargetFlags,
+    /// Scenario overrides, recorded in the report.
+    #[command(flatten)]
+    pub overrides: OverrideFlags,
+    /// Report folder: load.json, report.html, hdr/*.hlog.
+    #[arg(long, default_value = "pushcheck-report")]
+    pub out: PathBuf,
+    /// Run shard `i` of `N` (0-based) of the plan.
+    #[arg(long)]
+    pub shard: Option<String>,
+    /// Channel-name prefix; every shard of one run must use the same one.
+    #[arg(long)]
+    pub run_id: Option<String>,
+    /// Run the scenario N times against the same target, each a fresh run;
+    /// the report holds every run (`runs`) for `compare` to judge medians.
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub repeat: u32,
+    /// No live progress line.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// `--duration` and `--set`, shared by `load` and `run`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct OverrideFlags {
+    /// Traffic phase length instead of the scenario's (`2s`, `1m`).
+    #[arg(long, value_name = "DURATION")]
+    pub duration: Option<String>,
+    /// Override a scenario value: `population.NAME.count=500`,
+    /// `population.NAME.rate=N`, `population.NAME.ramp=N`, `run.duration=D`,
+    /// `run.messages=N`, `run.drain=D`, `run.connect_timeout=D` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+}
+
+impl OverrideFlags {
+    /// The overrides in the order they apply: `--duration`, then each `--set`.
+    pub fn overrides(&self) -> Result<Vec<Override>, CliError> {
+        let mut out: Vec<Override> = self
+            .duration
+            .iter()
+            .map(|d| Override::duration(d))
+            .collect();
+        for s in &self.set {
+            out.push(Override::parse(s)?);
+        }
+        Ok(out)
+    }
+}
+
+/// A fresh channel prefix for an unsharded run.
+pub(super) fn fresh_run_id() -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!("pc{:x}{:x}", std::process::id(), nanos)
+}
+
+/// The target of a single-target subcommand, or the bundled server (kept
+/// alive by the returned handle), preflighted either way.
+pub(super) async fn one_target(
+    flags: &TargetFlags,
+    command: &'static str,
+) -> Result<(Option<reference_server::Server>, Target), CliError> {
+    let selection = flags.selection(Profile::default(), None);
+    let (server, target) = match selection.one(command)? {
+        Some(t) => (None, t),
+        None => {
+            let config = reference_server::Config::default();
+            let (s, t) = crate::bundled::serve(config, "reference", Profile::default())
+                .await
+                .map_err(CliError::Bundled)?;
+            (Some(s), t)
+        }
+    };
+    preflight(&target, PREFLIGHT_TIMEOUT).await?;
+    Ok((server, target))
+}
+
+pub(super) async fn load(args: LoadArgs, interrupt: Interrupt) -> Result<Status, CliError> {
+    let mut plan = validate::load(&args.scenario, &args.overrides.overrides()?)?;
+    if let Some(s) = &args.shard {
+        if args.repeat > 1 {
+            return Err(CliError::RepeatSharded(args.repeat));
+        }
+        plan = plan.sharded(Shard::parse(s).ok_or_else(|| CliError::Shard(s.clone()))?);
+    }
+    let run_id = args.run_id.clone().unwrap_or_else(|| {
+        if args.shard.is_some() {
+            format!("pc-{}", plan.name)
+        } else {
+            fresh_run_id()
+        }
+    });
+    let (bundled, target) = one_target(&args.target, "load").await?;
+    let runs = if args.repeat > 1 {
+        format!(", {} runs", args.repeat)
+    } else {
+        String::new()
+    };
+    eprintln!(
+        "load: scenario {} against {} ({} clients{runs})",
+        plan.name,
+        target.ws_base,
+        plan.clients()
+    );
+    let opts = EngineOptions {
+        run_id,
+        in_process_server: bundled.is_some(),
+        progress: !args.quiet,
+        interrupt,
+    };
+    let mut runs = run_repeated(&plan, &target, &opts, args.repeat).await?;
+    if let Some(s) = bundled {
+        s.shutdown().await;
+    }
+    if runs.len() == 1 && args.repeat == 1 {
+        let r = runs.pop().expect("one run");
+        write_load(&args.out, &r, None)?;
+        println!("report: {}", args.out.join("report.html").display());
+        return Ok(r.verdict);
+    }
+    let rep = Repeated::new(runs, args.repeat);
+    print!("{}", report::load_text::render_repeated(&rep));
+    write_repeated(&args.out, &rep)?;
+    println!(
+        "report: {} (every run in {}/run-*/)",
+        args.out.join("report.html").display(),
+        args.out.display()
+    );
+    Ok(rep.verdict)
+}
+
+async fn run_repeated(
+    plan: &Plan,
+    target: &Target,
+    opts: &EngineOptions,
+    n: u32,
+) -> Result<Vec<LoadResult>, CliError> {
+    let each = |i: u32, r: &LoadResult| {
+        if n > 1 {
+            println!("\nrun {i} of {n}");
+        }
+        print!("{}", report::load_text::render(r));
+    };
+    Ok(repeat(plan, target, opts, n, each).await?)
+}
+
+/// Writes a load report folder: load.json, hdr/, report.html.
+pub(super) fn write_load(
+    dir: &Path,
+    r: &LoadResult,
+    conformance: Option<&Report>,
+) -> Result<(), CliError> {
+    hlog::write_dir(r, dir).map_err(io(dir))?;
+    let html = dir.join("report.html");
+    std::fs::write(&html, report::html::render(Some(r), conformance)).map_err(io(&html))
+}
+
+/// Writes a repeated run's folder: `load.json` holding every run under
+/// `runs`, `report.html`, and each run's own folder `run-<i>/` (load.json,
+/// hdr/, report.html) as a single run writes it.
+fn write_repeated(dir: &Path, rep: &Repeated) -> Result<(), CliError> {
+    for (i, r) in rep.runs.iter().enumerate() {
+        write_load(&dir.join(format!("run-{}", i + 1)), r, None)?;
+    }
+    let json = dir.join("load.json");
+    std::fs::write(&json, report::model::to_json(rep)).map_err(io(&json))?;
+    let html = dir.join("report.html");
+    std::fs::write(&html, report::html::render_repeated(rep)).map_err(io(&html))
+}

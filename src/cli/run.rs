@@ -1,0 +1,113 @@
+//! `pushcheck run`: the conformance catalogue, then a scenario (the
+//! built-in smoke scenario unless told otherwise), one report folder, one
+//! status.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::conform::{preflight_all, run_live};
+use super::load::{OverrideFlags, fresh_run_id, write_load};
+use super::target::TargetFlags;
+use super::{CliError, io};
+use crate::client::WebhookSink;
+use crate::conformance::{Env, RunOptions, registry, select};
+use crate::interrupt::Interrupt;
+use crate::load::capacity::run_plan;
+use crate::load::engine::EngineOptions;
+use crate::load::validate;
+use crate::report::{self, Report, model};
+use crate::status::Status;
+use crate::target::Profile;
+
+/// The scenario `pushcheck run` uses unless told otherwise.
+pub(super) const SMOKE: &str = include_str!("../../scenarios/smoke.toml");
+
+/// Flags of `run`.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Target and credentials.
+    #[command(flatten)]
+    pub target: TargetFlags,
+    /// Scenario overrides, recorded in the report.
+    #[command(flatten)]
+    pub overrides: OverrideFlags,
+    /// Report folder.
+    #[arg(long, default_value = "pushcheck-report")]
+    pub out: PathBuf,
+    /// Scenario to run after the catalogue (default: the built-in scenarios/smoke.toml).
+    #[arg(long)]
+    pub scenario: Option<PathBuf>,
+    /// Conformance warnings fail.
+    #[arg(long)]
+    pub strict: bool,
+    /// No live progress line.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+pub(super) async fn run(args: RunArgs, interrupt: Interrupt) -> Result<Status, CliError> {
+    let overrides = args.overrides.overrides()?;
+    let plan = match &args.scenario {
+        Some(p) => validate::load(p, &overrides)?,
+        None => validate::from_toml("scenarios/smoke.toml (built in)", SMOKE, &overrides)?,
+    };
+    let sink = Arc::new(WebhookSink::start("127.0.0.1:0".parse().expect("valid address")).await?);
+    let selection = args.target.selection(Profile::default(), None);
+    let (bundled, target) = match selection.one("run")? {
+        Some(t) => (None, t),
+        None => {
+            let b = crate::bundled::start_default(sink.local_addr())
+                .await
+                .map_err(CliError::Bundled)?;
+            let t = b.target.clone();
+            (Some(b), t)
+        }
+    };
+    preflight_all(std::slice::from_ref(&target)).await?;
+    let cases = registry();
+    let picked = select(&cases, &[], &[]);
+    let env = Arc::new(Env {
+        target: target.clone(),
+        sink: Some(sink.clone()),
+        slow: bundled.is_some(),
+        timeout: Duration::from_secs(2),
+    });
+    let opts = RunOptions {
+        strict: args.strict,
+        interrupt: interrupt.clone(),
+        ..RunOptions::default()
+    };
+    let results = run_live(&picked, env, &opts, &target.name).await;
+    let conf = Report {
+        target_name: target.name.clone(),
+        ws: target.ws_base.clone(),
+        rest: target.rest_base.clone(),
+        cases: results,
+        known_deviations: Default::default(),
+        target_id: target.identity(),
+        interrupted: interrupt.is_set(),
+    };
+    print!("{}", report::text::render(&conf));
+    let load_opts = EngineOptions {
+        run_id: fresh_run_id(),
+        in_process_server: bundled.is_some(),
+        progress: !args.quiet,
+        interrupt,
+    };
+    let r = run_plan(&plan, &target, &load_opts).await?;
+    print!("{}", report::load_text::render(&r));
+    write_load(&args.out, &r, Some(&conf))?;
+    let path = args.out.join("conformance.json");
+    let text = model::to_json(&model::conformance(&conf));
+    std::fs::write(&path, text).map_err(io(&path))?;
+    let doc = model::run(&conf, &r);
+    let path = args.out.join("report.json");
+    std::fs::write(&path, model::to_json(&doc)).map_err(io(&path))?;
+    println!(
+        "report folder: {} (report.html, report.json, conformance.json, load.json, hdr/)",
+        args.out.display()
+    );
+    println!("status: {} (exit {})", doc.status, doc.status.code());
+    Ok(doc.status)
+}

@@ -1,0 +1,226 @@
+//! One connected simulated client: its receive path (pings answered,
+//! deliveries accounted in the ledger, control frames handed back) and a
+//! legitimate subscription. Every connected behaviour is built on it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+use tokio::time::{Instant, timeout_at};
+
+use crate::load::conn::{Conn, Frame, Read, micros};
+use crate::load::state::Run;
+use crate::metrics::{ErrorKind, Metric, Payload, PayloadKind, SeqOutcome, SeqSet, Worker};
+
+/// Event name of HTTP publishes.
+pub(crate) const PUBLISH_EVENT: &str = "pushcheck-load";
+/// Event name of client events.
+pub(crate) const CLIENT_EVENT: &str = "client-pushcheck-load";
+
+/// A control frame the receive path hands back to a waiting caller.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Control {
+    /// `subscription_succeeded` for a channel of the run (or another).
+    Succeeded(Option<u32>),
+    /// An error frame.
+    Error,
+    /// `pusher:pong`.
+    Pong,
+    /// Anything else (already accounted).
+    Other,
+}
+
+/// A connected simulated client.
+pub(crate) struct Client {
+    pub(crate) run: Arc<Run>,
+    pub(crate) conn: Conn,
+    pub(crate) w: Worker,
+    pub(crate) id: u32,
+    /// Channels legitimately subscribed.
+    pub(crate) subscribed: Vec<u32>,
+    /// Channels just left; a delivery before the barrier is not unexpected.
+    pub(crate) leaving: Vec<u32>,
+    /// Channels joined only with a forged authorization.
+    pub(crate) forged: Vec<u32>,
+    /// A churner: deliveries are counted, not accounted.
+    pub(crate) churn: bool,
+    seen: HashMap<u32, SeqSet>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").field("id", &self.id).finish()
+    }
+}
+
+impl Client {
+    pub(crate) fn new(run: Arc<Run>, conn: Conn, w: Worker, id: u32) -> Client {
+        Client {
+            run,
+            conn,
+            w,
+            id,
+            subscribed: Vec::new(),
+            leaving: Vec::new(),
+            forged: Vec::new(),
+            churn: false,
+            seen: HashMap::new(),
+        }
+    }
+
+    pub(crate) fn user(&self) -> String {
+        format!("u{}", self.id)
+    }
+
+    /// Handles one text frame: answers pings, accounts deliveries, returns controls.
+    pub(crate) async fn on_text(&mut self, text: &str) -> Control {
+        let Some(frame) = Frame::parse(text) else {
+            self.w.error(ErrorKind::MalformedFrame);
+            return Control::Other;
+        };
+        match &*frame.event {
+            "pusher:ping" => {
+                if self.conn.pong().await.is_err() {
+                    self.w.error(ErrorKind::Disconnected);
+                }
+                Control::Other
+            }
+            "pusher:pong" => Control::Pong,
+            "pusher:error" | "pusher:subscription_error" => Control::Error,
+            "pusher_internal:subscription_succeeded" => Control::Succeeded(
+                frame
+                    .channel
+                    .as_deref()
+                    .and_then(|c| self.run.channel_ids.get(c).copied()),
+            ),
+            PUBLISH_EVENT | CLIENT_EVENT => {
+                self.on_delivery(&frame);
+                Control::Other
+            }
+            _ => Control::Other,
+        }
+    }
+
+    fn on_delivery(&mut self, frame: &Frame<'_>) {
+        let now = Instant::now();
+        let ch = frame
+            .channel
+            .as_deref()
+            .and_then(|c| self.run.channel_ids.get(c).copied());
+        let Some(ch) = ch else {
+            self.w.tally(|t| t.unexpected_unsubscribed += 1);
+            return;
+        };
+        if !self.subscribed.contains(&ch) {
+            let forged = self.forged.contains(&ch);
+            let leaving = self.leaving.contains(&ch);
+            self.w.tally(|t| match (forged, leaving) {
+                (true, _) => t.unexpected_forged += 1,
+                (false, true) => t.churn_deliveries += 1,
+                (false, false) => t.unexpected_unsubscribed += 1,
+            });
+            return;
+        }
+        if self.churn {
+            self.w.tally(|t| t.churn_deliveries += 1);
+            return;
+        }
+        let text = frame.data_text().unwrap_or_default();
+        let Some(p) = Payload::decode(&text) else {
+            self.w.error(ErrorKind::MalformedFrame);
+            return;
+        };
+        if p.h != self.run.plan.shard.index {
+            self.w.tally(|t| t.foreign += 1);
+            return;
+        }
+        if p.x == Some(&*self.conn.socket_id) {
+            self.w.tally(|t| t.unexpected_excluded += 1);
+            return;
+        }
+        let outcome = self.seen.entry(p.p).or_default().insert(p.s);
+        if outcome == SeqOutcome::Duplicate {
+            self.w.tally(|t| t.duplicated += 1);
+            return;
+        }
+        let intended = self.run.epoch + Duration::from_micros(p.t);
+        let latency = micros(now.saturating_duration_since(intended));
+        let last = self.run.fanout.arrived(p.p, p.s);
+        let metric = match p.k {
+            PayloadKind::Publish => Metric::Deliver,
+            PayloadKind::ClientEvent => Metric::ClientEvent,
+        };
+        self.w.with(|h, t| {
+            h.record(metric, latency);
+            if last {
+                h.record(Metric::Fanout, latency);
+            }
+            match outcome {
+                SeqOutcome::Reordered => t.reordered += 1,
+                SeqOutcome::InOrder | SeqOutcome::Duplicate => t.delivered += 1,
+            }
+        });
+        self.run.pending.received_one();
+    }
+
+    /// Reads until a control frame arrives or `deadline`; `None` on timeout or close.
+    pub(crate) async fn next_control(&mut self, deadline: Instant) -> Option<Control> {
+        loop {
+            match timeout_at(deadline, self.conn.recv()).await {
+                Ok(Read::Text(t)) => match self.on_text(&t).await {
+                    Control::Other => {}
+                    c => return Some(c),
+                },
+                Ok(Read::Closed) | Err(_) => return None,
+            }
+        }
+    }
+
+    /// Subscribes to channel `ch` with a legitimate grant and waits for the ack.
+    pub(crate) async fn subscribe(&mut self, ch: u32) -> Result<(), ErrorKind> {
+        let name = self.run.channels[ch as usize].clone();
+        let grant = self
+            .run
+            .authorizer
+            .authorize(&self.conn.socket_id, &name, &self.user(), &self.w)
+            .await?;
+        let mut data = json!({"channel": &*name, "auth": grant.auth});
+        if let Some(cd) = grant.channel_data {
+            data["channel_data"] = json!(cd);
+        }
+        let start = Instant::now();
+        self.conn
+            .send(json!({"event": "pusher:subscribe", "data": data}).to_string())
+            .await?;
+        self.subscribed.push(ch);
+        let deadline = start + self.run.plan.connect_timeout;
+        loop {
+            match self.next_control(deadline).await {
+                Some(Control::Succeeded(Some(c))) if c == ch => break,
+                Some(Control::Error) => {
+                    self.subscribed.retain(|c| *c != ch);
+                    return Err(ErrorKind::SubscribeRefused);
+                }
+                Some(_) => {}
+                None => {
+                    self.subscribed.retain(|c| *c != ch);
+                    return Err(ErrorKind::SubscribeTimeout);
+                }
+            }
+        }
+        self.w.with(|h, t| {
+            h.record(Metric::Subscribe, micros(start.elapsed()));
+            if self.churn {
+                t.churn_subscriptions += 1;
+            } else {
+                t.subscriptions += 1;
+            }
+        });
+        Ok(())
+    }
+
+    pub(crate) fn register(&self, ch: u32) {
+        self.run.register(ch, &self.conn.socket_id);
+    }
+}

@@ -1,0 +1,164 @@
+//! The life of a connected client (subscriber, client-event sender,
+//! attacker): ramp, bounded handshake, the behaviour's setup, then one
+//! receive loop that also runs the behaviour's scheduled work.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::{Instant, sleep_until};
+
+use super::attacker::{self, Attacks};
+use super::client::Client;
+use super::client_events::{self, Sender};
+use super::subscriber;
+use crate::load::conn::{Conn, Read};
+use crate::load::pacing::Pacing;
+use crate::load::plan::Behaviour;
+use crate::load::state::{Phase, Run};
+use crate::metrics::ErrorKind;
+
+/// What a connected client does on its schedule during traffic.
+pub(super) enum Work {
+    /// Nothing: it only listens.
+    Idle,
+    /// Sends client events.
+    ClientEvents(Sender),
+    /// Sends forged subscriptions and requests.
+    Attacks(Attacks),
+}
+
+/// The work and its schedule (set once traffic starts).
+struct Job {
+    work: Work,
+    interval: Duration,
+    pacing: Option<Pacing>,
+}
+
+impl Job {
+    fn due(&self) -> Option<Instant> {
+        self.pacing.as_ref().map(Pacing::due)
+    }
+
+    fn start(&mut self, at: Instant) {
+        if !matches!(self.work, Work::Idle) {
+            self.pacing = Some(Pacing::new(at, self.interval));
+        }
+    }
+
+    fn stop(&mut self) {
+        self.pacing = None;
+    }
+}
+
+/// Entry point of a subscriber, client-event sender or attacker task.
+pub(crate) async fn connected(run: Arc<Run>, pop: usize, local: u32) {
+    let p = &run.plan.populations[pop];
+    let id = p.first_id + local;
+    let w = run.recorders.worker(u64::from(id));
+    let due = run.connect_start + Duration::from_secs_f64(f64::from(local) / p.ramp.get());
+    sleep_until(due).await;
+    // Bounded handshakes in flight: a server slower than the ramp would
+    // otherwise pile up thousands of half-open clients and their transient
+    // buffers, inflating the generator's memory for the rest of the run.
+    let Ok(permit) = run.connect_permits.acquire().await else {
+        return;
+    };
+    let deadline = Instant::now() + run.plan.connect_timeout;
+    // The handshake, setup and tick futures are large and short-lived: boxed,
+    // they are freed when done instead of sizing every idle client's task.
+    let conn = match Box::pin(Conn::open(&run.dialer, id, &w, deadline)).await {
+        Ok(c) => c,
+        Err(kind) => {
+            w.error(kind);
+            run.pending.ready_one();
+            return;
+        }
+    };
+    let behaviour = p.behaviour.clone();
+    let mut c = Client::new(run.clone(), conn, w, id);
+    let job = match Box::pin(setup(&mut c, &behaviour)).await {
+        Ok(job) => job,
+        Err(kind) => {
+            c.w.error(kind);
+            run.pending.ready_one();
+            return;
+        }
+    };
+    drop(permit);
+    c.w.tally(|t| t.ready += 1);
+    run.pending.ready_one();
+    serve(c, job).await;
+}
+
+async fn setup(c: &mut Client, b: &Behaviour) -> Result<Job, ErrorKind> {
+    let (work, interval) = match b {
+        Behaviour::Subscriber { set, per_client } => {
+            subscriber::setup(c, *set, *per_client).await?;
+            (Work::Idle, Duration::ZERO)
+        }
+        Behaviour::ClientEvents { set, rate, payload } => {
+            let sender = client_events::setup(c, *set, *payload).await?;
+            (Work::ClientEvents(sender), rate.interval())
+        }
+        Behaviour::Attacker { rate, attacks, .. } => {
+            let a = attacker::setup(c, attacks).await?;
+            (Work::Attacks(a), rate.interval())
+        }
+        Behaviour::Publisher { .. } | Behaviour::Churner { .. } => (Work::Idle, Duration::ZERO),
+    };
+    Ok(Job {
+        work,
+        interval,
+        pacing: None,
+    })
+}
+
+/// The receive loop: frames, the job's schedule and phase changes.
+async fn serve(mut c: Client, mut job: Job) {
+    let mut phase = c.run.phase.subscribe();
+    let current = *phase.borrow_and_update();
+    match current {
+        Phase::Traffic(at) => job.start(at),
+        Phase::Stop => return,
+        Phase::Connect | Phase::Drain => {}
+    }
+    loop {
+        let due = job.due();
+        tokio::select! {
+            read = c.conn.recv() => match read {
+                Read::Text(t) => { c.on_text(&t).await; }
+                Read::Closed => {
+                    if *phase.borrow() != Phase::Stop {
+                        c.w.error(ErrorKind::Disconnected);
+                    }
+                    return;
+                }
+            },
+            changed = phase.changed() => {
+                if changed.is_err() { return; }
+                let now = *phase.borrow_and_update();
+                match now {
+                    Phase::Traffic(at) => job.start(at),
+                    Phase::Drain => job.stop(),
+                    Phase::Stop => return,
+                    Phase::Connect => {}
+                }
+            }
+            () = sleep_until(due.unwrap_or_else(Instant::now)), if due.is_some() => {
+                if !Box::pin(tick(&mut c, &mut job)).await { job.stop(); }
+            }
+        }
+    }
+}
+
+/// Runs one due send of the job; `false` when the schedule is over.
+async fn tick(c: &mut Client, job: &mut Job) -> bool {
+    let Some(pacing) = job.pacing.as_mut() else {
+        return false;
+    };
+    match &mut job.work {
+        Work::Idle => false,
+        Work::ClientEvents(sender) => client_events::tick(c, sender, pacing).await,
+        Work::Attacks(attacks) => attacker::tick(c, attacks, pacing).await,
+    }
+}

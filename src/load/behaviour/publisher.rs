@@ -1,0 +1,175 @@
+//! HTTP publishers: `events` or `batch_events` on an open-loop schedule,
+//! each request in its own task so a slow response never delays the next
+//! send. Every event's recipients are registered with the ledger first.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+use tokio::time::{Instant, sleep_until};
+
+use super::client::PUBLISH_EVENT;
+use crate::load::conn::micros;
+use crate::load::pacing::Pacing;
+use crate::load::plan::Behaviour;
+use crate::load::state::{Phase, Run};
+use crate::metrics::{ErrorKind, Metric, Payload, PayloadKind, Worker};
+
+/// Entry point of a publisher task.
+pub(crate) async fn publisher(run: Arc<Run>, pop: usize, local: u32, start: Instant) {
+    let p = &run.plan.populations[pop];
+    let id = p.first_id + local;
+    let w = run.recorders.worker(u64::from(id));
+    let Behaviour::Publisher {
+        set,
+        rate,
+        batch,
+        payload,
+        exclude,
+    } = p.behaviour.clone()
+    else {
+        return;
+    };
+    let interval = Duration::from_secs_f64(f64::from(batch) / rate.get());
+    // Publishers are spread over the first interval so they do not fire together.
+    let stagger = interval.mul_f64(f64::from(local) / f64::from(p.count.0.max(1)));
+    let mut pacing = Pacing::new(start + stagger, interval);
+    let mut inflight = tokio::task::JoinSet::new();
+    let mut phase = run.phase.subscribe();
+    let count = run.plan.channel_sets[set.0].count;
+    let mut seq = 0u64;
+    loop {
+        let due = pacing.due();
+        if !run.stop.allows(due) {
+            break;
+        }
+        tokio::select! {
+            () = sleep_until(due) => {}
+            _ = phase.wait_for(|p| matches!(p, Phase::Drain | Phase::Stop)) => break,
+        }
+        pacing.advance();
+        w.record(
+            Metric::ScheduleLag,
+            micros(Instant::now().saturating_duration_since(due)),
+        );
+        let n = run.stop.claim(u64::from(batch));
+        if run.stop.budget.load(std::sync::atomic::Ordering::Acquire) == 0 {
+            run.pending.wake();
+        }
+        if n == 0 || (seq + n) as usize > run.fanout.capacity(id) {
+            break;
+        }
+        let batch = Batch {
+            id,
+            set_offset: run.set_offset[set.0],
+            count,
+            exclude,
+            payload,
+            due,
+        };
+        let (events, recipients) = batch.events(&run, &mut seq, n);
+        inflight.spawn(send_publish(
+            run.clone(),
+            w.clone(),
+            events,
+            recipients,
+            due,
+        ));
+        // Reap finished requests so the set does not grow with the run.
+        while inflight.try_join_next().is_some() {}
+    }
+    while inflight.join_next().await.is_some() {}
+    run.pending.sender_done();
+}
+
+/// One request's worth of events from publisher `id`.
+struct Batch {
+    id: u32,
+    set_offset: u32,
+    count: u32,
+    exclude: bool,
+    payload: u32,
+    due: Instant,
+}
+
+impl Batch {
+    /// `n` events from sequence number `seq` on, registered with the
+    /// ledger, and their recipients in total.
+    fn events(&self, run: &Run, seq: &mut u64, n: u64) -> (Vec<serde_json::Value>, u64) {
+        let mut events = Vec::with_capacity(n as usize);
+        let mut recipients = 0u64;
+        for _ in 0..n {
+            let ch = self.set_offset + (*seq % u64::from(self.count)) as u32;
+            let excluded = if self.exclude {
+                run.pick_subscriber(ch, *seq)
+            } else {
+                None
+            };
+            let expect = run.subscribers(ch) - u32::from(excluded.is_some());
+            run.fanout.expect(self.id, *seq, expect);
+            recipients += u64::from(expect);
+            let data = Payload {
+                h: run.plan.shard.index,
+                p: self.id,
+                s: *seq,
+                t: micros(self.due.saturating_duration_since(run.epoch)),
+                k: PayloadKind::Publish,
+                x: excluded.as_deref(),
+            }
+            .encode(self.payload as usize);
+            let channel = &*run.channels[ch as usize];
+            let mut e = json!({"name": PUBLISH_EVENT, "channel": channel, "data": data});
+            if let Some(x) = excluded {
+                e["socket_id"] = json!(&*x);
+            }
+            events.push(e);
+            *seq += 1;
+        }
+        (events, recipients)
+    }
+}
+
+async fn send_publish(
+    run: Arc<Run>,
+    w: Worker,
+    mut events: Vec<serde_json::Value>,
+    recipients: u64,
+    due: Instant,
+) {
+    let n = events.len() as u64;
+    let req = if events.len() == 1 {
+        run.rest.request("POST", "/events").json(&events.remove(0))
+    } else {
+        run.rest
+            .request("POST", "/batch_events")
+            .json(&json!({"batch": events}))
+    };
+    let result = run.rest.send(&req).await;
+    let rtt = micros(Instant::now().saturating_duration_since(due));
+    let accepted = match &result {
+        Ok(r) if (200..300).contains(&r.status) => true,
+        Ok(_) => {
+            w.error(ErrorKind::PublishStatus);
+            false
+        }
+        Err(_) => {
+            // Unknown fate: the target may have delivered it, so it stays expected.
+            w.error(ErrorKind::PublishTransport);
+            true
+        }
+    };
+    if accepted {
+        let answered = result.is_ok();
+        w.with(|h, t| {
+            // Only an answered request has a round trip: a transport error
+            // timed in microseconds would read as a fast target.
+            if answered {
+                h.record(Metric::Publish, rtt);
+            }
+            t.publish_requests += u64::from(answered);
+            t.messages_sent += n;
+            t.expected += recipients;
+        });
+        run.pending.expect(recipients);
+    }
+}
