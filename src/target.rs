@@ -7,6 +7,9 @@
 //! needs a feature the profile leaves off is N/A, never a failure.
 //!
 //! ```toml
+//! settle = "50ms"             # listening after a sentinel (absence checks);
+//!                             # raise it for clustered or broker-backed servers
+//!
 //! [features]
 //! client_events = true        # the app accepts client- events (spec 6)
 //! user_authentication = true  # pusher:signin works (spec 5.3)
@@ -222,6 +225,31 @@ pub struct Profile {
     pub apps: BTreeMap<String, AppEntry>,
     /// Webhook sink address.
     pub webhooks: Option<WebhookConfig>,
+    /// How long the harness keeps listening after a sentinel arrived
+    /// (`settle = "250ms"`): a clustered or broker-backed server may deliver
+    /// across paths out of order by up to this much. [`Profile::settle`]
+    /// gives the default when absent.
+    #[serde(default, deserialize_with = "duration_text")]
+    pub settle: Option<Duration>,
+}
+
+/// Settle time when the profile gives none: enough for a single node's
+/// scheduler, small enough that a catalogue of absence checks stays fast.
+pub const DEFAULT_SETTLE: Duration = Duration::from_millis(50);
+
+impl Profile {
+    /// The settle time: the profile's, or [`DEFAULT_SETTLE`].
+    pub fn settle(&self) -> Duration {
+        self.settle.unwrap_or(DEFAULT_SETTLE)
+    }
+}
+
+/// Reads `"250ms"`, `"1s"` (humantime) into a duration.
+fn duration_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    let text = String::deserialize(d)?;
+    humantime::parse_duration(&text)
+        .map(Some)
+        .map_err(serde::de::Error::custom)
 }
 
 /// Errors building a target from flags, environment and profile.

@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::Value;
 
 use super::TlsTrust;
+use super::journal::{Channel, Direction, Journal, Payload};
 use crate::signing::{RestSignature, Secret, body_md5};
 use crate::target::Credentials;
 
@@ -225,6 +226,7 @@ pub struct RestClient {
     http: reqwest::Client,
     base: String,
     credentials: Credentials,
+    journal: Option<std::sync::Arc<Journal>>,
 }
 
 impl RestClient {
@@ -250,6 +252,19 @@ impl RestClient {
             http,
             base: base.into(),
             credentials,
+            journal: None,
+        }
+    }
+
+    /// Records every request and response into `journal`.
+    pub fn with_journal(mut self, journal: std::sync::Arc<Journal>) -> RestClient {
+        self.journal = Some(journal);
+        self
+    }
+
+    fn note(&self, direction: Direction, text: String) {
+        if let Some(j) = &self.journal {
+            j.record(Channel::Http, direction, Payload::Http(text));
         }
     }
 
@@ -289,6 +304,9 @@ impl RestClient {
         };
         let method = reqwest::Method::from_bytes(p.method.as_bytes())
             .map_err(|_| RestError::Url(p.method.clone()))?;
+        let body_text = p.body.as_deref().map(String::from_utf8_lossy);
+        let sent = format!("{} {} {}", p.method, p.url, body_text.unwrap_or_default());
+        self.note(Direction::Sent, sent.trim_end().to_owned());
         let mut req = self.http.request(method, &p.url);
         if let Some(body) = &p.body {
             req = req
@@ -298,6 +316,7 @@ impl RestClient {
         let resp = req.send().await.map_err(err)?;
         let status = resp.status().as_u16();
         let body = resp.text().await.map_err(err)?;
+        self.note(Direction::Received, format!("HTTP {status} {body}"));
         Ok(RestResponse { status, body })
     }
 

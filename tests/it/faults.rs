@@ -54,6 +54,7 @@ const PAIRS: &[Pair] = &[
         [
             "protocol/connection/established-first",
             "protocol/framing/double-encoding",
+            "protocol/framing/every-frame",
         ]
     ),
     pair!(socket_id_colon, ["protocol/connection/socket-id-format"]),
@@ -85,7 +86,13 @@ const PAIRS: &[Pair] = &[
         malformed_frame_before_pong,
         ["protocol/framing/text-only", "protocol/ping-pong/app-ping",]
     ),
-    pair!(error_without_message, ["protocol/framing/error-shape"]),
+    pair!(
+        error_without_message,
+        [
+            "protocol/framing/error-shape",
+            "protocol/framing/every-frame"
+        ]
+    ),
     pair!(refuse_string_data, ["protocol/framing/accept-string-data"]),
     pair!(close_on_malformed, ["protocol/framing/invalid-json"]),
     // 3. Liveness

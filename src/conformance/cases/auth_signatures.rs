@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::{case, publish};
+use super::{Path, case, expect_none, publish};
 use crate::conformance::{Case, Ctx, Doc, Failure, Outcome, SpecRef};
 use crate::signing::{Secret, signin_auth};
 use crate::wire::ChannelKind;
@@ -106,9 +106,13 @@ async fn refused_signin(ctx: &Ctx, auth: Option<String>, user_data: &str) -> Out
             e.encode(),
         ));
     }
-    c.expect_none_before_pong("pusher:signin_success", |e| {
-        e.event() == "pusher:signin_success"
-    })
+    expect_none(
+        ctx,
+        &mut c,
+        Path::Connection,
+        "pusher:signin_success",
+        |e| e.event() == "pusher:signin_success",
+    )
     .await?;
     Ok(())
 }

@@ -139,7 +139,7 @@ async fn client_events_not_cached(ctx: Ctx) -> Outcome {
     b.expect_event(&channel, "client-x").await?;
     let mut late = ctx.connect().await?;
     late.subscribe(&channel).await?;
-    expect_no_event(&mut late, &channel, "client-x").await
+    expect_no_event(&ctx, &mut late, &channel, "client-x").await
 }
 
 async fn ttl(ctx: Ctx) -> Outcome {

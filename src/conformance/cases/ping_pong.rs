@@ -2,9 +2,7 @@
 
 use std::time::Duration;
 
-use serde_json::json;
-
-use super::case;
+use super::{case, expect_open};
 use crate::client::Incoming;
 use crate::conformance::{Case, Ctx, Doc, Failure, Outcome, SpecRef};
 use crate::wire::ChannelKind;
@@ -129,17 +127,23 @@ async fn dead_client_closed(ctx: Ctx) -> Outcome {
 
 async fn traffic_keeps_alive(ctx: Ctx) -> Outcome {
     let (slow, setup) = ctx.slow()?;
-    let channel = slow.unique_channel(ChannelKind::Public);
     let mut c = slow.connect().await?;
     let step = setup.activity_timeout / 2;
     let rounds =
         3 * (setup.activity_timeout + setup.pong_timeout).as_millis() / step.as_millis().max(1);
+    // Unsubscribing a subscribed channel draws no reply (spec 4.6), so only
+    // the client's own messages can keep the connection alive: a server
+    // whose idle timer counts its outbound frames closes it.
+    let mut channels = Vec::new();
     for _ in 0..rounds {
-        // The client speaks on a schedule without reading: only its own
-        // messages may keep the connection alive. A send that fails means
-        // the server dropped the connection.
-        let frame = json!({"event": "pusher:unsubscribe", "data": {"channel": channel}});
-        if let Err(e) = c.send_json(&frame).await {
+        let channel = slow.unique_channel(ChannelKind::Public);
+        c.subscribe(&channel).await?;
+        channels.push(channel);
+    }
+    for channel in &channels {
+        // The client speaks on a schedule without reading. A send that
+        // fails means the server dropped the connection.
+        if let Err(e) = c.unsubscribe(channel).await {
             return Err(Failure::violation(
                 "the connection open while the client keeps sending",
                 format!("sending failed: {e}"),
@@ -147,6 +151,6 @@ async fn traffic_keeps_alive(ctx: Ctx) -> Outcome {
         }
         tokio::time::sleep(step).await;
     }
-    c.expect_none_before_pong("close", |_| false).await?;
+    expect_open(&slow, &mut c).await?;
     Ok(())
 }
