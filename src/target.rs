@@ -25,6 +25,7 @@
 //! [limits]
 //! max_presence_members = 100  # spec 7.3
 //! client_event_rate = 10      # per connection per second (spec 6.2)
+//! max_event_payload_bytes = 10240  # bytes of one event's data (spec 2.3)
 //!
 //! # Further apps on the same server, for the cases that need them.
 //! [apps.other]                # another enabled app (cross-app key cases)
@@ -170,6 +171,8 @@ pub struct Limits {
     pub max_presence_members: usize,
     /// Client events per second per connection.
     pub client_event_rate: u32,
+    /// Bytes of one event's `data` the HTTP API accepts (spec 2.3: 10 KB).
+    pub max_event_payload_bytes: usize,
 }
 
 impl Default for Limits {
@@ -177,6 +180,7 @@ impl Default for Limits {
         Limits {
             max_presence_members: 100,
             client_event_rate: 10,
+            max_event_payload_bytes: 10_240,
         }
     }
 }

@@ -102,6 +102,12 @@ const PAIRS: &[Pair] = &[
         pong_timeout_close_4200,
         ["protocol/ping-pong/dead-client-closed"]
     ),
+    // Closing at the first missed ping breaks the lower bound.
+    pair!(
+        "pong_timeout_1ms",
+        |c| c.timeouts.pong_timeout_ms = 1,
+        ["protocol/ping-pong/dead-client-closed"]
+    ),
     pair!(
         only_pings_keep_alive,
         ["protocol/ping-pong/traffic-keeps-alive"]
@@ -215,6 +221,8 @@ const PAIRS: &[Pair] = &[
             "auth-signatures/forgery/encrypted-forged",
             "auth-signatures/forgery/other-app-secret",
             "auth-signatures/signin/bad-signature",
+            "auth-signatures/signin/other-socket",
+            "auth-signatures/signin/tampered-user-data",
         ]
     ),
     pair!(

@@ -79,9 +79,16 @@ pub(super) fn all() -> Vec<Case> {
     .collect()
 }
 
-/// Checks a response status.
+/// Checks a response status; a 2xx answer must also carry a JSON object
+/// body (spec 8.1: success bodies are JSON, `{}` at least).
 fn expect_status(resp: &RestResponse, status: u16, what: &str) -> Result<(), Failure> {
-    if resp.status == status {
+    let object = resp.json().is_some_and(|j| j.is_object());
+    if resp.status == status && ((200..300).contains(&status) && !object) {
+        Err(Failure::violation(
+            format!("HTTP {status} with a JSON object body for {what}"),
+            resp.describe(),
+        ))
+    } else if resp.status == status {
         Ok(())
     } else {
         Err(Failure::violation(

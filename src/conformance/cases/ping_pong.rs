@@ -41,7 +41,7 @@ pub(super) fn cases() -> Vec<Case> {
             "protocol/ping-pong/dead-client-closed",
             SECTION,
             Should,
-            "A client ignoring pings is closed with 4201 within activity_timeout + pong timeout + slack.",
+            "A client ignoring pings is closed with 4201, not before activity_timeout + pong timeout and within that plus slack.",
             dead_client_closed,
             slow
         ),
@@ -109,13 +109,32 @@ async fn server_pings_idle(ctx: Ctx) -> Outcome {
 
 async fn dead_client_closed(ctx: Ctx) -> Outcome {
     let (slow, setup) = ctx.slow()?;
-    let mut c = slow.connect().await?;
+    // Two silent clients: `early` is read once, just before the server may
+    // close it (reading makes the WebSocket library answer control pings,
+    // which keeps a client alive), `late` only after it must have.
+    let (mut early, mut late) = (slow.connect().await?, slow.connect().await?);
+    let start = tokio::time::Instant::now();
     let budget = setup.activity_timeout + setup.pong_timeout;
-    // Time passing in silence is the requirement itself: reading earlier would
-    // make the WebSocket library answer control pings and keep us alive.
-    tokio::time::sleep(budget + budget / 2 + Duration::from_millis(500)).await;
+    // Time passing in silence is the requirement itself.
+    tokio::time::sleep_until(start + budget * 9 / 10).await;
+    while let Some(incoming) = early.recv_until(tokio::time::Instant::now()).await {
+        if let closed @ Incoming::Closed(..) = incoming {
+            return Err(Failure::violation(
+                format!(
+                    "no close before activity_timeout + pong timeout ({} ms) of silence",
+                    budget.as_millis()
+                ),
+                format!(
+                    "{} within {} ms",
+                    closed.describe(),
+                    start.elapsed().as_millis()
+                ),
+            ));
+        }
+    }
+    tokio::time::sleep_until(start + budget + budget / 2 + Duration::from_millis(500)).await;
     let deadline = tokio::time::Instant::now() + Duration::from_millis(200);
-    match c.expect_close_until(deadline).await {
+    match late.expect_close_until(deadline).await {
         Ok((Some(4201), _)) => Ok(()),
         Ok((code, reason)) => Err(Failure::violation(
             "close 4201",
