@@ -4,6 +4,7 @@
 //! every subscriber) plus draining each queue, as the connection tasks would.
 
 use std::hint::black_box;
+use std::time::Instant;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use reference_server::Config;
@@ -33,7 +34,7 @@ fn fanout(c: &mut Criterion) {
                 kind: ChannelKind::of("bench"),
                 member: None,
             };
-            app.join(&conn, join).expect("public join");
+            app.join(&conn, join, Instant::now()).expect("public join");
             queues.push((conn, rx));
         }
         for (_, rx) in &mut queues {
@@ -45,7 +46,7 @@ fn fanout(c: &mut Criterion) {
             &subscribers,
             |b, _| {
                 b.iter(|| {
-                    app.publish("bench", "event", black_box(&data), None);
+                    app.publish("bench", "event", black_box(&data), None, Instant::now());
                     for (_, rx) in &mut queues {
                         black_box(rx.try_recv().ok());
                     }

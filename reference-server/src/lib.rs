@@ -30,6 +30,7 @@ pub mod faults;
 pub mod hub;
 pub mod protocol;
 mod rest;
+mod shared;
 mod transport;
 pub mod webhooks;
 
@@ -60,6 +61,14 @@ impl Config {
         #[cfg(not(feature = "faults"))]
         return Faults::default();
     }
+
+    /// The switches as the server shares them (nothing to share without `faults`).
+    pub(crate) fn fault_handle(&self) -> faults::Handle {
+        #[cfg(feature = "faults")]
+        return Arc::new(self.faults.clone());
+        #[cfg(not(feature = "faults"))]
+        return Faults::default();
+    }
 }
 
 /// Serves `config` on `listener` until `shutdown` completes, then closes every
@@ -72,8 +81,8 @@ pub async fn serve(
     let webhooks = webhooks::Webhooks::start(config.webhooks.clone());
     let (stop_tx, stop_rx) = watch::channel(false);
     let (live_tx, mut live_rx) = mpsc::channel::<()>(1);
-    let shared = Arc::new(transport::Shared {
-        faults: Arc::new(config.faults()),
+    let shared = Arc::new(shared::Shared {
+        faults: config.fault_handle(),
         hub: hub::Hub::new(&config, &webhooks),
         config,
         shutdown: stop_rx,

@@ -270,7 +270,11 @@ const PAIRS: &[Pair] = &[
             "rest-api/auth/replay",
         ]
     ),
-    pair!(timestamp_window_inclusive, ["rest-api/auth/boundary-600"]),
+    pair!(
+        "rest_window_601",
+        |c| c.rest.timestamp_window_secs = 601,
+        ["rest-api/auth/boundary-600"]
+    ),
     pair!(any_auth_version, ["rest-api/auth/version"]),
     pair!(rest_keys_case_sensitive, ["rest-api/auth/param-case"]),
     pair!(ignore_auth_key, ["rest-api/auth/unknown-key"]),
@@ -303,7 +307,8 @@ const PAIRS: &[Pair] = &[
         ["protocol/client-events/disabled"]
     ),
     pair!(
-        no_client_event_rate_limit,
+        "client_event_rate_1000",
+        |c| c.apps.iter_mut().for_each(|a| a.client_event_rate = 1000),
         ["protocol/client-events/rate-limit"]
     ),
     pair!(
@@ -345,7 +350,14 @@ const PAIRS: &[Pair] = &[
         accept_any_user_info,
         ["protocol/presence/user-info-not-object"]
     ),
-    pair!(no_presence_limit, ["protocol/presence/limit"]),
+    pair!(
+        "max_presence_members_1000",
+        |c| c
+            .apps
+            .iter_mut()
+            .for_each(|a| a.max_presence_members = 1000),
+        ["protocol/presence/limit"]
+    ),
     pair!(
         ignore_signin_identity,
         ["protocol/presence/signin-identity"]
@@ -430,7 +442,11 @@ const PAIRS: &[Pair] = &[
         ["protocol/cache/hit", "protocol/cache/all-prefixes"]
     ),
     pair!(no_cache_miss, ["protocol/cache/miss"]),
-    pair!(cache_never_expires, ["protocol/cache/ttl"]),
+    pair!(
+        "cache_ttl_1h",
+        |c| c.apps.iter_mut().for_each(|a| a.cache_ttl_ms = 3_600_000),
+        ["protocol/cache/ttl"]
+    ),
     pair!(
         ignore_watchlist,
         [
@@ -438,7 +454,11 @@ const PAIRS: &[Pair] = &[
             "protocol/watchlist/online-offline",
         ]
     ),
-    pair!(no_watchlist_limit, ["protocol/watchlist/limit"]),
+    pair!(
+        "max_watchlist_1000",
+        |c| c.apps.iter_mut().for_each(|a| a.max_watchlist = 1000),
+        ["protocol/watchlist/limit"]
+    ),
 ];
 
 /// Fault servers running at once: failing cases mostly wait out deadlines,

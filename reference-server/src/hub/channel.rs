@@ -4,11 +4,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::ws::Utf8Bytes;
 use serde::Serialize;
 use serde_json::value::RawValue;
 
 use super::conn::Conn;
+use crate::protocol::frame::Frame;
 use crate::protocol::message;
 
 /// A presence member and how many of its connections are in the channel.
@@ -35,7 +35,7 @@ pub(crate) struct Channel {
 
 impl Channel {
     /// Sends `frame` to every subscriber except `skip`.
-    pub(crate) fn broadcast(&self, frame: &Utf8Bytes, skip: Option<u64>) {
+    pub(crate) fn broadcast(&self, frame: &Frame, skip: Option<u64>) {
         for (id, conn) in &self.subscribers {
             if Some(*id) != skip {
                 conn.send(frame.clone());
@@ -44,7 +44,7 @@ impl Channel {
     }
 
     /// Sends `frame` to every subscriber whose socket id is not `exclude` (spec 8.9).
-    pub(crate) fn publish(&self, frame: &Utf8Bytes, exclude: Option<&str>) {
+    pub(crate) fn publish(&self, frame: &Frame, exclude: Option<&str>) {
         for conn in self.subscribers.values() {
             if Some(conn.socket_id.as_ref()) != exclude {
                 conn.send(frame.clone());
@@ -53,7 +53,7 @@ impl Channel {
     }
 
     /// `subscription_succeeded` for a presence channel: ids, hash and count (spec 4.4).
-    pub(crate) fn roster_frame(&self, channel: &str) -> Utf8Bytes {
+    pub(crate) fn roster_frame(&self, channel: &str) -> Frame {
         #[derive(Serialize)]
         struct Presence<'a> {
             ids: Vec<&'a str>,
@@ -84,11 +84,7 @@ impl Channel {
 }
 
 /// `pusher_internal:member_added` (spec 7.2); `user_info` left out when absent (spec 13.7).
-pub(crate) fn member_added(
-    channel: &str,
-    user_id: &str,
-    user_info: Option<&RawValue>,
-) -> Utf8Bytes {
+pub(crate) fn member_added(channel: &str, user_id: &str, user_info: Option<&RawValue>) -> Frame {
     #[derive(Serialize)]
     struct Added<'a> {
         user_id: &'a str,
@@ -103,7 +99,7 @@ pub(crate) fn member_added(
 }
 
 /// `pusher_internal:member_removed` (spec 7.2).
-pub(crate) fn member_removed(channel: &str, user_id: &str) -> Utf8Bytes {
+pub(crate) fn member_removed(channel: &str, user_id: &str) -> Frame {
     #[derive(Serialize)]
     struct Removed<'a> {
         user_id: &'a str,

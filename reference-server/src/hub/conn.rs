@@ -2,10 +2,10 @@
 
 use std::sync::{Arc, OnceLock};
 
-use axum::extract::ws::Utf8Bytes;
 use tokio::sync::{Notify, mpsc};
 
 use crate::protocol::close::CloseCode;
+use crate::protocol::frame::Frame;
 
 /// Shared handle on a live connection. Every frame to the client goes through
 /// [`Conn::send`], so frames from the session and from other connections keep
@@ -16,7 +16,7 @@ pub struct Conn {
     pub id: u64,
     /// The socket id given to the client (spec 1.3).
     pub socket_id: Arc<str>,
-    tx: mpsc::Sender<Utf8Bytes>,
+    tx: mpsc::Sender<Frame>,
     kill_code: OnceLock<CloseCode>,
     kill: Notify,
 }
@@ -27,7 +27,7 @@ impl Conn {
         id: u64,
         socket_id: Arc<str>,
         capacity: usize,
-    ) -> (Arc<Conn>, mpsc::Receiver<Utf8Bytes>) {
+    ) -> (Arc<Conn>, mpsc::Receiver<Frame>) {
         let (tx, rx) = mpsc::channel(capacity);
         let conn = Conn {
             id,
@@ -41,7 +41,7 @@ impl Conn {
 
     /// Queues a frame without waiting. A full queue means the client reads too
     /// slowly: it is closed with 4100 (DESIGN: explicit overflow policy).
-    pub fn send(&self, frame: Utf8Bytes) {
+    pub fn send(&self, frame: Frame) {
         match self.tx.try_send(frame) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(_)) => self.close(CloseCode::OverCapacity),

@@ -15,17 +15,18 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use axum::extract::ws::Utf8Bytes;
 use parking_lot::Mutex;
 
 use self::channel::{Channel, Member, member_added, member_removed};
 pub use self::conn::Conn;
 use self::users::Users;
 use crate::config::{AppConfig, Config};
-use crate::faults::Faults;
+use crate::faults::Handle;
 use crate::protocol::channel::ChannelKind;
 use crate::protocol::close::CloseCode;
+use crate::protocol::frame::Frame;
 use crate::protocol::message;
+use crate::protocol::refusal::SubscribeRefusal;
 use crate::protocol::session::{ClientEvent, Join, SignedIn};
 use crate::webhooks::{AppHooks, WebhookEvent, WebhookKind, Webhooks};
 
@@ -40,13 +41,12 @@ pub struct Hub {
     by_id: HashMap<String, Arc<AppState>>,
     socket_prefix: u32,
     next_conn: AtomicU64,
-    faults: Arc<Faults>,
 }
 
 impl Hub {
     /// Builds the hub for the configured apps.
     pub fn new(config: &Config, webhooks: &Webhooks) -> Hub {
-        let faults = Arc::new(config.faults());
+        let faults = config.fault_handle();
         let mut by_key = HashMap::new();
         let mut by_id = HashMap::new();
         for app in &config.apps {
@@ -62,7 +62,6 @@ impl Hub {
             by_id,
             socket_prefix,
             next_conn: AtomicU64::new(1),
-            faults,
         }
     }
 
@@ -82,14 +81,9 @@ impl Hub {
     }
 
     /// A fresh connection handle with a process-unique socket id.
-    pub fn new_conn(&self, capacity: usize) -> (Arc<Conn>, tokio::sync::mpsc::Receiver<Utf8Bytes>) {
+    pub fn new_conn(&self, capacity: usize) -> (Arc<Conn>, tokio::sync::mpsc::Receiver<Frame>) {
         let id = self.next_conn.fetch_add(1, Ordering::Relaxed);
-        let dot = if self.faults.socket_id_colon {
-            ':'
-        } else {
-            '.'
-        };
-        let socket_id: Arc<str> = format!("{}{dot}{id}", self.socket_prefix).into();
+        let socket_id: Arc<str> = format!("{}.{id}", self.socket_prefix).into();
         Conn::new(id, socket_id, capacity)
     }
 }
@@ -130,7 +124,7 @@ pub struct AppState {
     /// Its webhook endpoints.
     pub hooks: Arc<AppHooks>,
     /// Test-only misbehaviours.
-    pub faults: Arc<Faults>,
+    pub faults: Handle,
     webhooks: Webhooks,
     connections: AtomicU32,
     channels: Mutex<HashMap<String, Channel>>,
@@ -139,7 +133,7 @@ pub struct AppState {
 }
 
 impl AppState {
-    fn new(config: AppConfig, webhooks: Webhooks, faults: Arc<Faults>) -> AppState {
+    fn new(config: AppConfig, webhooks: Webhooks, faults: Handle) -> AppState {
         let hooks = Arc::new(AppHooks {
             app_id: config.id.clone(),
             key: config.key.clone(),
@@ -190,9 +184,10 @@ impl AppState {
         conn: &Conn,
         channels: impl Iterator<Item = &'a str>,
         user: Option<&Arc<str>>,
+        now: Instant,
     ) {
         for channel in channels {
-            self.leave(conn.id, channel);
+            self.leave(conn.id, channel, now);
         }
         if let Some(user_id) = user {
             self.users.lock().sign_out(conn.id, user_id);
@@ -201,43 +196,38 @@ impl AppState {
     }
 
     /// Adds a connection to a channel and sends it the success frames (spec 4.4,
-    /// 7.2, 10.1). `Err` carries the refusal message (presence member limit).
-    pub fn join(self: &Arc<Self>, conn: &Arc<Conn>, join: Join) -> Result<(), String> {
+    /// 7.2, 10.1), or refuses it (presence member limit, spec 7.3).
+    pub fn join(
+        self: &Arc<Self>,
+        conn: &Arc<Conn>,
+        join: Join,
+        now: Instant,
+    ) -> Result<(), SubscribeRefusal> {
         let mut channels = self.channels.lock();
         let channel = channels.entry(join.channel.clone()).or_default();
         if let Some(member) = &join.member {
             let limit = self.config.max_presence_members;
-            if !channel.members.contains_key(&member.user_id)
-                && channel.members.len() >= limit
-                && !self.faults.no_presence_limit
-            {
+            if !channel.members.contains_key(&member.user_id) && channel.members.len() >= limit {
                 if channel.subscribers.is_empty() {
                     channels.remove(&join.channel);
                 }
-                return Err(format!(
-                    "Presence channel member limit ({limit}) reached for {}",
-                    join.channel
-                ));
+                return Err(SubscribeRefusal::MemberLimit {
+                    limit,
+                    channel: join.channel,
+                });
             }
         }
         channel.subscribers.insert(conn.id, conn.clone());
         match join.member {
             Some(member) => {
-                let early = self.faults.roster_without_self;
+                let early = self.faults.roster_without_self();
                 let roster = early.then(|| channel.roster_frame(&join.channel));
                 let user_id = member.user_id.clone();
                 self.add_member(channel, conn.id, &join.channel, member);
                 conn.send(roster.unwrap_or_else(|| channel.roster_frame(&join.channel)));
-                if self.faults.member_added_to_joiner {
+                if self.faults.member_added_to_joiner() {
                     conn.send(member_added(&join.channel, &user_id, None));
                 }
-            }
-            None if self.faults.succeeded_data_object => {
-                let frame = format!(
-                    r#"{{"event":"pusher_internal:subscription_succeeded","channel":{},"data":{{}}}}"#,
-                    serde_json::Value::from(join.channel.as_str())
-                );
-                conn.send(frame.into());
             }
             None => conn.send(message::subscription_succeeded(&join.channel)),
         }
@@ -251,12 +241,12 @@ impl AppState {
         // The cached event (or cache_miss) is the first frame after
         // subscription_succeeded (spec 10.1), before any subscription_count.
         if join.kind.cache {
-            self.replay_cache(conn, &join.channel);
+            self.replay_cache(conn, &join.channel, now);
         }
         if join.kind.access != crate::protocol::channel::Access::Presence
-            || self.faults.count_on_presence
+            || self.faults.count_on_presence()
         {
-            self.count_changed(channel, &join.channel);
+            self.count_changed(channel, &join.channel, now);
         }
         Ok(())
     }
@@ -278,11 +268,11 @@ impl AppState {
             });
         entry.connections += 1;
         let first = entry.connections == 1;
-        if first || self.faults.member_added_per_connection {
+        if first || self.faults.member_added_per_connection() {
             let frame = member_added(name, &member.user_id, entry.user_info.as_deref());
             channel.broadcast(&frame, Some(conn_id));
         }
-        if first || self.faults.member_added_per_connection {
+        if first || self.faults.member_added_per_connection() {
             let user_id = member.user_id.to_string();
             self.hook(WebhookKind::MemberAdded, || WebhookEvent::MemberAdded {
                 channel: name.to_owned(),
@@ -291,19 +281,16 @@ impl AppState {
         }
     }
 
-    fn replay_cache(&self, conn: &Conn, channel: &str) {
-        let now = Instant::now();
+    fn replay_cache(&self, conn: &Conn, channel: &str, now: Instant) {
         let mut cache = self.cache.lock();
-        let hit = cache.get(channel).filter(|slot| {
-            (slot.expires > now || self.faults.cache_never_expires) && !self.faults.no_cache_replay
-        });
+        let hit = cache
+            .get(channel)
+            .filter(|slot| slot.expires > now && !self.faults.no_cache_replay());
         match hit {
             Some(slot) => conn.send(message::channel_event(channel, &slot.event, &slot.data)),
             None => {
                 cache.remove(channel);
-                if !self.faults.no_cache_miss {
-                    conn.send(message::cache_miss(channel));
-                }
+                conn.send(message::cache_miss(channel));
                 self.hook(WebhookKind::CacheMiss, || WebhookEvent::CacheMiss {
                     channel: channel.to_owned(),
                 });
@@ -312,7 +299,7 @@ impl AppState {
     }
 
     /// Removes a connection from a channel (spec 4.6, 7.2, 9.2).
-    pub fn leave(self: &Arc<Self>, conn_id: u64, name: &str) {
+    pub fn leave(self: &Arc<Self>, conn_id: u64, name: &str, now: Instant) {
         let mut channels = self.channels.lock();
         let Some(channel) = channels.get_mut(name) else {
             return;
@@ -326,7 +313,7 @@ impl AppState {
         if channel.subscribers.is_empty() {
             channels.remove(name);
             // `#server-to-user-` channels are internal: no occupancy webhooks.
-            if !name.starts_with('#') && !self.faults.no_vacated_webhook {
+            if !name.starts_with('#') && !self.faults.no_vacated_webhook() {
                 self.hook(WebhookKind::ChannelVacated, || {
                     WebhookEvent::ChannelVacated {
                         channel: name.to_owned(),
@@ -334,7 +321,7 @@ impl AppState {
                 });
             }
         } else if ChannelKind::of(name).access != crate::protocol::channel::Access::Presence {
-            self.count_changed(channel, name);
+            self.count_changed(channel, name, now);
         }
     }
 
@@ -347,9 +334,7 @@ impl AppState {
             return;
         }
         channel.members.remove(user_id);
-        if !self.faults.drop_member_removed {
-            channel.broadcast(&member_removed(name, user_id), None);
-        }
+        channel.broadcast(&member_removed(name, user_id), None);
         let user_id = user_id.to_string();
         self.hook(WebhookKind::MemberRemoved, || WebhookEvent::MemberRemoved {
             channel: name.to_owned(),
@@ -358,14 +343,10 @@ impl AppState {
     }
 
     /// Sends `subscription_count` to the channel, throttled above 100 subscribers (spec 7.5).
-    fn count_changed(self: &Arc<Self>, channel: &mut Channel, name: &str) {
-        if !self.config.subscription_count
-            || name.starts_with('#')
-            || self.faults.no_subscription_count
-        {
+    fn count_changed(self: &Arc<Self>, channel: &mut Channel, name: &str, now: Instant) {
+        if !self.config.subscription_count || name.starts_with('#') {
             return;
         }
-        let now = Instant::now();
         let due = channel
             .count_sent
             .is_none_or(|sent| now >= sent + COUNT_THROTTLE);
@@ -375,6 +356,7 @@ impl AppState {
             channel.count_scheduled = true;
             let at = channel.count_sent.map_or(now, |sent| sent + COUNT_THROTTLE);
             let (app, name) = (self.clone(), name.to_owned());
+            // The hub's one timer of its own: the throttled count is due later.
             tokio::spawn(async move {
                 tokio::time::sleep_until(at.into()).await;
                 if let Some(channel) = app.channels.lock().get_mut(&name) {
@@ -398,17 +380,17 @@ impl AppState {
     }
 
     /// Relays a client event to the channel's other subscribers (spec 6).
-    pub fn client_event(&self, sender: &Conn, event: ClientEvent) {
+    pub fn client_event(&self, sender: &Conn, event: ClientEvent, now: Instant) {
         {
             let channels = self.channels.lock();
             let Some(channel) = channels.get(&event.channel) else {
                 return;
             };
-            let skip = (!self.faults.echo_client_events).then_some(sender.id);
+            let skip = (!self.faults.echo_client_events()).then_some(sender.id);
             channel.broadcast(&event.frame, skip);
         }
-        if self.faults.cache_client_events && ChannelKind::of(&event.channel).cache {
-            self.store_cache(&event.channel, &event.event, &event.data);
+        if self.faults.cache_client_events() && ChannelKind::of(&event.channel).cache {
+            self.store_cache(&event.channel, &event.event, &event.data, now);
         }
         self.hook(WebhookKind::ClientEvent, || WebhookEvent::ClientEvent {
             channel: event.channel,
@@ -417,35 +399,36 @@ impl AppState {
             socket_id: sender.socket_id.to_string(),
             user_id: event
                 .user_id
-                .filter(|_| !self.faults.client_event_webhook_without_user)
+                .filter(|_| !self.faults.client_event_webhook_without_user())
                 .map(|id| id.to_string()),
         });
     }
 
     /// Delivers an HTTP API event to one channel and caches it on cache
     /// channels (spec 8.2, 8.9, 10.1). The frame is encoded once.
-    pub fn publish(&self, channel_name: &str, event: &str, data: &str, exclude: Option<&str>) {
-        if self.faults.drop_server_to_user_events && channel_name.starts_with('#') {
+    pub fn publish(
+        &self,
+        channel_name: &str,
+        event: &str,
+        data: &str,
+        exclude: Option<&str>,
+        now: Instant,
+    ) {
+        if self.faults.drop_server_to_user_events() && channel_name.starts_with('#') {
             return;
         }
-        let reencoded = (self.faults.reencode_event_data)
-            .then(|| serde_json::from_str::<serde_json::Value>(data).ok())
-            .flatten()
-            .map(|v| v.to_string());
-        let data = reencoded.as_deref().unwrap_or(data);
         let frame = message::channel_event(channel_name, event, data);
-        let exclude = exclude.filter(|_| !self.faults.skip_socket_exclusion);
+        let exclude = exclude.filter(|_| !self.faults.skip_socket_exclusion());
         let channels = self.channels.lock();
         if ChannelKind::of(channel_name).cache {
-            self.store_cache(channel_name, event, data);
+            self.store_cache(channel_name, event, data, now);
         }
         if let Some(channel) = channels.get(channel_name) {
             channel.publish(&frame, exclude);
         }
     }
 
-    fn store_cache(&self, channel: &str, event: &str, data: &str) {
-        let now = Instant::now();
+    fn store_cache(&self, channel: &str, event: &str, data: &str, now: Instant) {
         let mut cache = self.cache.lock();
         if cache.len() >= 1024 && cache.len().is_power_of_two() {
             cache.retain(|_, slot| slot.expires > now);
@@ -487,8 +470,7 @@ impl AppState {
     }
 
     /// The cached event of a cache channel, if still alive (spec 8.5, 10.1).
-    pub fn cached(&self, name: &str) -> Option<CachedEvent> {
-        let now = Instant::now();
+    pub fn cached(&self, name: &str, now: Instant) -> Option<CachedEvent> {
         let cache = self.cache.lock();
         let slot = cache.get(name).filter(|slot| slot.expires > now)?;
         Some(CachedEvent {

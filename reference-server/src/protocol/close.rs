@@ -1,5 +1,22 @@
 //! Close codes the server uses (spec 1.5) and what they mean.
 
+/// The most bytes a close reason may have: a control frame carries at most
+/// 125 bytes and the code takes 2 (RFC 6455 5.5).
+pub const MAX_REASON_BYTES: usize = 123;
+
+/// `reason` cut to [`MAX_REASON_BYTES`] on a character boundary, so the
+/// close frame stays valid whatever the reason names.
+pub fn fit_reason(reason: &str) -> &str {
+    if reason.len() <= MAX_REASON_BYTES {
+        return reason;
+    }
+    let mut end = MAX_REASON_BYTES;
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    &reason[..end]
+}
+
 /// Why the server closes a connection. Each maps to one spec 1.5 code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CloseCode {
@@ -60,5 +77,22 @@ impl CloseCode {
             CloseCode::Reconnect => "Server shutting down; reconnect",
             CloseCode::PongTimeout => "Pong reply not received",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons_are_cut_to_123_bytes_on_a_character_boundary() {
+        assert_eq!(fit_reason("short"), "short");
+        let ascii = "k".repeat(200);
+        assert_eq!(fit_reason(&ascii).len(), 123);
+        // 'é' is 2 bytes: 61 of them are 122 bytes, the 62nd would end at 124.
+        let accents = "é".repeat(100);
+        assert_eq!(fit_reason(&accents), "é".repeat(61));
+        let exact = "x".repeat(123);
+        assert_eq!(fit_reason(&exact), exact);
     }
 }

@@ -1,13 +1,14 @@
 //! Wire frames: parsing what clients send and encoding what the server sends (spec 2).
 //!
-//! Outbound frames are encoded once into [`Utf8Bytes`], which clone by
+//! Outbound frames are encoded once into a [`Frame`], which clones by
 //! reference count, so one published event is shared by every recipient.
 
 use std::borrow::Cow;
 
-use axum::extract::ws::Utf8Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
+
+use super::frame::Frame;
 
 /// The envelope of a client frame (spec 2.1). `data` is kept raw.
 #[derive(Debug, Deserialize)]
@@ -41,6 +42,12 @@ pub enum DecodeError {
         #[source]
         source: serde_json::Error,
     },
+    /// `data` of a `pusher:` event is not an object where one is needed (spec 2.2).
+    #[error("invalid data for {event}: a JSON object is required")]
+    NotObject {
+        /// The event.
+        event: String,
+    },
     /// A `pusher:` event came without `data`.
     #[error("missing data for {event}")]
     MissingData {
@@ -52,7 +59,7 @@ pub enum DecodeError {
 impl<'a> Inbound<'a> {
     /// Parses a frame's envelope.
     pub fn parse(text: &'a str) -> Result<Inbound<'a>, DecodeError> {
-        serde_json::from_str(text).map_err(DecodeError::Envelope)
+        from_object(text).map_err(DecodeError::Envelope)
     }
 
     /// Decodes `data` of a `pusher:` event, accepting an object or a string
@@ -65,12 +72,38 @@ impl<'a> Inbound<'a> {
             event: self.event.to_string(),
             source,
         };
-        if raw.get().starts_with('"') {
-            let inner: String = serde_json::from_str(raw.get()).map_err(data_err)?;
-            serde_json::from_str(&inner).map_err(data_err)
-        } else {
-            serde_json::from_str(raw.get()).map_err(data_err)
+        let not_object = || DecodeError::NotObject {
+            event: self.event.to_string(),
+        };
+        match raw.get().as_bytes().first() {
+            Some(b'"') => {
+                let inner: String = serde_json::from_str(raw.get()).map_err(data_err)?;
+                if !is_object_text(&inner) {
+                    return Err(not_object());
+                }
+                serde_json::from_str(&inner).map_err(data_err)
+            }
+            Some(b'{') => serde_json::from_str(raw.get()).map_err(data_err),
+            _ => Err(not_object()),
         }
+    }
+}
+
+/// Whether JSON text is an object (or nothing JSON at all): its first
+/// non-whitespace byte is `{`.
+fn is_object_text(text: &str) -> bool {
+    text.trim_start_matches([' ', '\t', '\n', '\r'])
+        .starts_with('{')
+}
+
+/// Parses JSON text that must be an object (spec 2.2). serde would also
+/// read a struct from an array, taking its fields in order, so
+/// `["news"]` would be a subscription to `news`.
+pub fn from_object<'a, T: Deserialize<'a>>(text: &'a str) -> Result<T, serde_json::Error> {
+    if is_object_text(text) {
+        serde_json::from_str(text)
+    } else {
+        Err(serde::de::Error::custom("expected a JSON object"))
     }
 }
 
@@ -104,7 +137,7 @@ pub struct SigninData {
 }
 
 #[derive(Serialize)]
-struct Frame<'a, D: Serialize + ?Sized> {
+struct Envelope<'a, D: Serialize + ?Sized> {
     event: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     channel: Option<&'a str>,
@@ -119,8 +152,8 @@ fn encode<D: Serialize + ?Sized>(
     channel: Option<&str>,
     data: Option<&D>,
     user_id: Option<&str>,
-) -> Utf8Bytes {
-    let frame = Frame {
+) -> Frame {
+    let frame = Envelope {
         event,
         channel,
         data,
@@ -132,18 +165,18 @@ fn encode<D: Serialize + ?Sized>(
 }
 
 /// A frame whose `data` is a JSON string (spec 2.2 double encoding).
-pub fn string_data(event: &str, channel: Option<&str>, data: &str) -> Utf8Bytes {
+pub fn string_data(event: &str, channel: Option<&str>, data: &str) -> Frame {
     encode(event, channel, Some(data), None)
 }
 
 /// A frame whose `data` is the JSON text of `value`, double-encoded.
-pub fn json_string_data<T: Serialize>(event: &str, channel: Option<&str>, value: &T) -> Utf8Bytes {
+pub fn json_string_data<T: Serialize>(event: &str, channel: Option<&str>, value: &T) -> Frame {
     let text = serde_json::to_string(value).expect("protocol payloads always serialise");
     string_data(event, channel, &text)
 }
 
 /// `pusher:connection_established` (spec 1.3).
-pub fn connection_established(socket_id: &str, activity_timeout: u64) -> Utf8Bytes {
+pub fn connection_established(socket_id: &str, activity_timeout: u64) -> Frame {
     #[derive(Serialize)]
     struct Established<'a> {
         socket_id: &'a str,
@@ -160,7 +193,7 @@ pub fn connection_established(socket_id: &str, activity_timeout: u64) -> Utf8Byt
 }
 
 /// `pusher:error` with object data `{code, message}` (spec 2.2).
-pub fn error(code: Option<u16>, message: &str) -> Utf8Bytes {
+pub fn error(code: Option<u16>, message: &str) -> Frame {
     #[derive(Serialize)]
     struct ErrorData<'a> {
         code: Option<u16>,
@@ -175,17 +208,17 @@ pub fn error(code: Option<u16>, message: &str) -> Utf8Bytes {
 }
 
 /// `pusher:pong`, the reply to `pusher:ping` (spec 3.1).
-pub fn pong() -> Utf8Bytes {
+pub fn pong() -> Frame {
     string_data("pusher:pong", None, "{}")
 }
 
 /// `pusher:ping`, sent to a silent client (spec 3.3).
-pub fn ping() -> Utf8Bytes {
+pub fn ping() -> Frame {
     string_data("pusher:ping", None, "{}")
 }
 
 /// `pusher_internal:subscription_succeeded` for a non-presence channel (spec 4.4).
-pub fn subscription_succeeded(channel: &str) -> Utf8Bytes {
+pub fn subscription_succeeded(channel: &str) -> Frame {
     string_data(
         "pusher_internal:subscription_succeeded",
         Some(channel),
@@ -194,12 +227,12 @@ pub fn subscription_succeeded(channel: &str) -> Utf8Bytes {
 }
 
 /// `pusher:cache_miss` with no data (spec 10.1, 13.13).
-pub fn cache_miss(channel: &str) -> Utf8Bytes {
+pub fn cache_miss(channel: &str) -> Frame {
     encode::<()>("pusher:cache_miss", Some(channel), None, None)
 }
 
 /// A channel event published through the HTTP API: `data` is the publisher's string.
-pub fn channel_event(channel: &str, event: &str, data: &str) -> Utf8Bytes {
+pub fn channel_event(channel: &str, event: &str, data: &str) -> Frame {
     string_data(event, Some(channel), data)
 }
 
@@ -210,12 +243,12 @@ pub fn client_event(
     event: &str,
     data: Option<&RawValue>,
     user_id: Option<&str>,
-) -> Utf8Bytes {
+) -> Frame {
     encode(event, Some(channel), data, user_id)
 }
 
 /// `pusher:signin_success` echoing the signed `user_data` text (spec 5.3).
-pub fn signin_success(user_data: &str) -> Utf8Bytes {
+pub fn signin_success(user_data: &str) -> Frame {
     #[derive(Serialize)]
     struct Success<'a> {
         user_data: &'a str,
@@ -229,7 +262,7 @@ pub fn signin_success(user_data: &str) -> Utf8Bytes {
 }
 
 /// `pusher_internal:subscription_count` (spec 7.5).
-pub fn subscription_count(channel: &str, count: usize) -> Utf8Bytes {
+pub fn subscription_count(channel: &str, count: usize) -> Frame {
     #[derive(Serialize)]
     struct Count {
         subscription_count: usize,
@@ -253,7 +286,7 @@ pub struct WatchlistEntry<'a> {
 }
 
 /// `pusher_internal:watchlist_events` (spec 10.4).
-pub fn watchlist_events(entries: &[WatchlistEntry<'_>]) -> Utf8Bytes {
+pub fn watchlist_events(entries: &[WatchlistEntry<'_>]) -> Frame {
     #[derive(Serialize)]
     struct Events<'a> {
         events: &'a [WatchlistEntry<'a>],

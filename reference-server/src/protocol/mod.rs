@@ -6,5 +6,7 @@
 pub mod auth;
 pub mod channel;
 pub mod close;
+pub mod frame;
 pub mod message;
+pub mod refusal;
 pub mod session;

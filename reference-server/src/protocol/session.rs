@@ -9,22 +9,26 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::ws::Utf8Bytes;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::auth::{self, AuthError};
 use super::channel::{Access, ChannelKind, SERVER_TO_USER_PREFIX, validate_channel_name};
 use super::close::CloseCode;
+use super::frame::Frame;
 use super::message::{self, Inbound, SigninData, SubscribeData, UnsubscribeData};
+use super::refusal::{ClientEventRefusal, MemberRefusal, Refusal, SigninRefusal, SubscribeRefusal};
 use crate::config::AppConfig;
-use crate::faults::Faults;
+use crate::faults::Handle;
 
 /// Something the transport must do for the session.
 #[derive(Debug)]
 pub enum Action {
     /// Send this frame to this connection.
-    Send(Utf8Bytes),
+    Send(Frame),
+    /// Refuse what the client asked: a `pusher:error` frame (spec 2.2); the
+    /// connection stays open.
+    Refuse(Refusal),
     /// Add the connection to a channel; the hub answers with the success frames.
     Join(Join),
     /// Remove the connection from a channel.
@@ -70,7 +74,7 @@ pub struct ClientEvent {
     /// Event name.
     pub event: String,
     /// The frame for the other subscribers, encoded once.
-    pub frame: Utf8Bytes,
+    pub frame: Frame,
     /// `data` as a string, for the `client_event` webhook (spec 9.2).
     pub data: String,
     /// The sender's presence user id.
@@ -110,7 +114,7 @@ struct Bucket {
 pub struct Session {
     socket_id: Arc<str>,
     app: Arc<AppConfig>,
-    faults: Arc<Faults>,
+    faults: Handle,
     activity_timeout: Duration,
     pong_timeout: Duration,
     last_inbound: Instant,
@@ -129,8 +133,8 @@ pub struct Timers {
     pub pong_timeout: Duration,
 }
 
-fn error(message: &str) -> Action {
-    Action::Send(message::error(None, message))
+fn refuse(refusal: impl Into<Refusal>) -> Action {
+    Action::Refuse(refusal.into())
 }
 
 impl Session {
@@ -138,7 +142,7 @@ impl Session {
     pub fn new(
         socket_id: Arc<str>,
         app: Arc<AppConfig>,
-        faults: Arc<Faults>,
+        faults: Handle,
         timers: Timers,
         now: Instant,
     ) -> Session {
@@ -197,19 +201,11 @@ impl Session {
     /// Pings a silent client; closes 4201 when it stays silent (spec 3.3).
     pub fn on_tick(&mut self, now: Instant) -> Vec<Action> {
         match self.ping_sent {
-            Some(sent)
-                if now >= sent + self.pong_timeout && self.faults.pong_timeout_close_4200 =>
-            {
-                vec![Action::Close(CloseCode::Reconnect)]
-            }
             Some(sent) if now >= sent + self.pong_timeout => {
                 vec![Action::Close(CloseCode::PongTimeout)]
             }
             None if now >= self.last_inbound + self.activity_timeout => {
                 self.ping_sent = Some(now);
-                if self.faults.no_server_ping {
-                    return Vec::new();
-                }
                 vec![Action::Ping]
             }
             _ => Vec::new(),
@@ -218,66 +214,62 @@ impl Session {
 
     /// Handles one text frame from the client.
     pub fn on_text(&mut self, text: &str, now: Instant) -> Vec<Action> {
-        if !self.faults.only_pings_keep_alive || text.contains("pusher:ping") {
+        if !self.faults.only_pings_keep_alive() || text.contains("pusher:ping") {
             self.on_activity(now);
         }
         let inbound = match Inbound::parse(text) {
             Ok(inbound) => inbound,
-            Err(_) if self.faults.close_on_malformed => {
+            Err(_) if self.faults.close_on_malformed() => {
                 return vec![Action::Close(CloseCode::Reconnect)];
             }
-            Err(e) => return vec![error(&e.to_string())],
+            Err(e) => return vec![refuse(e)],
         };
         match inbound.event.as_ref() {
-            "pusher:ping" if self.faults.no_pong => Vec::new(),
-            "pusher:ping" if self.faults.malformed_frame_before_pong => {
-                vec![Action::Send("[]".into()), Action::Send(message::pong())]
-            }
             "pusher:subscribe"
-                if self.faults.refuse_string_data
+                if self.faults.refuse_string_data()
                     && inbound.data.is_some_and(|d| d.get().starts_with('"')) =>
             {
-                vec![error("subscribe data must be an object")]
+                vec![refuse(message::DecodeError::NotObject {
+                    event: "pusher:subscribe".into(),
+                })]
             }
             "pusher:ping" => vec![Action::Send(message::pong())],
             "pusher:pong" => Vec::new(),
             "pusher:subscribe" => match inbound.data_as::<SubscribeData>() {
                 Ok(data) => self.subscribe(data),
-                Err(e) => vec![error(&e.to_string())],
+                Err(e) => vec![refuse(e)],
             },
             "pusher:unsubscribe" => match inbound.data_as::<UnsubscribeData>() {
                 Ok(data) => self.unsubscribe(data.channel),
-                Err(e) => vec![error(&e.to_string())],
+                Err(e) => vec![refuse(e)],
             },
             "pusher:signin" => match inbound.data_as::<SigninData>() {
                 Ok(data) => self.signin(&data),
-                Err(e) => vec![error(&e.to_string())],
+                Err(e) => vec![refuse(e)],
             },
-            name if name.starts_with("client-") || self.faults.relay_any_event_name => {
+            name if name.starts_with("client-") || self.faults.relay_any_event_name() => {
                 self.client_event(&inbound, now)
             }
-            name => vec![error(&format!(
-                "Unsupported event {name}: clients may only send pusher: protocol events and client- events"
-            ))],
+            name => vec![refuse(Refusal::UnsupportedEvent {
+                name: name.to_owned(),
+            })],
         }
     }
 
     fn subscribe(&mut self, data: SubscribeData) -> Vec<Action> {
         let channel = data.channel;
-        if let (false, Err(e)) = (
-            self.faults.accept_bad_channel_names
-                || (self.faults.accept_hash_channels && channel.starts_with('#')),
+        if let (false, Err(reason)) = (
+            self.faults.accept_bad_channel_names()
+                || (self.faults.accept_hash_channels() && channel.starts_with('#')),
             validate_channel_name(&channel),
         ) {
-            return vec![error(&format!("Invalid channel name '{channel}': {e}"))];
+            return vec![refuse(SubscribeRefusal::InvalidName { channel, reason })];
         }
-        if self.subscriptions.contains_key(&channel) && !self.faults.allow_duplicate_subscribe {
-            return vec![error(&format!(
-                "Existing subscription to channel {channel}"
-            ))];
+        if self.subscriptions.contains_key(&channel) && !self.faults.allow_duplicate_subscribe() {
+            return vec![refuse(SubscribeRefusal::Duplicate { channel })];
         }
         let kind = match channel.find("private-").or(channel.find("cache-")) {
-            Some(at) if self.faults.unanchored_prefixes => ChannelKind::of(&channel[at..]),
+            Some(at) if self.faults.unanchored_prefixes() => ChannelKind::of(&channel[at..]),
             _ => ChannelKind::of(&channel),
         };
         let member = match self.authorize(
@@ -287,13 +279,13 @@ impl Session {
             data.channel_data.as_deref(),
         ) {
             Ok(member) => member,
-            Err(message)
-                if self.faults.leak_failed_subscriber && kind.access != Access::Presence =>
+            Err(refusal)
+                if self.faults.leak_failed_subscriber() && kind.access != Access::Presence =>
             {
                 self.subscriptions
                     .insert(channel.clone(), Subscription { user_id: None });
                 return vec![
-                    error(&message),
+                    refuse(refusal),
                     Action::Join(Join {
                         channel,
                         kind,
@@ -301,14 +293,10 @@ impl Session {
                     }),
                 ];
             }
-            Err(_) if self.faults.error_without_message => {
-                let frame = r#"{"event":"pusher:error","data":{"code":null}}"#;
-                return vec![Action::Send(Utf8Bytes::from_static(frame))];
+            Err(refusal) if self.faults.close_on_refused_subscribe() => {
+                return vec![refuse(refusal), Action::Close(CloseCode::Reconnect)];
             }
-            Err(message) if self.faults.close_on_refused_subscribe => {
-                return vec![error(&message), Action::Close(CloseCode::Reconnect)];
-            }
-            Err(message) => return vec![error(&message)],
+            Err(refusal) => return vec![refuse(refusal)],
         };
         let user_id = member.as_ref().map(|m| m.user_id.clone());
         self.subscriptions
@@ -327,44 +315,46 @@ impl Session {
         kind: ChannelKind,
         auth: Option<&str>,
         channel_data: Option<&str>,
-    ) -> Result<Option<Member>, String> {
+    ) -> Result<Option<Member>, SubscribeRefusal> {
+        let channel_name = || channel.to_owned();
         match kind.access {
-            Access::Public if self.faults.public_needs_auth_field && auth.is_none() => {
-                return Err(format!("{channel}: auth is required"));
+            Access::Public if self.faults.public_needs_auth_field() && auth.is_none() => {
+                return Err(SubscribeRefusal::AuthFieldRequired {
+                    channel: channel_name(),
+                });
             }
             Access::Public => return Ok(None),
-            Access::ServerToUser if self.faults.accept_hash_channels => return Ok(None),
+            Access::ServerToUser if self.faults.accept_hash_channels() => return Ok(None),
             Access::ServerToUser => {
                 let wanted = &channel[SERVER_TO_USER_PREFIX.len()..];
                 return match self.user_id() {
-                    Some(id) if id.as_ref() == wanted && !self.faults.refuse_server_to_user => {
+                    Some(id) if id.as_ref() == wanted && !self.faults.refuse_server_to_user() => {
                         Ok(None)
                     }
-                    _ => Err(format!(
-                        "Cannot subscribe to {channel}: the connection is not signed in as that user"
-                    )),
+                    _ => Err(SubscribeRefusal::NotSignedInAs {
+                        channel: channel_name(),
+                    }),
                 };
             }
             Access::Private | Access::Encrypted | Access::Presence => {}
         }
-        let unsigned_ok = self.faults.cache_variants_unsigned && kind.cache;
+        let unsigned_ok = self.faults.cache_variants_unsigned() && kind.cache;
         if !unsigned_ok {
-            self.check_signature(channel, auth, channel_data)
-                .map_err(|e| e.to_string())?;
+            self.check_signature(channel, auth, channel_data)?;
         }
         if kind.access != Access::Presence {
             return Ok(None);
         }
         match channel_data {
-            Some(text) => self.presence_member(text).map(Some),
+            Some(text) => Ok(Some(self.presence_member(text)?)),
             None => match &self.user {
-                Some(user) if !self.faults.ignore_signin_identity => Ok(Some(Member {
+                Some(user) if !self.faults.ignore_signin_identity() => Ok(Some(Member {
                     user_id: user.id.clone(),
                     user_info: user.user_info.clone(),
                 })),
-                Some(_) | None => Err(format!(
-                    "{channel} is a presence channel and subscription must include channel_data (or the connection must be signed in)"
-                )),
+                Some(_) | None => Err(SubscribeRefusal::PresenceWithoutMember {
+                    channel: channel_name(),
+                }),
             },
         }
     }
@@ -375,7 +365,7 @@ impl Session {
         auth: Option<&str>,
         channel_data: Option<&str>,
     ) -> Result<(), AuthError> {
-        if self.faults.accept_missing_auth && auth.is_none_or(str::is_empty) {
+        if self.faults.accept_missing_auth() && auth.is_none_or(str::is_empty) {
             return Ok(());
         }
         let auth = auth
@@ -383,54 +373,48 @@ impl Session {
             .ok_or_else(|| AuthError::Missing {
                 channel: channel.to_owned(),
             })?;
-        if self.faults.accept_any_signature {
+        if self.faults.accept_any_signature() {
             return Ok(());
         }
         let signed = auth::channel_string(&self.socket_id, channel, channel_data);
         let auth = match auth.split_once(':') {
-            Some((_, sig)) if self.faults.ignore_auth_key_part => format!("{}:{sig}", self.app.key),
-            _ if self.faults.hex_case_insensitive => auth.to_ascii_lowercase(),
-            _ if self.faults.refuse_every_signature => String::new(),
+            Some((_, sig)) if self.faults.ignore_auth_key_part() => {
+                format!("{}:{sig}", self.app.key)
+            }
+            _ if self.faults.hex_case_insensitive() => auth.to_ascii_lowercase(),
+            _ if self.faults.refuse_every_signature() => String::new(),
             _ => auth.to_owned(),
         };
         auth::verify(&self.app.key, &self.app.secret, &auth, &signed)
     }
 
     /// Parses presence `channel_data` and applies the member limits (spec 7.1, 7.3).
-    fn presence_member(&self, text: &str) -> Result<Member, String> {
+    fn presence_member(&self, text: &str) -> Result<Member, MemberRefusal> {
         #[derive(Deserialize)]
         struct ChannelData {
             user_id: serde_json::Value,
             #[serde(default)]
             user_info: Option<Box<RawValue>>,
         }
-        let data: ChannelData = serde_json::from_str(text)
-            .map_err(|e| format!("channel_data is not a valid presence member: {e}"))?;
+        let data: ChannelData = message::from_object(text).map_err(MemberRefusal::NotJson)?;
         let user_id = match data.user_id {
             serde_json::Value::String(s) if !s.is_empty() => s,
-            serde_json::Value::Number(n) if !self.faults.refuse_numeric_user_id => n.to_string(),
-            _ => {
-                return Err(
-                    "channel_data.user_id must be a non-empty string or a number".to_owned(),
-                );
-            }
+            serde_json::Value::Number(n) if !self.faults.refuse_numeric_user_id() => n.to_string(),
+            _ => return Err(MemberRefusal::BadUserId),
         };
-        if user_id.chars().count() > self.app.max_presence_user_id_chars {
-            return Err(format!(
-                "user_id is longer than {} characters",
-                self.app.max_presence_user_id_chars
-            ));
+        let limit = self.app.max_presence_user_id_chars;
+        if user_id.chars().count() > limit {
+            return Err(MemberRefusal::UserIdTooLong { limit });
         }
         let user_info = match data.user_info {
             Some(raw) if raw.get() == "null" => None,
-            Some(raw) if !raw.get().starts_with('{') && !self.faults.accept_any_user_info => {
-                return Err("user_info supplied to presence subscription is invalid - if supplied it must be a type of hash".to_owned());
+            Some(raw) if !raw.get().starts_with('{') && !self.faults.accept_any_user_info() => {
+                return Err(MemberRefusal::UserInfoNotObject);
             }
             Some(raw) if raw.get().len() > self.app.max_presence_user_info_bytes => {
-                return Err(format!(
-                    "user_info is larger than {} bytes",
-                    self.app.max_presence_user_info_bytes
-                ));
+                return Err(MemberRefusal::UserInfoTooLarge {
+                    limit: self.app.max_presence_user_info_bytes,
+                });
             }
             other => other,
         };
@@ -441,34 +425,29 @@ impl Session {
     }
 
     fn unsubscribe(&mut self, channel: String) -> Vec<Action> {
-        if self.faults.ignore_unsubscribe {
+        if self.faults.ignore_unsubscribe() {
             return Vec::new();
         }
         if self.subscriptions.remove(&channel).is_some() {
             vec![Action::Leave { channel }]
-        } else if self.faults.close_on_unknown_unsubscribe {
+        } else if self.faults.close_on_unknown_unsubscribe() {
             vec![Action::Close(CloseCode::Reconnect)]
         } else {
-            vec![error(&format!(
-                "No current subscription to channel {channel}, or subscription in progress"
-            ))]
+            vec![refuse(Refusal::NotSubscribed { channel })]
         }
     }
 
     fn signin(&mut self, data: &SigninData) -> Vec<Action> {
         if !self.app.user_authentication {
-            return vec![Action::Send(message::error(
-                Some(4009),
-                "User authentication is not enabled for this app",
-            ))];
+            return vec![refuse(SigninRefusal::Disabled)];
         }
         match self.check_signin(data) {
             Ok((user, watchlist)) => self.complete_signin(data, user, watchlist),
-            Err(message) => vec![Action::Send(message::error(Some(4009), &message))],
+            Err(refusal) => vec![refuse(refusal)],
         }
     }
 
-    fn check_signin(&self, data: &SigninData) -> Result<(User, Vec<String>), String> {
+    fn check_signin(&self, data: &SigninData) -> Result<(User, Vec<String>), SigninRefusal> {
         #[derive(Deserialize)]
         struct UserData {
             #[serde(default)]
@@ -478,23 +457,21 @@ impl Session {
             #[serde(default)]
             watchlist: Option<Vec<String>>,
         }
-        if !self.faults.accept_any_signature {
+        if !self.faults.accept_any_signature() {
             let signed = auth::signin_string(&self.socket_id, &data.user_data);
-            auth::verify(&self.app.key, &self.app.secret, &data.auth, &signed)
-                .map_err(|e| e.to_string())?;
+            auth::verify(&self.app.key, &self.app.secret, &data.auth, &signed)?;
         }
-        let parsed: UserData = serde_json::from_str(&data.user_data)
-            .map_err(|e| format!("user_data is not a valid user object: {e}"))?;
+        let parsed: UserData =
+            message::from_object(&data.user_data).map_err(SigninRefusal::BadUserData)?;
         let id = match parsed.id {
             serde_json::Value::String(s) if !s.is_empty() => s,
-            other if self.faults.signin_id_unchecked => other.to_string(),
-            _ => return Err("user_data.id must be a non-empty string".to_owned()),
+            other if self.faults.signin_id_unchecked() => other.to_string(),
+            _ => return Err(SigninRefusal::BadId),
         };
         if let Some(current) = self.user.as_ref().filter(|u| u.id.as_ref() != id) {
-            return Err(format!(
-                "Connection is already signed in as a different user ({})",
-                current.id
-            ));
+            return Err(SigninRefusal::OtherUser {
+                current: current.id.to_string(),
+            });
         }
         let user_info = parsed
             .user_info
@@ -517,21 +494,13 @@ impl Session {
     ) -> Vec<Action> {
         let user_id = user.id.clone();
         self.user = Some(user);
-        let echoed = if self.faults.signin_success_empty {
-            "{}"
-        } else {
-            &data.user_data
-        };
-        let mut actions = vec![Action::Send(message::signin_success(echoed))];
-        if watchlist.len() > self.app.max_watchlist && !self.faults.no_watchlist_limit {
-            watchlist.truncate(self.app.max_watchlist);
-            let text = format!(
-                "Watchlist limit exceeded. Only the first {} user IDs are accepted.",
-                self.app.max_watchlist
-            );
-            actions.push(Action::Send(message::error(Some(4302), &text)));
+        let mut actions = vec![Action::Send(message::signin_success(&data.user_data))];
+        let limit = self.app.max_watchlist;
+        if watchlist.len() > limit {
+            watchlist.truncate(limit);
+            actions.push(refuse(Refusal::WatchlistTruncated { limit }));
         }
-        if !self.app.watchlist || self.faults.ignore_watchlist {
+        if !self.app.watchlist || self.faults.ignore_watchlist() {
             watchlist.clear();
         }
         actions.push(Action::SignedIn(SignedIn { user_id, watchlist }));
@@ -541,7 +510,7 @@ impl Session {
     fn client_event(&mut self, inbound: &Inbound<'_>, now: Instant) -> Vec<Action> {
         match self.check_client_event(inbound, now) {
             Ok(action) => vec![action],
-            Err(frame) => vec![Action::Send(frame)],
+            Err(refusal) => vec![refuse(refusal)],
         }
     }
 
@@ -549,44 +518,36 @@ impl Session {
         &mut self,
         inbound: &Inbound<'_>,
         now: Instant,
-    ) -> Result<Action, Utf8Bytes> {
-        let fail = |text: String| message::error(None, &text);
-        if !self.app.client_events && !self.faults.ignore_client_events_setting {
-            return Err(fail(
-                "To send client events, you must enable this feature in the app settings".into(),
-            ));
+    ) -> Result<Action, ClientEventRefusal> {
+        if !self.app.client_events && !self.faults.ignore_client_events_setting() {
+            return Err(ClientEventRefusal::Disabled);
         }
         let channel = inbound
             .channel
             .as_deref()
-            .ok_or_else(|| fail("Client event without a channel".into()))?;
+            .ok_or(ClientEventRefusal::NoChannel)?;
         let kind = ChannelKind::of(channel);
-        if !kind.allows_client_events() && !self.faults.client_events_on_public {
-            return Err(fail(format!(
-                "Client events are only allowed on private and presence channels, not {channel}"
-            )));
+        if !kind.allows_client_events() && !self.faults.client_events_on_public() {
+            return Err(ClientEventRefusal::WrongChannelKind {
+                channel: channel.to_owned(),
+            });
         }
         let user_id = match self.subscriptions.get(channel) {
             Some(sub) => sub.user_id.clone(),
-            None if self.faults.allow_unsubscribed_client_events => None,
+            None if self.faults.allow_unsubscribed_client_events() => None,
             None => {
-                return Err(fail(format!(
-                    "No current subscription to channel {channel}, or subscription in progress"
-                )));
+                return Err(ClientEventRefusal::NotSubscribed {
+                    channel: channel.to_owned(),
+                });
             }
         };
         let size = inbound.data.map_or(0, |d| d.get().len());
-        if size > self.app.max_event_payload_bytes {
-            return Err(fail(format!(
-                "Client event data is {size} bytes; the limit is {}",
-                self.app.max_event_payload_bytes
-            )));
+        let limit = self.app.max_event_payload_bytes;
+        if size > limit {
+            return Err(ClientEventRefusal::TooLarge { size, limit });
         }
         if !self.take_token(now) {
-            return Err(message::error(
-                Some(4301),
-                "Client event rejected due to rate limit",
-            ));
+            return Err(ClientEventRefusal::RateLimited);
         }
         Ok(Action::ClientEvent(
             self.build_client_event(inbound, channel, user_id),
@@ -600,11 +561,11 @@ impl Session {
         user_id: Option<Arc<str>>,
     ) -> ClientEvent {
         let event = inbound.event.as_ref();
-        let user_id = user_id.filter(|_| !self.faults.no_client_event_user_id);
+        let user_id = user_id.filter(|_| !self.faults.no_client_event_user_id());
         let spoofed = inbound
             .user_id
             .as_deref()
-            .filter(|_| self.faults.keep_client_user_id && user_id.is_some());
+            .filter(|_| self.faults.keep_client_user_id() && user_id.is_some());
         let frame =
             message::client_event(channel, event, inbound.data, spoofed.or(user_id.as_deref()));
         let data = match inbound.data {
@@ -624,9 +585,6 @@ impl Session {
     }
 
     fn take_token(&mut self, now: Instant) -> bool {
-        if self.faults.no_client_event_rate_limit {
-            return true;
-        }
         let rate = f64::from(self.app.client_event_rate);
         let elapsed = now
             .saturating_duration_since(self.bucket.updated)

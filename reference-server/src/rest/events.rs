@@ -3,6 +3,8 @@
 //! A request is validated completely before anything is delivered, so a bad
 //! batch entry rejects the whole batch (spec 13.9).
 
+use std::time::Instant;
+
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -47,7 +49,7 @@ pub(crate) async fn trigger(request: Authorized) -> RestResult {
     let event = validate(&request.app.config, &request.app.faults, body, false)?;
     deliver(&request.app, &event);
     Ok(Json(
-        if event.info.is_empty() || request.app.faults.ignore_publish_info {
+        if event.info.is_empty() || request.app.faults.ignore_publish_info() {
             json!({})
         } else {
             json!({ "channels": info_of(&request.app, &event)? })
@@ -75,7 +77,7 @@ pub(crate) async fn batch(request: Authorized) -> RestResult {
         .iter()
         .map(|e| info_of(&request.app, e))
         .collect::<Result<Vec<_>, _>>()?;
-    let first_only = if request.app.faults.deliver_first_only {
+    let first_only = if request.app.faults.deliver_first_only() {
         1
     } else {
         usize::MAX
@@ -124,7 +126,7 @@ fn validate(
         _ => return bad("Missing or non-string event name".into()),
     };
     let reserved = name.starts_with("pusher:") || name.starts_with("pusher_internal:");
-    if reserved && !faults.accept_reserved_event_names {
+    if reserved && !faults.accept_reserved_event_names() {
         return bad(format!(
             "Event name {name} is reserved: pusher: and pusher_internal: events cannot be published"
         ));
@@ -191,7 +193,7 @@ fn check_channels(
     let encrypted = channels
         .iter()
         .any(|c| ChannelKind::of(c).access == Access::Encrypted);
-    if encrypted && channels.len() > 1 && !faults.encrypted_multi_allowed {
+    if encrypted && channels.len() > 1 && !faults.encrypted_multi_allowed() {
         return bad("An event for an encrypted channel must target that one channel only".into());
     }
     Ok(())
@@ -205,7 +207,8 @@ pub(crate) fn is_socket_id(text: &str) -> bool {
 }
 
 fn deliver(app: &AppState, event: &Event) {
-    let first_only = if app.faults.deliver_first_only {
+    let now = Instant::now();
+    let first_only = if app.faults.deliver_first_only() {
         1
     } else {
         usize::MAX
@@ -216,6 +219,7 @@ fn deliver(app: &AppState, event: &Event) {
             &event.name,
             &event.data,
             event.socket_id.as_deref(),
+            now,
         );
     }
 }

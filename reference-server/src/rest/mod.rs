@@ -19,7 +19,7 @@ use axum::routing::{get, post};
 use std::collections::HashMap;
 
 use crate::hub::AppState;
-use crate::transport::Shared;
+use crate::shared::Shared;
 
 /// Why an HTTP API request failed; each maps to one status (spec 8.10).
 #[derive(Debug, thiserror::Error)]
@@ -111,7 +111,7 @@ fn authorize(
             .into_owned()
             .collect();
     let by_key = params.iter().find(|(k, _)| k == "auth_key");
-    let by_key = by_key.filter(|_| shared.faults.app_from_auth_key);
+    let by_key = by_key.filter(|_| shared.faults.app_from_auth_key());
     let app = match by_key {
         Some((_, key)) => shared.hub.app_by_key(key),
         None => shared.hub.app_by_id(app_id),

@@ -1,5 +1,7 @@
 //! Channel queries and user termination (spec 8.4 to 8.7).
 
+use std::time::Instant;
+
 use axum::Json;
 use axum::extract::Path;
 use serde_json::{Map, Value, json};
@@ -15,7 +17,7 @@ pub(crate) async fn channels(request: Authorized) -> RestResult {
         match attribute {
             "user_count"
                 if prefix.starts_with("presence-")
-                    || request.app.faults.user_count_unrestricted =>
+                    || request.app.faults.user_count_unrestricted() =>
             {
                 user_count = true;
             }
@@ -32,7 +34,7 @@ pub(crate) async fn channels(request: Authorized) -> RestResult {
         }
     }
     let mut channels = Map::new();
-    let prefix = if request.app.faults.ignore_prefix_filter {
+    let prefix = if request.app.faults.ignore_prefix_filter() {
         ""
     } else {
         prefix
@@ -59,13 +61,13 @@ pub(crate) async fn channel(
     let mut out = Map::new();
     out.insert(
         "occupied".into(),
-        (stats.is_some() || app.faults.always_occupied).into(),
+        (stats.is_some() || app.faults.always_occupied()).into(),
     );
     let stats = stats.unwrap_or_default();
     for attribute in info_attributes(request.param("info")) {
         match attribute {
             "user_count"
-                if kind.access == Access::Presence || app.faults.user_count_unrestricted =>
+                if kind.access == Access::Presence || app.faults.user_count_unrestricted() =>
             {
                 out.insert("user_count".into(), stats.user_count.into());
             }
@@ -76,7 +78,7 @@ pub(crate) async fn channel(
             }
             "cache" if kind.cache => {
                 let cached = app
-                    .cached(&channel)
+                    .cached(&channel, Instant::now())
                     .map(|c| json!({ "data": &*c.data, "ttl": c.ttl.as_secs() }));
                 out.insert("cache".into(), cached.unwrap_or(Value::Null));
             }
@@ -95,7 +97,8 @@ pub(crate) async fn users(
     Path((_, channel)): Path<(String, String)>,
     request: Authorized,
 ) -> RestResult {
-    if ChannelKind::of(&channel).access != Access::Presence && !request.app.faults.users_any_channel
+    if ChannelKind::of(&channel).access != Access::Presence
+        && !request.app.faults.users_any_channel()
     {
         return Err(RestError::BadRequest(format!(
             "Users can only be listed for presence channels, not {channel}"
@@ -105,7 +108,7 @@ pub(crate) async fn users(
         .app
         .presence_users(&channel)
         .into_iter()
-        .filter(|_| !request.app.faults.users_list_empty)
+        .filter(|_| !request.app.faults.users_list_empty())
         .map(|id| json!({ "id": id }))
         .collect();
     Ok(Json(json!({ "users": users })))
@@ -116,7 +119,7 @@ pub(crate) async fn terminate(
     Path((_, user_id)): Path<(String, String)>,
     request: Authorized,
 ) -> RestResult {
-    if !request.app.faults.terminate_noop {
+    if !request.app.faults.terminate_noop() {
         request.app.terminate_user(&user_id);
     }
     Ok(Json(json!({})))

@@ -1,5 +1,10 @@
 //! axum transport: the WebSocket upgrade at `/app/{key}`, the HTTP API routes, shutdown.
 
+#[cfg(feature = "faults")]
+mod seam;
+#[cfg(not(feature = "faults"))]
+#[path = "seam_off.rs"]
+mod seam;
 mod ws;
 
 use std::future::Future;
@@ -14,25 +19,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures_util::future::Either;
 use serde::Deserialize;
-use tokio::sync::{mpsc, watch};
 
-use crate::config::Config;
-use crate::faults::Faults;
-use crate::hub::Hub;
+use self::seam::Seam;
 use crate::protocol::close::CloseCode;
 use crate::rest;
-
-/// What every request handler shares.
-#[derive(Debug)]
-pub(crate) struct Shared {
-    pub(crate) config: Config,
-    pub(crate) faults: Arc<Faults>,
-    pub(crate) hub: Hub,
-    /// Flips to `true` when the server shuts down.
-    pub(crate) shutdown: watch::Receiver<bool>,
-    /// Each connection task holds a clone; shutdown waits until all are dropped.
-    pub(crate) live: mpsc::Sender<()>,
-}
+use crate::shared::Shared;
 
 /// The whole router: WebSocket and HTTP API on one port.
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
@@ -61,7 +52,7 @@ async fn upgrade(
         .unwrap_or_default()
         .split('&')
         .any(|p| !p.starts_with("protocol="));
-    let strict = (shared.faults.refuse_unknown_query_params && unknown)
+    let strict = (shared.faults.refuse_unknown_query_params() && unknown)
         .then_some(CloseCode::InvalidVersionFormat);
     let refusal = check_protocol(query.protocol.as_deref()).err().or(strict);
     upgrade
@@ -74,14 +65,11 @@ async fn upgrade(
             match (refusal, app) {
                 (None, Some(app)) => Either::Left(ws::run(socket, shared, app)),
                 (Some(code), _) => {
-                    let raw = shared.faults.refusal_close_code.unwrap_or(code.code());
+                    let raw = Seam::close_code(&shared.faults, code);
                     Either::Right(boxed(ws::refuse_raw(socket, raw, code.reason())))
                 }
                 (None, None) => {
-                    let code = shared
-                        .faults
-                        .unknown_key_close_code
-                        .unwrap_or(CloseCode::UnknownApp.code());
+                    let code = Seam::close_code(&shared.faults, CloseCode::UnknownApp);
                     let reason = format!("App key {key} does not exist");
                     Either::Right(boxed(
                         async move { ws::refuse_raw(socket, code, &reason).await },
@@ -115,7 +103,7 @@ async fn fallback(
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     let code = CloseCode::PathNotFound;
-    let raw = shared.faults.refusal_close_code.unwrap_or(code.code());
+    let raw = Seam::close_code(&shared.faults, code);
     match upgrade {
         Ok(upgrade) => upgrade
             .on_upgrade(move |socket| ws::refuse_raw(socket, raw, code.reason()))

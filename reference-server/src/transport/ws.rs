@@ -13,12 +13,15 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgr
 use futures_util::SinkExt;
 use tokio::sync::mpsc;
 
-use super::Shared;
+use super::seam::Seam;
 use crate::config::TransportLimits;
 use crate::hub::{AppState, Conn};
-use crate::protocol::close::CloseCode;
+use crate::protocol::close::{self, CloseCode};
+use crate::protocol::frame::Frame;
 use crate::protocol::message;
+use crate::protocol::refusal::Refusal;
 use crate::protocol::session::{Action, Session, Timers};
+use crate::shared::Shared;
 
 /// Frames written before one flush when the queue has a backlog.
 const MAX_BATCH: usize = 64;
@@ -39,14 +42,8 @@ pub(super) fn configure(upgrade: WebSocketUpgrade, limits: &TransportLimits) -> 
 /// Sends `pusher:error` then closes with the same code (spec 1.4, 13.2). The
 /// code is raw so that the `*_close_code` faults can replace it.
 pub(super) async fn refuse_raw(mut socket: WebSocket, code: u16, reason: &str) {
-    let _ = socket
-        .send(Message::Text(message::error(Some(code), reason)))
-        .await;
-    let frame = CloseFrame {
-        code,
-        reason: reason.into(),
-    };
-    let _ = socket.send(Message::Close(Some(frame))).await;
+    let _ = socket.send(text(message::error(Some(code), reason))).await;
+    let _ = socket.send(close_frame(code, reason)).await;
 }
 
 /// Serves an accepted connection until it closes.
@@ -66,7 +63,7 @@ pub(super) fn run(
 ) -> impl Future<Output = ()> + Send {
     async move {
         if let Err(code) = app.admit() {
-            let raw = shared.faults.refusal_close_code.unwrap_or(code.code());
+            let raw = Seam::close_code(&shared.faults, code);
             return Box::pin(refuse_raw(socket, raw, code.reason())).await;
         }
         let _live = shared.live.clone();
@@ -83,21 +80,17 @@ pub(super) fn run(
             Instant::now(),
         );
         let timeout = shared.config.advertised_activity_timeout();
-        let timeout = if shared.faults.activity_timeout_zero {
-            0
-        } else {
-            timeout
+        let hello = message::connection_established(&conn.socket_id, timeout);
+        let mut driver = Driver {
+            conn,
+            app,
+            rx,
+            seam: Seam::new(&shared.faults),
         };
-        let mut hello = message::connection_established(&conn.socket_id, timeout);
-        if shared.faults.established_data_object {
-            let data = format!(
-                r#"{{"socket_id":"{}","activity_timeout":{timeout}}}"#,
-                conn.socket_id
-            );
-            hello = format!(r#"{{"event":"pusher:connection_established","data":{data}}}"#).into();
-        }
-        let mut driver = Driver { conn, app, rx };
-        let code = match socket.send(Message::Text(hello)).await {
+        // Queued like every other frame, so it passes the seam too; the
+        // loop writes it before it reads anything.
+        driver.conn.send(hello);
+        let code = match driver.write_queued(&mut socket).await {
             Ok(()) => {
                 driver
                     .drive(&mut socket, &mut session, shared.shutdown.clone())
@@ -106,23 +99,24 @@ pub(super) fn run(
             Err(_) => None,
         };
         if let Some(code) = code {
-            let frame = CloseFrame {
-                code: code.code(),
-                reason: code.reason().into(),
-            };
-            let _ =
-                tokio::time::timeout(WRITE_TIMEOUT, socket.send(Message::Close(Some(frame)))).await;
+            let frame = close_frame(Seam::close_code(&shared.faults, code), code.reason());
+            let _ = tokio::time::timeout(WRITE_TIMEOUT, socket.send(frame)).await;
         }
-        driver
-            .app
-            .disconnect(&driver.conn, session.channels(), session.user_id());
+        driver.app.disconnect(
+            &driver.conn,
+            session.channels(),
+            session.user_id(),
+            Instant::now(),
+        );
     }
 }
 
 struct Driver {
     conn: Arc<Conn>,
     app: Arc<AppState>,
-    rx: mpsc::Receiver<Utf8Bytes>,
+    rx: mpsc::Receiver<Frame>,
+    /// Where frame faults act; zero-sized without the `faults` feature.
+    seam: Seam,
 }
 
 /// Why the loop ended: `Some` means the server closes with that code.
@@ -137,12 +131,13 @@ impl Driver {
     ) -> Ending {
         loop {
             let deadline = session.next_deadline();
+            let held = self.seam.next_due();
             tokio::select! {
                 biased;
                 code = self.conn.closed() => return Some(code),
                 _ = shutdown.changed() => return Some(CloseCode::Reconnect),
                 Some(frame) = self.rx.recv() => {
-                    if self.write(socket, frame).await.is_err() {
+                    if self.write(socket, Some(frame)).await.is_err() {
                         // A write blocked on a slow reader is cut short by
                         // `close` (e.g. 4100): still send that close frame.
                         return self.conn.close_code();
@@ -157,7 +152,7 @@ impl Driver {
                         }
                         Some(Ok(Message::Binary(_))) => {
                             session.on_activity(Instant::now());
-                            vec![Action::Send(message::error(None, "Binary frames are not supported; send JSON text"))]
+                            vec![Action::Refuse(Refusal::Binary)]
                         }
                         Some(Ok(Message::Close(_))) => {
                             // RFC 6455 5.5.1: answer the client's close. The
@@ -172,6 +167,11 @@ impl Driver {
                         return None;
                     }
                 }
+                () = sleep_until_some(held), if held.is_some() => {
+                    if self.write(socket, None).await.is_err() {
+                        return self.conn.close_code();
+                    }
+                }
                 () = tokio::time::sleep_until(deadline.into()) => {
                     let actions = session.on_tick(Instant::now());
                     if self.apply(socket, session, actions).await.is_err() {
@@ -182,14 +182,28 @@ impl Driver {
         }
     }
 
-    /// Writes `first` and whatever else is already queued, then flushes once.
-    async fn write(&mut self, socket: &mut WebSocket, first: Utf8Bytes) -> Result<(), ()> {
+    /// Writes the hello queued before the loop starts.
+    async fn write_queued(&mut self, socket: &mut WebSocket) -> Result<(), ()> {
+        let first = self.rx.try_recv().ok();
+        self.write(socket, first).await
+    }
+
+    /// Writes `first` and whatever else is already queued (and any held
+    /// frames now due), each through the seam, then flushes once.
+    async fn write(&mut self, socket: &mut WebSocket, first: Option<Frame>) -> Result<(), ()> {
+        let (rx, seam) = (&mut self.rx, &mut self.seam);
         let batch = async {
-            socket.feed(Message::Text(first)).await?;
-            for _ in 1..MAX_BATCH {
-                match self.rx.try_recv() {
-                    Ok(frame) => socket.feed(Message::Text(frame)).await?,
-                    Err(_) => break,
+            let now = Instant::now();
+            for frame in seam.release(now) {
+                socket.feed(text(frame)).await?;
+            }
+            let mut next = first;
+            for _ in 0..MAX_BATCH {
+                let Some(frame) = next.take().or_else(|| rx.try_recv().ok()) else {
+                    break;
+                };
+                for frame in seam.outbound(frame, now) {
+                    socket.feed(text(frame)).await?;
                 }
             }
             socket.flush().await
@@ -209,21 +223,26 @@ impl Driver {
         session: &mut Session,
         actions: Vec<Action>,
     ) -> Result<(), ()> {
+        let now = Instant::now();
         for action in actions {
             match action {
                 Action::Send(frame) => self.conn.send(frame),
+                Action::Refuse(refusal) => self.conn.send(refusal.frame()),
                 Action::Join(join) => {
                     let channel = join.channel.clone();
-                    if let Err(text) = self.app.join(&self.conn, join) {
+                    if let Err(refusal) = self.app.join(&self.conn, join, now) {
                         session.forget(&channel);
-                        self.conn.send(message::error(None, &text));
+                        self.conn.send(Refusal::from(refusal).frame());
                     }
                 }
-                Action::Leave { channel } => self.app.leave(self.conn.id, &channel),
-                Action::ClientEvent(event) => self.app.client_event(&self.conn, event),
+                Action::Leave { channel } => self.app.leave(self.conn.id, &channel, now),
+                Action::ClientEvent(event) => self.app.client_event(&self.conn, event, now),
                 Action::SignedIn(signed_in) => self.app.signed_in(&self.conn, signed_in),
                 Action::Ping => {
                     self.conn.send(message::ping());
+                    if !self.seam.pings() {
+                        continue;
+                    }
                     let ping = tokio::time::timeout(
                         WRITE_TIMEOUT,
                         socket.send(Message::Ping(Default::default())),
@@ -246,4 +265,27 @@ fn is_too_big(error: &axum::Error) -> bool {
         inner.and_then(|e| e.downcast_ref::<tungstenite::Error>()),
         Some(tungstenite::Error::Capacity(_))
     )
+}
+
+/// A close frame; every close the server sends is built here, so its reason
+/// always fits the frame (RFC 6455 5.5).
+fn close_frame(code: u16, reason: &str) -> Message {
+    Message::Close(Some(CloseFrame {
+        code,
+        reason: close::fit_reason(reason).into(),
+    }))
+}
+
+/// A frame as the WebSocket library sends it. The conversion checks UTF-8
+/// again (axum offers no unchecked one); frames are short, so it is cheap.
+fn text(frame: Frame) -> Message {
+    Message::Text(Utf8Bytes::try_from(frame.into_bytes()).expect("a Frame is always valid UTF-8"))
+}
+
+/// Sleeps until `at`; never wakes when there is nothing held.
+async fn sleep_until_some(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
 }

@@ -263,7 +263,7 @@ impl Batcher {
         // 10.1: one cache_miss per channel per batch.
         if matches!(event, WebhookEvent::CacheMiss { .. })
             && batch.events.contains(&event)
-            && !batch.app.faults.no_cache_miss_dedup
+            && !batch.app.faults.no_cache_miss_dedup()
         {
             return;
         }
@@ -298,7 +298,7 @@ impl Batcher {
     /// waiting for a free slot first.
     async fn send(&mut self, batch: Batch) {
         let time_ms = delivery::unix_time_ms()
-            / if batch.app.faults.webhook_time_in_seconds {
+            / if batch.app.faults.webhook_time_in_seconds() {
                 1000
             } else {
                 1

@@ -68,7 +68,7 @@ pub(super) fn requests_for(app: &AppHooks, events: &[WebhookEvent], time_ms: u64
             url: target.url.clone(),
             key: app.key.clone(),
             signature: sign(
-                if app.faults.webhook_wrong_secret {
+                if app.faults.webhook_wrong_secret() {
                     "wrong"
                 } else {
                     &app.secret

@@ -241,7 +241,7 @@ pub struct AppHooks {
     /// The app's endpoints.
     pub targets: Vec<WebhookTarget>,
     /// Test-only misbehaviours (all off outside the harness's tests).
-    pub faults: Arc<crate::faults::Faults>,
+    pub faults: crate::faults::Handle,
 }
 
 impl AppHooks {

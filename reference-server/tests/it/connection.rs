@@ -57,6 +57,21 @@ async fn refused_with(server: &support::TestServer, path: &str) -> u16 {
     code
 }
 
+// See: issue 9 item 7. The reason naming a 200-byte key made a close frame
+// over 125 bytes, which tungstenite refused to send: clients saw 1006.
+#[tokio::test]
+async fn issue_9_a_long_unknown_key_still_gets_4001_with_a_reason_of_at_most_123_bytes() {
+    let server = start_server(config()).await;
+    for key in ["k".repeat(200), "%C3%A9".repeat(100)] {
+        let mut client = server.open(&format!("/app/{key}?protocol=7")).await;
+        client.expect_next("pusher:error").await;
+        let (code, reason) = client.expect_close().await;
+        assert_eq!(code, 4001);
+        assert!(reason.len() <= 123, "{} bytes", reason.len());
+        assert!(reason.starts_with("App key "), "{reason}");
+    }
+}
+
 #[tokio::test]
 async fn unknown_app_key_is_closed_with_4001() {
     let server = start_server(config()).await;

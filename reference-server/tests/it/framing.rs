@@ -3,7 +3,7 @@
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::support::{config, start_server};
+use crate::support::{KEY, SECRET, channel_auth, config, signin_auth, start_server};
 
 #[tokio::test]
 async fn malformed_frames_get_pusher_error_and_the_connection_keeps_working() {
@@ -93,4 +93,45 @@ async fn a_message_just_under_the_frame_limit_is_read() {
     text.push_str(&" ".repeat(16 * 1024 - text.len()));
     client.send_text(&text).await;
     client.expect_succeeded(&channel).await;
+}
+
+// See: issue 9 item 8. serde reads a struct from a JSON array too, taking
+// the fields in order, so `"data":["news"]` subscribed to `news`.
+#[tokio::test]
+async fn issue_9_non_object_data_is_refused_where_the_spec_needs_an_object() {
+    let server = start_server(config()).await;
+    let mut client = server.connect().await;
+    // Signed correctly, so only the shape of channel_data and user_data is wrong.
+    let channel_data = json!(["u1"]).to_string();
+    let presence_auth = channel_auth(
+        KEY,
+        SECRET,
+        client.socket_id(),
+        "presence-a",
+        Some(&channel_data),
+    );
+    let user_data = json!(["u1"]).to_string();
+    let signin = signin_auth(KEY, SECRET, client.socket_id(), &user_data);
+    for frame in [
+        json!({"event": "pusher:subscribe", "data": ["news"]}),
+        json!({"event": "pusher:subscribe", "data": ["news", ""]}),
+        json!({"event": "pusher:subscribe", "data": "[\"news\"]"}),
+        json!({"event": "pusher:unsubscribe", "data": ["news"]}),
+        json!({"event": "pusher:signin", "data": ["app-key:00", "{\"id\":\"u\"}"]}),
+        json!({"event": "pusher:subscribe", "data": {"channel": "presence-a", "auth": presence_auth, "channel_data": channel_data}}),
+        json!({"event": "pusher:signin", "data": {"auth": signin, "user_data": user_data}}),
+        json!(["pusher:subscribe", {"channel": "news"}]),
+    ] {
+        client.send_json(&frame).await;
+        let error = client.expect_error().await;
+        assert!(
+            error["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("object")),
+            "{frame}: {error}"
+        );
+    }
+    // Nothing was subscribed: a publish to `news` reaches nobody.
+    server.rest().publish("news", "story", "{}").await;
+    client.expect_quiet().await;
 }

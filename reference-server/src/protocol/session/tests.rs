@@ -6,6 +6,7 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 
 use super::*;
+use crate::protocol::message::DecodeError;
 
 const SOCKET: &str = "123.456";
 
@@ -21,7 +22,7 @@ fn session_with(app: AppConfig, now: Instant) -> Session {
     Session::new(
         SOCKET.into(),
         Arc::new(app),
-        Arc::new(Faults::default()),
+        crate::faults::Handle::default(),
         timers,
         now,
     )
@@ -61,10 +62,22 @@ fn is_join(actions: &[Action]) -> bool {
     matches!(actions, [Action::Join(_)])
 }
 
-fn error_code(actions: &[Action]) -> Option<Value> {
-    let frames = sent(actions);
-    let frame = frames.first()?;
-    (frame["event"] == "pusher:error").then(|| frame["data"]["code"].clone())
+/// A predicate on a refusal's reason.
+type Is<T> = fn(&T) -> bool;
+
+/// The first refusal among the actions.
+fn refusal(actions: &[Action]) -> Option<&Refusal> {
+    actions.iter().find_map(|a| match a {
+        Action::Refuse(refusal) => Some(refusal),
+        _ => None,
+    })
+}
+
+fn subscribe_refusal(actions: &[Action]) -> Option<&SubscribeRefusal> {
+    match refusal(actions) {
+        Some(Refusal::Subscribe(refusal)) => Some(refusal),
+        _ => None,
+    }
 }
 
 #[test]
@@ -117,10 +130,12 @@ fn public_subscribe_needs_no_auth_and_duplicates_are_refused() {
         &json!({"channel": "news", "auth": ""}),
         now
     )));
-    assert_eq!(
-        error_code(&subscribe(&mut s, &json!({"channel": "news"}), now)),
-        Some(Value::Null)
-    );
+    let again = subscribe(&mut s, &json!({"channel": "news"}), now);
+    assert!(matches!(
+        subscribe_refusal(&again),
+        Some(SubscribeRefusal::Duplicate { channel }) if channel == "news"
+    ));
+    assert_eq!(refusal(&again).and_then(Refusal::code), None);
 }
 
 #[test]
@@ -130,15 +145,22 @@ fn private_subscribe_checks_the_signature() {
     let good = sign(&format!("{SOCKET}:private-a"));
     let other_channel = sign(&format!("{SOCKET}:private-b"));
     let other_socket = sign("1.1:private-a");
-    for auth in [
-        None,
-        Some(""),
-        Some(other_channel.as_str()),
-        Some(other_socket.as_str()),
-        Some("app-key"),
-    ] {
+    let missing: Is<AuthError> = |e| matches!(e, AuthError::Missing { .. });
+    let forged: Is<AuthError> = |e| matches!(e, AuthError::BadSignature { .. });
+    let wrong_key: Is<AuthError> = |e| matches!(e, AuthError::WrongKey { .. });
+    let cases: [(Option<&str>, Is<AuthError>); 5] = [
+        (None, missing),
+        (Some(""), missing),
+        (Some(other_channel.as_str()), forged),
+        (Some(other_socket.as_str()), forged),
+        (Some("app-key"), wrong_key),
+    ];
+    for (auth, expected) in cases {
         let actions = subscribe(&mut s, &json!({"channel": "private-a", "auth": auth}), now);
-        assert_eq!(error_code(&actions), Some(Value::Null), "{auth:?}");
+        assert!(
+            matches!(subscribe_refusal(&actions), Some(SubscribeRefusal::Auth(e)) if expected(e)),
+            "{auth:?}: {actions:?}"
+        );
     }
     assert!(is_join(&subscribe(
         &mut s,
@@ -159,7 +181,10 @@ fn presence_member_comes_from_signed_channel_data() {
         &json!({"channel": "presence-a", "auth": auth, "channel_data": altered}),
         now,
     );
-    assert_eq!(error_code(&refused), Some(Value::Null));
+    assert!(matches!(
+        subscribe_refusal(&refused),
+        Some(SubscribeRefusal::Auth(AuthError::BadSignature { .. }))
+    ));
     let actions = subscribe(
         &mut s,
         &json!({"channel": "presence-a", "auth": auth, "channel_data": data}),
@@ -183,20 +208,32 @@ fn presence_limits_on_user_id_and_user_info() {
     let long_id = json!({"user_id": "u".repeat(129)}).to_string();
     let big_info = json!({"user_id": "u", "user_info": {"x": "y".repeat(1100)}}).to_string();
     let not_object = json!({"user_id": "u", "user_info": "x"}).to_string();
-    for data in [
-        long_id,
-        big_info,
-        not_object,
-        "[]".to_owned(),
-        "{\"user_id\":\"\"}".to_owned(),
-    ] {
+    let cases: [(String, Is<MemberRefusal>); 5] = [
+        (long_id, |e| {
+            matches!(e, MemberRefusal::UserIdTooLong { limit: 128 })
+        }),
+        (big_info, |e| {
+            matches!(e, MemberRefusal::UserInfoTooLarge { limit: 1024 })
+        }),
+        (not_object, |e| {
+            matches!(e, MemberRefusal::UserInfoNotObject)
+        }),
+        ("[]".to_owned(), |e| matches!(e, MemberRefusal::NotJson(_))),
+        ("{\"user_id\":\"\"}".to_owned(), |e| {
+            matches!(e, MemberRefusal::BadUserId)
+        }),
+    ];
+    for (data, expected) in cases {
         let auth = sign(&format!("{SOCKET}:presence-a:{data}"));
         let actions = subscribe(
             &mut s,
             &json!({"channel": "presence-a", "auth": auth, "channel_data": data}),
             now,
         );
-        assert_eq!(error_code(&actions), Some(Value::Null), "{data}");
+        assert!(
+            matches!(subscribe_refusal(&actions), Some(SubscribeRefusal::Member(e)) if expected(e)),
+            "{data}: {actions:?}"
+        );
     }
 }
 
@@ -213,11 +250,14 @@ fn signin(s: &mut Session, user_data: &str, now: Instant) -> Vec<Action> {
 fn signin_echoes_user_data_and_enables_own_server_to_user_channel() {
     let now = Instant::now();
     let mut s = session_with(app(), now);
-    assert!(!is_join(&subscribe(
-        &mut s,
-        &json!({"channel": "#server-to-user-u1"}),
-        now
-    )));
+    assert!(matches!(
+        subscribe_refusal(&subscribe(
+            &mut s,
+            &json!({"channel": "#server-to-user-u1"}),
+            now
+        )),
+        Some(SubscribeRefusal::NotSignedInAs { .. })
+    ));
     let actions = signin(&mut s, r#"{"id":"u1"}"#, now);
     assert_eq!(
         sent(&actions)[0],
@@ -229,36 +269,48 @@ fn signin_echoes_user_data_and_enables_own_server_to_user_channel() {
         &json!({"channel": "#server-to-user-u1"}),
         now
     )));
-    assert_eq!(
-        error_code(&subscribe(
+    assert!(matches!(
+        subscribe_refusal(&subscribe(
             &mut s,
             &json!({"channel": "#server-to-user-u2"}),
             now
         )),
-        Some(Value::Null)
-    );
-    assert_eq!(
-        error_code(&signin(&mut s, r#"{"id":"u2"}"#, now)),
-        Some(json!(4009))
-    );
+        Some(SubscribeRefusal::NotSignedInAs { .. })
+    ));
+    let other = signin(&mut s, r#"{"id":"u2"}"#, now);
+    assert!(matches!(
+        refusal(&other),
+        Some(Refusal::Signin(SigninRefusal::OtherUser { current })) if current == "u1"
+    ));
+    assert_eq!(refusal(&other).and_then(Refusal::code), Some(4009));
 }
 
 #[test]
 fn bad_signins_get_4009() {
     let now = Instant::now();
     let mut s = session_with(app(), now);
-    for user_data in [r#"{"id":""}"#, r#"{"name":"x"}"#, r#"{"id":5}"#, "nope"] {
-        assert_eq!(
-            error_code(&signin(&mut s, user_data, now)),
-            Some(json!(4009)),
+    for user_data in [r#"{"id":""}"#, r#"{"name":"x"}"#, r#"{"id":5}"#] {
+        let actions = signin(&mut s, user_data, now);
+        assert!(
+            matches!(
+                refusal(&actions),
+                Some(Refusal::Signin(SigninRefusal::BadId))
+            ),
             "{user_data}"
         );
+        assert_eq!(refusal(&actions).and_then(Refusal::code), Some(4009));
     }
+    assert!(matches!(
+        refusal(&signin(&mut s, "nope", now)),
+        Some(Refusal::Signin(SigninRefusal::BadUserData(_)))
+    ));
     let forged = json!({"event": "pusher:signin", "data": {"auth": "app-key:00", "user_data": "{\"id\":\"u\"}"}});
-    assert_eq!(
-        error_code(&s.on_text(&forged.to_string(), now)),
-        Some(json!(4009))
-    );
+    assert!(matches!(
+        refusal(&s.on_text(&forged.to_string(), now)),
+        Some(Refusal::Signin(SigninRefusal::Auth(
+            AuthError::BadSignature { .. }
+        )))
+    ));
     assert!(s.user_id().is_none());
 }
 
@@ -272,7 +324,12 @@ fn watchlist_over_the_limit_is_truncated_with_4302() {
         &json!({"id": "u1", "watchlist": ids}).to_string(),
         now,
     );
-    assert_eq!(sent(&actions)[1]["data"]["code"], 4302);
+    let truncated = refusal(&actions).expect("a 4302 warning");
+    assert!(matches!(
+        truncated,
+        Refusal::WatchlistTruncated { limit: 100 }
+    ));
+    assert_eq!(truncated.code(), Some(4302));
     let Some(Action::SignedIn(signed_in)) = actions.last() else {
         panic!("expected sign-in")
     };
@@ -297,24 +354,32 @@ fn client_events_need_a_private_or_presence_subscription() {
         &json!({"channel": "private-encrypted-a", "auth": sign(&format!("{SOCKET}:private-encrypted-a"))}),
         now,
     );
-    for channel in [
-        "public",
-        "cache-a",
-        "private-encrypted-a",
-        "private-not-joined",
-    ] {
-        assert_eq!(
-            error_code(&trigger(&mut s, channel, "client-x", now)),
-            Some(Value::Null),
+    for channel in ["public", "cache-a", "private-encrypted-a"] {
+        assert!(
+            matches!(
+                refusal(&trigger(&mut s, channel, "client-x", now)),
+                Some(Refusal::ClientEvent(
+                    ClientEventRefusal::WrongChannelKind { .. }
+                ))
+            ),
             "{channel}"
         );
     }
+    assert!(matches!(
+        refusal(&trigger(&mut s, "private-not-joined", "client-x", now)),
+        Some(Refusal::ClientEvent(
+            ClientEventRefusal::NotSubscribed { .. }
+        ))
+    ));
     subscribe(
         &mut s,
         &json!({"channel": "private-a", "auth": sign(&format!("{SOCKET}:private-a"))}),
         now,
     );
-    assert!(error_code(&trigger(&mut s, "private-a", "not-client", now)).is_some());
+    assert!(matches!(
+        refusal(&trigger(&mut s, "private-a", "not-client", now)),
+        Some(Refusal::UnsupportedEvent { name }) if name == "not-client"
+    ));
     let actions = trigger(&mut s, "private-a", "client-x", now);
     let [Action::ClientEvent(event)] = actions.as_slice() else {
         panic!("expected relay, got {actions:?}")
@@ -362,10 +427,12 @@ fn client_events_are_limited_to_ten_per_second() {
         })
         .count();
     assert_eq!(relayed, 10);
-    assert_eq!(
-        error_code(&trigger(&mut s, "private-a", "client-x", t0)),
-        Some(json!(4301))
-    );
+    let limited = trigger(&mut s, "private-a", "client-x", t0);
+    assert!(matches!(
+        refusal(&limited),
+        Some(Refusal::ClientEvent(ClientEventRefusal::RateLimited))
+    ));
+    assert_eq!(refusal(&limited).and_then(Refusal::code), Some(4301));
     let later = t0 + Duration::from_millis(500);
     let relayed = (0..30)
         .filter(|_| {
@@ -393,32 +460,39 @@ fn disabled_client_events_are_refused() {
         &json!({"channel": "private-a", "auth": sign(&format!("{SOCKET}:private-a"))}),
         now,
     );
-    assert_eq!(
-        error_code(&trigger(&mut s, "private-a", "client-x", now)),
-        Some(Value::Null)
-    );
+    assert!(matches!(
+        refusal(&trigger(&mut s, "private-a", "client-x", now)),
+        Some(Refusal::ClientEvent(ClientEventRefusal::Disabled))
+    ));
 }
 
 #[test]
 fn malformed_frames_get_an_error_and_the_session_goes_on() {
     let now = Instant::now();
     let mut s = session_with(app(), now);
-    for text in [
-        "",
-        "nope",
-        "[]",
-        "{}",
-        r#"{"event":5}"#,
-        r#"{"event":"pusher:subscribe"}"#,
-        r#"{"event":"pusher:subscribe","data":"{"}"#,
-        r#"{"event":"pusher:bogus"}"#,
-    ] {
-        assert_eq!(
-            error_code(&s.on_text(text, now)),
-            Some(Value::Null),
-            "{text}"
+    let envelope: Is<DecodeError> = |e| matches!(e, DecodeError::Envelope(_));
+    let missing: Is<DecodeError> = |e| matches!(e, DecodeError::MissingData { .. });
+    let bad_data: Is<DecodeError> = |e| matches!(e, DecodeError::Data { .. });
+    let cases: [(&str, Is<DecodeError>); 7] = [
+        ("", envelope),
+        ("nope", envelope),
+        ("[]", envelope),
+        ("{}", envelope),
+        (r#"{"event":5}"#, envelope),
+        (r#"{"event":"pusher:subscribe"}"#, missing),
+        (r#"{"event":"pusher:subscribe","data":"{"}"#, bad_data),
+    ];
+    for (text, expected) in cases {
+        let actions = s.on_text(text, now);
+        assert!(
+            matches!(refusal(&actions), Some(Refusal::Decode(e)) if expected(e)),
+            "{text}: {actions:?}"
         );
     }
+    assert!(matches!(
+        refusal(&s.on_text(r#"{"event":"pusher:bogus"}"#, now)),
+        Some(Refusal::UnsupportedEvent { .. })
+    ));
     assert_eq!(
         sent(&s.on_text(r#"{"event":"pusher:ping"}"#, now))[0]["event"],
         "pusher:pong"
@@ -430,7 +504,10 @@ fn unsubscribe_of_an_unknown_channel_is_an_error() {
     let now = Instant::now();
     let mut s = session_with(app(), now);
     let text = r#"{"event":"pusher:unsubscribe","data":{"channel":"x"}}"#;
-    assert_eq!(error_code(&s.on_text(text, now)), Some(Value::Null));
+    assert!(matches!(
+        refusal(&s.on_text(text, now)),
+        Some(Refusal::NotSubscribed { channel }) if channel == "x"
+    ));
     subscribe(&mut s, &json!({"channel": "x"}), now);
     assert!(matches!(
         s.on_text(text, now).as_slice(),

@@ -162,4 +162,27 @@ proptest! {
         let swapped = Request { body: b.clone(), ..r };
         prop_assert_eq!(accepts(&app, &swapped), a == b);
     }
+
+    // See: issue 9 item 1. Whatever the query, the verifier answers; the
+    // timestamp is the part that used to overflow, so it gets most cases.
+    #[test]
+    fn no_query_string_makes_the_verifier_panic(
+        junk in "[ -~]{0,60}",
+        timestamp in prop_oneof![
+            "[0-9]{1,30}",
+            any::<u64>().prop_map(|n| n.to_string()),
+            "[ -~]{0,20}",
+        ],
+        now in any::<u64>(),
+        window in any::<u64>(),
+        key_ok in any::<bool>(),
+    ) {
+        let key = if key_ok { "k" } else { "other" };
+        let query = format!("{junk}&auth_key={key}&auth_version=1.0&auth_timestamp={timestamp}&auth_signature=x");
+        let params: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+        let request = SignedRequest { method: "GET", path: "/apps/3/channels", params: &params, body: b"" };
+        let now = UNIX_EPOCH.checked_add(Duration::from_secs(now)).unwrap_or(UNIX_EPOCH);
+        let verdict = verify(&request, &app("k", "s"), &Faults::default(), Duration::from_secs(window), now);
+        prop_assert!(verdict.is_err());
+    }
 }

@@ -178,3 +178,37 @@ async fn the_test_signer_agrees_with_the_known_answer_hmac() {
         "58df8b0c36d6982b82c3ecf6b4662e34fe8c25bba48f5369f135bf843651c3a4"
     );
 }
+
+// See: issue 9 item 1. An unauthenticated request (only the public key)
+// with a timestamp past year 9999, or past what the clock type can add,
+// panicked in the handler and the client got an empty reply.
+#[tokio::test]
+async fn issue_9_a_timestamp_beyond_the_clock_is_refused_with_401_not_a_panic() {
+    let server = start_server(config()).await;
+    let rest = server.rest();
+    for timestamp in [
+        "253402300800",
+        "9223372036854775808",
+        "18446744073709551615",
+        "99999999999999999999999",
+    ] {
+        let params: Vec<(String, String)> = [
+            ("auth_key", "app-key"),
+            ("auth_version", "1.0"),
+            ("auth_timestamp", timestamp),
+            ("auth_signature", "x"),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+        let reply = rest.call("GET", "/channels").send_with(&params).await;
+        assert_eq!(reply.status, 401, "{timestamp}: {}", reply.body);
+        assert!(
+            reply.body.contains("Timestamp"),
+            "{timestamp}: {}",
+            reply.body
+        );
+    }
+    // The server is still there.
+    assert_eq!(rest.get("/channels", &[]).await.status, 200);
+}
