@@ -65,6 +65,9 @@ switches! {
     ignore_rest_timestamp: bool = false;
     /// REST `auth_signature` is not checked.
     ignore_rest_signature: bool = false;
+    /// The REST signature is computed over the `auth_*` parameters only, so
+    /// other parameters and `body_md5` are not bound by it.
+    rest_signature_auth_params_only: bool = false;
     /// REST `body_md5` is not compared with the body.
     ignore_body_md5: bool = false;
     /// Client events are also delivered back to their sender.
@@ -132,6 +135,21 @@ switches! {
     no_client_event_user_id: bool = false;
     /// Events from clients are relayed whatever their name.
     relay_any_event_name: bool = false;
+    /// Client events named `pusher:*` or `pusher_internal:*` are relayed
+    /// like `client-` ones (a forged `member_added` poisons rosters).
+    relay_reserved_client_events: bool = false;
+    /// A refused presence subscriber still joins the roster with the
+    /// `channel_data` it sent (a forged member).
+    forged_presence_member: bool = false;
+    /// A user whose connections were terminated cannot sign in again.
+    ban_terminated_users: bool = false;
+    /// A signed-in connection may sign in again as another user.
+    allow_resignin_other_user: bool = false;
+    /// Presence signatures are checked over `socket_id:channel` only, so any
+    /// `channel_data` rides on a private-style signature.
+    presence_signature_without_data: bool = false;
+    /// A client-supplied `user_id` is relayed on every channel kind.
+    relay_client_user_id: bool = false;
     /// The app's `client_events` setting is ignored.
     ignore_client_events_setting: bool = false;
     /// Client events on cache channels are cached.

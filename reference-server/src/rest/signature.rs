@@ -94,7 +94,19 @@ pub(crate) fn verify(
     if faults.ignore_rest_signature() {
         return Ok(());
     }
-    let signed = string_to_sign(request.method, request.path, request.params);
+    let auth_only: Vec<(String, String)>;
+    let params = if faults.rest_signature_auth_params_only() {
+        auth_only = request
+            .params
+            .iter()
+            .filter(|(k, _)| k.to_ascii_lowercase().starts_with("auth_"))
+            .cloned()
+            .collect();
+        &auth_only
+    } else {
+        request.params
+    };
+    let signed = string_to_sign(request.method, request.path, params);
     let expected = auth::sign(&app.secret, &[signed.as_bytes()]);
     let received = param(request.params, "auth_signature").unwrap_or("");
     if auth::signature_matches(&expected, received) {
