@@ -150,6 +150,18 @@ switches! {
     presence_signature_without_data: bool = false;
     /// A client-supplied `user_id` is relayed on every channel kind.
     relay_client_user_id: bool = false;
+    /// Channel kinds are judged case-insensitively and without the dash
+    /// (`Private-x` and `privateer-x` become private).
+    loose_prefixes: bool = false;
+    /// Channel names are limited to letters, digits, `_` and `-` (the
+    /// narrower rule of one doc page), refusing `=@,.;`.
+    narrow_channel_names: bool = false;
+    /// Event data limits count characters, not bytes.
+    payload_limit_in_chars: bool = false;
+    /// `POST /events` accepts bodies it should refuse with 400 (no name,
+    /// non-string data, both `channel` and `channels`, no channels, bad
+    /// names or socket ids, unparsable JSON).
+    lenient_rest_events: bool = false;
     /// The app's `client_events` setting is ignored.
     ignore_client_events_setting: bool = false;
     /// Client events on cache channels are cached.
@@ -242,6 +254,9 @@ switches! {
     delay_deliveries_ms: Option<u64> = None;
     /// Each pair of channel events reaches the client in swapped order.
     reorder_deliveries: bool = false;
+    /// Event names of delivered events lose their backslashes and
+    /// non-ASCII characters (each becomes `_`).
+    mangle_event_names: bool = false;
 }
 
 #[cfg(all(test, not(feature = "faults")))]

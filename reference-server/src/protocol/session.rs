@@ -269,12 +269,21 @@ impl Session {
         ) {
             return vec![refuse(SubscribeRefusal::InvalidName { channel, reason })];
         }
+        if self.faults.narrow_channel_names()
+            && !channel
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
+            let reason = crate::protocol::channel::ChannelNameError::BadCharacter;
+            return vec![refuse(SubscribeRefusal::InvalidName { channel, reason })];
+        }
         if self.subscriptions.contains_key(&channel) && !self.faults.allow_duplicate_subscribe() {
             return vec![refuse(SubscribeRefusal::Duplicate { channel })];
         }
         let infix = channel.find("private-").or(channel.find("presence-"));
         let kind = match infix.or(channel.find("cache-")) {
             Some(at) if self.faults.unanchored_prefixes() => ChannelKind::of(&channel[at..]),
+            _ if self.faults.loose_prefixes() => loose_kind(&channel),
             _ => ChannelKind::of(&channel),
         };
         let member = match self.authorize(
@@ -570,7 +579,11 @@ impl Session {
                 });
             }
         };
-        let size = inbound.data.map_or(0, |d| d.get().len());
+        let size = match inbound.data {
+            Some(d) if self.faults.payload_limit_in_chars() => d.get().chars().count(),
+            Some(d) => d.get().len(),
+            None => 0,
+        };
         let limit = self.app.max_event_payload_bytes;
         if size > limit {
             return Err(ClientEventRefusal::TooLarge { size, limit });
@@ -626,6 +639,16 @@ impl Session {
         } else {
             false
         }
+    }
+}
+
+/// The `loose_prefixes` fault's classification: lower-cased, and a
+/// `private` prefix without its dash still counts.
+fn loose_kind(channel: &str) -> ChannelKind {
+    let lower = channel.to_ascii_lowercase();
+    match lower.strip_prefix("private") {
+        Some(rest) if !rest.starts_with('-') => ChannelKind::of(&format!("private-{rest}")),
+        _ => ChannelKind::of(&lower),
     }
 }
 
