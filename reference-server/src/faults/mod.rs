@@ -65,8 +65,11 @@ switches! {
     ignore_rest_timestamp: bool = false;
     /// REST `auth_signature` is not checked.
     ignore_rest_signature: bool = false;
-    /// The REST signature is computed over the `auth_*` parameters only, so
-    /// other parameters and `body_md5` are not bound by it.
+    /// A REST request missing `auth_key`, `auth_version`, `auth_timestamp`
+    /// or `auth_signature` is let through instead of refused with 401.
+    auth_params_optional: bool = false;
+    /// A REST signature computed over the `auth_*` parameters only is also
+    /// accepted, so parameters added to such a request are not bound by it.
     rest_signature_auth_params_only: bool = false;
     /// REST `body_md5` is not compared with the body.
     ignore_body_md5: bool = false;
@@ -156,6 +159,9 @@ switches! {
     /// Channel names are limited to letters, digits, `_` and `-` (the
     /// narrower rule of one doc page), refusing `=@,.;`.
     narrow_channel_names: bool = false;
+    /// Channel names over 164 characters are refused (the doc's number,
+    /// where every SDK sends up to 200).
+    channel_names_164: bool = false;
     /// Event data limits count characters, not bytes.
     payload_limit_in_chars: bool = false;
     /// `POST /events` accepts bodies it should refuse with 400 (no name,

@@ -269,10 +269,11 @@ impl Session {
         ) {
             return vec![refuse(SubscribeRefusal::InvalidName { channel, reason })];
         }
-        if self.faults.narrow_channel_names()
+        if (self.faults.narrow_channel_names()
             && !channel
                 .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
+            || self.faults.channel_names_164() && channel.len() > 164
         {
             let reason = crate::protocol::channel::ChannelNameError::BadCharacter;
             return vec![refuse(SubscribeRefusal::InvalidName { channel, reason })];

@@ -219,10 +219,11 @@ fn check_channels(
         if let Err(e) = validate_channel_name(channel) {
             return bad(format!("Invalid channel name {channel:?}: {e}"));
         }
-        if faults.narrow_channel_names()
+        if (faults.narrow_channel_names()
             && !channel
                 .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
+            || faults.channel_names_164() && channel.len() > 164
         {
             return bad(format!("Invalid channel name {channel:?}"));
         }

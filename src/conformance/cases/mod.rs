@@ -3,14 +3,20 @@
 
 mod auth_signatures;
 mod cache;
+mod client_event_rules;
 mod client_events;
 mod connection;
+mod forged_members;
 mod forgery;
 mod framing;
+mod identity;
+mod names;
 mod ping_pong;
 mod presence;
 mod rest_api;
 mod rest_auth;
+mod rest_binding;
+mod rest_input;
 mod subscriptions;
 mod watchlist;
 mod webhooks;
@@ -64,12 +70,18 @@ pub(super) fn all() -> Vec<Case> {
         framing::cases(),
         ping_pong::cases(),
         subscriptions::cases(),
+        names::cases(),
         presence::cases(),
         client_events::cases(),
+        client_event_rules::cases(),
         forgery::cases(),
+        forged_members::cases(),
         auth_signatures::cases(),
+        identity::cases(),
         rest_auth::cases(),
+        rest_binding::cases(),
         rest_api::cases(),
+        rest_input::cases(),
         webhooks::cases(),
         cache::cases(),
         watchlist::cases(),

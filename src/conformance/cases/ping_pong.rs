@@ -116,9 +116,12 @@ async fn dead_client_closed(ctx: Ctx) -> Outcome {
     let start = tokio::time::Instant::now();
     let budget = setup.activity_timeout + setup.pong_timeout;
     // Time passing in silence is the requirement itself.
-    tokio::time::sleep_until(start + budget * 9 / 10).await;
+    tokio::time::sleep_until(start + budget * 3 / 4).await;
+    // Only a close seen clearly before the budget is premature: a read that
+    // a loaded scheduler delays past it proves nothing either way.
+    let conclusive = start.elapsed() < budget - budget / 16;
     while let Some(incoming) = early.recv_until(tokio::time::Instant::now()).await {
-        if let closed @ Incoming::Closed(..) = incoming {
+        if let (closed @ Incoming::Closed(..), true) = (incoming, conclusive) {
             return Err(Failure::violation(
                 format!(
                     "no close before activity_timeout + pong timeout ({} ms) of silence",

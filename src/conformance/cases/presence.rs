@@ -43,6 +43,13 @@ pub(super) fn cases() -> Vec<Case> {
             disconnect_removes
         ),
         case!(
+            "protocol/presence/unsubscribe-removes",
+            SECTION,
+            Must,
+            "pusher:unsubscribe of a user's only connection sends member_removed to the others.",
+            unsubscribe_removes
+        ),
+        case!(
             "protocol/presence/numeric-user-id",
             SECTION,
             Should,
@@ -170,6 +177,30 @@ async fn disconnect_removes(ctx: Ctx) -> Outcome {
     let mut b = ctx.connect().await?;
     b.subscribe_presence(&channel, &member("b")).await?;
     b.close().await;
+    let removed = a
+        .expect_event(&channel, "pusher_internal:member_removed")
+        .await?;
+    match removed
+        .data_decoded()
+        .and_then(|d| d.get("user_id").cloned())
+    {
+        Some(id) if id == json!("b") => Ok(()),
+        _ => Err(Failure::violation(
+            "member_removed with user_id \"b\"",
+            removed.encode(),
+        )),
+    }
+}
+
+async fn unsubscribe_removes(ctx: Ctx) -> Outcome {
+    let channel = ctx.unique_channel(ChannelKind::Presence);
+    let mut a = ctx.connect().await?;
+    a.subscribe_presence(&channel, &member("a")).await?;
+    let mut b = ctx.connect().await?;
+    b.subscribe_presence(&channel, &member("b")).await?;
+    a.expect_event(&channel, "pusher_internal:member_added")
+        .await?;
+    b.unsubscribe(&channel).await?;
     let removed = a
         .expect_event(&channel, "pusher_internal:member_removed")
         .await?;
