@@ -2,6 +2,7 @@
 //! the CA trust both share for TLS, and the webhook sink. Waiting words are `expect_*` (a miss is a
 //! [`ExpectError::Violation`]) or `recv_*` (a miss is `None`).
 
+pub mod journal;
 mod rest;
 mod sink;
 mod tls;

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::TlsTrust;
 use crate::signing::Credentials;
+use super::journal::{Channel, Direction, Journal, Payload};
 use crate::signing::{RestSignature, Secret, body_md5};
 
 /// Errors of the HTTP transport (not target misbehaviour).
@@ -75,6 +76,24 @@ pub struct RestRequest {
     sent_body: Option<Vec<u8>>,
     break_signature: bool,
     auth_version: Option<String>,
+    after_signing: Vec<AfterSigning>,
+}
+
+/// A change made to a request after it was signed (the signature-binding cases).
+#[derive(Debug, Clone)]
+enum AfterSigning {
+    /// A query parameter appended, unsigned.
+    Append(String, String),
+    /// A parameter left out (the rest re-signed without it).
+    Remove(String),
+    /// A signed parameter's value changed.
+    Change(String, String),
+    /// Another body sent, with its own correct `body_md5`.
+    SwapBody(Vec<u8>),
+    /// Sent with another method than signed.
+    Method(String),
+    /// Sent to another path than signed.
+    Path(String),
 }
 
 impl RestRequest {
@@ -87,6 +106,12 @@ impl RestRequest {
     /// Sets a JSON body.
     pub fn json(mut self, body: &Value) -> RestRequest {
         self.body = Some(body.to_string().into_bytes());
+        self
+    }
+
+    /// Sets raw body bytes (signed, like [`Self::json`]).
+    pub fn with_body(mut self, body: &[u8]) -> RestRequest {
+        self.body = Some(body.to_vec());
         self
     }
 
@@ -132,6 +157,50 @@ impl RestRequest {
         self
     }
 
+    /// Appends a query parameter after signing (not covered by the signature).
+    pub fn with_unsigned_query(mut self, key: &str, value: &str) -> RestRequest {
+        self.after_signing
+            .push(AfterSigning::Append(key.into(), value.into()));
+        self
+    }
+
+    /// Leaves out a parameter (e.g. `auth_key`): the request is signed
+    /// without it, so only its absence is wrong (`auth_signature` is simply
+    /// not sent).
+    pub fn without_param(mut self, key: &str) -> RestRequest {
+        self.after_signing.push(AfterSigning::Remove(key.into()));
+        self
+    }
+
+    /// Changes the value of a signed query parameter after signing.
+    pub fn with_changed_param(mut self, key: &str, value: &str) -> RestRequest {
+        self.after_signing
+            .push(AfterSigning::Change(key.into(), value.into()));
+        self
+    }
+
+    /// Sends `body` with its own correct `body_md5`, keeping the signature
+    /// made for the original body.
+    pub fn with_swapped_body(mut self, body: &[u8]) -> RestRequest {
+        self.after_signing
+            .push(AfterSigning::SwapBody(body.to_vec()));
+        self
+    }
+
+    /// Sends with `method` a request signed for its own method.
+    pub fn sent_as(mut self, method: &str) -> RestRequest {
+        self.after_signing.push(AfterSigning::Method(method.into()));
+        self
+    }
+
+    /// Sends to `/apps/{id}{suffix}` a request signed for its own path.
+    pub fn sent_to(mut self, suffix: &str) -> RestRequest {
+        let app = self.path.split('/').nth(2).unwrap_or("").to_owned();
+        self.after_signing
+            .push(AfterSigning::Path(format!("/apps/{app}{suffix}")));
+        self
+    }
+
     /// Signs and renders the request against `base`.
     pub fn prepare(&self, base: &str) -> Prepared {
         let now = SystemTime::now()
@@ -159,16 +228,52 @@ impl RestRequest {
         if self.break_signature {
             flip_signature(&mut sig);
         }
+        let mut prepared = Prepared {
+            method: self.method.clone(),
+            url: String::new(),
+            body: self.sent_body.clone().or_else(|| self.body.clone()),
+        };
+        let mut path = self.path.clone();
+        for change in &self.after_signing {
+            match change {
+                AfterSigning::Append(k, v) => sig.params.push((k.clone(), v.clone())),
+                AfterSigning::Remove(k) if k == "auth_signature" => {
+                    sig.params.retain(|(key, _)| key != k);
+                }
+                AfterSigning::Remove(k) => {
+                    sig.params
+                        .retain(|(key, _)| key != k && key != "auth_signature");
+                    let text =
+                        crate::signing::rest_string_to_sign(&self.method, &self.path, &sig.params);
+                    let s = crate::signing::hmac_hex(&self.secret, &text);
+                    sig.params.push(("auth_signature".into(), s));
+                }
+                AfterSigning::Change(k, v) => {
+                    for (key, value) in &mut sig.params {
+                        if key == k {
+                            value.clone_from(v);
+                        }
+                    }
+                }
+                AfterSigning::SwapBody(body) => {
+                    for (k, v) in &mut sig.params {
+                        if k == "body_md5" {
+                            *v = body_md5(body);
+                        }
+                    }
+                    prepared.body = Some(body.clone());
+                }
+                AfterSigning::Method(m) => prepared.method.clone_from(m),
+                AfterSigning::Path(p) => path.clone_from(p),
+            }
+        }
         let query: Vec<String> = sig
             .params
             .iter()
             .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
             .collect();
-        Prepared {
-            method: self.method.clone(),
-            url: format!("{base}{}?{}", self.path, query.join("&")),
-            body: self.sent_body.clone().or_else(|| self.body.clone()),
-        }
+        prepared.url = format!("{base}{path}?{}", query.join("&"));
+        prepared
     }
 }
 
@@ -225,6 +330,7 @@ pub struct RestClient {
     http: reqwest::Client,
     base: String,
     credentials: Credentials,
+    journal: Option<std::sync::Arc<Journal>>,
 }
 
 impl RestClient {
@@ -250,6 +356,19 @@ impl RestClient {
             http,
             base: base.into(),
             credentials,
+            journal: None,
+        }
+    }
+
+    /// Records every request and response into `journal`.
+    pub fn with_journal(mut self, journal: std::sync::Arc<Journal>) -> RestClient {
+        self.journal = Some(journal);
+        self
+    }
+
+    fn note(&self, direction: Direction, text: String) {
+        if let Some(j) = &self.journal {
+            j.record(Channel::Http, direction, Payload::Http(text));
         }
     }
 
@@ -272,6 +391,7 @@ impl RestClient {
             sent_body: None,
             break_signature: false,
             auth_version: None,
+            after_signing: Vec::new(),
         }
     }
 
@@ -289,6 +409,9 @@ impl RestClient {
         };
         let method = reqwest::Method::from_bytes(p.method.as_bytes())
             .map_err(|_| RestError::Url(p.method.clone()))?;
+        let body_text = p.body.as_deref().map(String::from_utf8_lossy);
+        let sent = format!("{} {} {}", p.method, p.url, body_text.unwrap_or_default());
+        self.note(Direction::Sent, sent.trim_end().to_owned());
         let mut req = self.http.request(method, &p.url);
         if let Some(body) = &p.body {
             req = req
@@ -298,6 +421,7 @@ impl RestClient {
         let resp = req.send().await.map_err(err)?;
         let status = resp.status().as_u16();
         let body = resp.text().await.map_err(err)?;
+        self.note(Direction::Received, format!("HTTP {status} {body}"));
         Ok(RestResponse { status, body })
     }
 

@@ -152,13 +152,23 @@ impl WebhookSink {
         timeout: Duration,
     ) -> Result<(Value, WebhookDelivery), ExpectError> {
         let expected = format!("webhook {name} for {channel}");
+        let named = |e: &Value| e.get("name").and_then(Value::as_str) == Some(name);
+        self.expect_matching(channel, &expected, named, timeout)
+            .await
+    }
+
+    /// Waits until an accepted event on `channel` satisfies `pred`.
+    pub async fn expect_matching(
+        &self,
+        channel: &str,
+        expected: &str,
+        pred: impl Fn(&Value) -> bool,
+        timeout: Duration,
+    ) -> Result<(Value, WebhookDelivery), ExpectError> {
         let mut rx = self.shared.changed.subscribe();
         let deadline = Instant::now() + timeout;
         loop {
-            let found = self
-                .events_for(channel)
-                .into_iter()
-                .find(|(e, _)| e.get("name").and_then(Value::as_str) == Some(name));
+            let found = self.events_for(channel).into_iter().find(|(e, _)| pred(e));
             if let Some(found) = found {
                 return Ok(found);
             }

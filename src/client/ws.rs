@@ -1,5 +1,6 @@
 //! ProtocolClient: one Pusher WebSocket connection driven by `expect_*` words.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,6 +11,7 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+use super::journal::{Channel, Direction, Journal, Payload};
 use super::{ExpectError, TlsTrust, nothing_within};
 use crate::signing::Credentials;
 use crate::signing::{channel_auth, signin_auth};
@@ -75,6 +77,22 @@ pub struct ProtocolClient {
     socket_id: String,
     established: Option<Envelope>,
     closed: Option<Incoming>,
+    journal: Option<(Arc<Journal>, usize)>,
+    state: Seen,
+}
+
+/// What the client has learnt from the frames it read, so that waiting words
+/// can judge the frames they pass over instead of skipping them silently.
+#[derive(Debug, Default)]
+struct Seen {
+    /// Channels whose `subscription_succeeded` arrived (ever).
+    subscribed: HashSet<String>,
+    /// This connection's own presence user id, per presence channel.
+    own_user: HashMap<String, String>,
+    /// The user this connection signed in as.
+    signed_in: Option<String>,
+    /// The public channel used as this connection's sentinel path.
+    sentinel: Option<String>,
 }
 
 impl ProtocolClient {
@@ -96,6 +114,22 @@ impl ProtocolClient {
         timeout: Duration,
         tls: &TlsTrust,
     ) -> Result<Result<ProtocolClient, u16>, ClientError> {
+        ProtocolClient::open_journaled(url, credentials, timeout, tls, None).await
+    }
+
+    /// [`Self::open_with_tls`] recording every frame into `journal`.
+    pub async fn open_journaled(
+        url: &str,
+        credentials: Arc<Credentials>,
+        timeout: Duration,
+        tls: &TlsTrust,
+        journal: Option<Arc<Journal>>,
+    ) -> Result<Result<ProtocolClient, u16>, ClientError> {
+        let journal = journal.map(|j| {
+            let n = j.next_connection();
+            j.record(Channel::Ws(n), Direction::Sent, Payload::Open(url.into()));
+            (j, n)
+        });
         // Nagle off: small frames written back to back (a subscribe, then an
         // unsubscribe that has no reply) must not wait for a delayed ACK.
         let connect = tokio_tungstenite::connect_async_tls_with_config(
@@ -118,9 +152,16 @@ impl ProtocolClient {
                 socket_id: String::new(),
                 established: None,
                 closed: None,
+                journal,
+                state: Seen::default(),
             })),
             Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => {
-                Ok(Err(resp.status().as_u16()))
+                let status = resp.status().as_u16();
+                if let Some((j, n)) = &journal {
+                    let text = format!("HTTP {status} instead of an upgrade");
+                    j.record(Channel::Ws(*n), Direction::Received, Payload::Http(text));
+                }
+                Ok(Err(status))
             }
             Err(e) => Err(ClientError::Connect {
                 url: url.into(),
@@ -168,8 +209,19 @@ impl ProtocolClient {
         timeout: Duration,
         tls: &TlsTrust,
     ) -> Result<ProtocolClient, ExpectError> {
-        let mut client = match ProtocolClient::open_with_tls(url, credentials, timeout, tls).await?
-        {
+        ProtocolClient::connect_journaled(url, credentials, timeout, tls, None).await
+    }
+
+    /// [`Self::connect_with_tls`] recording every frame into `journal`.
+    pub async fn connect_journaled(
+        url: &str,
+        credentials: Arc<Credentials>,
+        timeout: Duration,
+        tls: &TlsTrust,
+        journal: Option<Arc<Journal>>,
+    ) -> Result<ProtocolClient, ExpectError> {
+        let opened = ProtocolClient::open_journaled(url, credentials, timeout, tls, journal);
+        let mut client = match opened.await? {
             Ok(c) => c,
             Err(status) => {
                 return Err(ExpectError::violation(
@@ -217,27 +269,119 @@ impl ProtocolClient {
         let next = tokio::time::timeout_at(deadline, self.ws.next())
             .await
             .ok()?;
-        let incoming = match next {
-            Some(Ok(Message::Text(t))) => match Envelope::decode(t.as_str()) {
-                Ok(e) => Incoming::Text(e),
-                Err(err) => Incoming::Malformed(t.as_str().to_owned(), err),
-            },
-            Some(Ok(Message::Binary(b))) => Incoming::Binary(b.len()),
-            Some(Ok(Message::Ping(_))) => Incoming::Ping,
-            Some(Ok(Message::Pong(_))) => Incoming::Pong,
+        let (incoming, payload) = match next {
+            Some(Ok(Message::Text(t))) => {
+                let payload = Payload::Text(t.as_str().to_owned());
+                match Envelope::decode(t.as_str()) {
+                    Ok(e) => (Incoming::Text(e), payload),
+                    Err(err) => (Incoming::Malformed(t.as_str().to_owned(), err), payload),
+                }
+            }
+            Some(Ok(Message::Binary(b))) => (Incoming::Binary(b.len()), Payload::Binary(b.len())),
+            Some(Ok(Message::Ping(_))) => (Incoming::Ping, Payload::Control("ping")),
+            Some(Ok(Message::Pong(_))) => (Incoming::Pong, Payload::Control("pong")),
             Some(Ok(Message::Close(frame))) => {
                 let (code, reason) = frame.map_or((None, String::new()), |f| {
                     (Some(u16::from(f.code)), f.reason.as_str().to_owned())
                 });
-                Incoming::Closed(code, reason)
+                let payload = Payload::Close(code, reason.clone());
+                (Incoming::Closed(code, reason), payload)
             }
             Some(Ok(Message::Frame(_))) => return None,
-            Some(Err(_)) | None => Incoming::Closed(None, String::new()),
+            Some(Err(_)) | None => (
+                Incoming::Closed(None, String::new()),
+                Payload::Close(None, String::new()),
+            ),
         };
-        if matches!(incoming, Incoming::Closed(..)) {
-            self.closed = Some(incoming.clone());
+        self.note(Direction::Received, payload);
+        match &incoming {
+            Incoming::Closed(..) => self.closed = Some(incoming.clone()),
+            Incoming::Text(e) => self.learn(e),
+            _ => {}
         }
         Some(incoming)
+    }
+
+    fn note(&self, direction: Direction, payload: Payload) {
+        if let Some((journal, n)) = &self.journal {
+            journal.record(Channel::Ws(*n), direction, payload);
+        }
+    }
+
+    fn learn(&mut self, e: &Envelope) {
+        if e.event() == "pusher_internal:subscription_succeeded"
+            && let Some(channel) = e.channel()
+        {
+            self.state.subscribed.insert(channel.to_owned());
+        }
+        if e.event() == "pusher:signin_success" {
+            let user = e
+                .data_decoded()
+                .and_then(|d| {
+                    d.get("user_data")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
+                })
+                .and_then(|text| serde_json::from_str::<Value>(&text).ok())
+                .and_then(|u| u.get("id").map(id_text));
+            if user.is_some() {
+                self.state.signed_in = user;
+            }
+        }
+    }
+
+    /// Why `e` must not arrive at this connection whatever the case checks,
+    /// or `None`. Waiting words judge every frame they read with it, so a
+    /// frame they pass over is never silently skipped.
+    pub fn breach(&self, e: &Envelope) -> Option<String> {
+        let channel = e.channel()?;
+        let event = e.event();
+        let answers_subscribe = matches!(
+            event,
+            "pusher:error" | "pusher:subscription_error" | "pusher_internal:subscription_succeeded"
+        );
+        // Spec 10.3 leaves open whether user events need the subscription.
+        let own_user_channel = self
+            .state
+            .signed_in
+            .as_ref()
+            .is_some_and(|id| channel == format!("#server-to-user-{id}"));
+        if !answers_subscribe && !own_user_channel && !self.state.subscribed.contains(channel) {
+            return Some(format!(
+                "a frame on {channel} before its pusher_internal:subscription_succeeded (spec 4.4)"
+            ));
+        }
+        let presence = ChannelKind::of(channel).is_presence();
+        if presence && event == "pusher_internal:subscription_count" {
+            return Some(format!(
+                "pusher_internal:subscription_count on presence channel {channel} (spec 7.5)"
+            ));
+        }
+        let user = e.data_decoded().and_then(|d| d.get("user_id").cloned());
+        let own = self.state.own_user.get(channel);
+        if event == "pusher_internal:member_added"
+            && own.is_some_and(|own| user.as_ref().and_then(Value::as_str) == Some(own))
+        {
+            return Some(format!(
+                "member_added for this connection's own user on {channel} (spec 7.2)"
+            ));
+        }
+        None
+    }
+
+    /// The user this connection signed in as, once `signin_success` arrived.
+    pub fn signed_in(&self) -> Option<&str> {
+        self.state.signed_in.as_deref()
+    }
+
+    /// The public channel this connection uses as its sentinel path, if any.
+    pub fn sentinel_channel(&self) -> Option<&str> {
+        self.state.sentinel.as_deref()
+    }
+
+    /// Records `channel` as this connection's sentinel path.
+    pub fn set_sentinel_channel(&mut self, channel: &str) {
+        self.state.sentinel = Some(channel.to_owned());
     }
 
     /// Reads the next frame within the client timeout.
@@ -253,6 +397,7 @@ impl ProtocolClient {
 
     /// Sends raw text (for malformed-input cases).
     pub async fn send_text(&mut self, text: &str) -> Result<(), ClientError> {
+        self.note(Direction::Sent, Payload::Text(text.to_owned()));
         let msg = Message::Text(text.to_owned().into());
         self.ws
             .send(msg)
@@ -262,6 +407,7 @@ impl ProtocolClient {
 
     /// Sends a WebSocket control ping.
     pub async fn send_ws_ping(&mut self) -> Result<(), ClientError> {
+        self.note(Direction::Sent, Payload::Control("ping"));
         let msg = Message::Ping(b"pushcheck".to_vec().into());
         self.ws
             .send(msg)
@@ -277,30 +423,71 @@ impl ProtocolClient {
 
     /// Closes the connection politely.
     pub async fn close(mut self) {
+        self.note(Direction::Sent, Payload::Close(Some(1000), String::new()));
         // A close failure is irrelevant: the case is over with this socket.
         let _ignored = self.ws.close(None).await;
     }
 
-    /// Waits for the first text frame satisfying `pred`, skipping others.
+    /// Closes politely and waits for the server's close frame, so that the
+    /// server has seen the close before the caller goes on. Returns the
+    /// server's close code, if it sent one.
+    pub async fn close_handshake(mut self) -> Option<u16> {
+        self.note(Direction::Sent, Payload::Close(Some(1000), String::new()));
+        // A send failure means the connection is already gone: nothing to wait for.
+        if self.ws.close(None).await.is_err() {
+            return None;
+        }
+        let deadline = Instant::now() + self.timeout;
+        loop {
+            match self.recv_until(deadline).await {
+                Some(Incoming::Closed(code, _)) => return code,
+                Some(_) => {}
+                None => return None,
+            }
+        }
+    }
+
+    /// Waits for the first text frame satisfying `pred`. Every frame read on
+    /// the way is judged by [`Self::breach`]; a malformed or binary frame or a
+    /// close is a violation, and a timeout says what was passed over.
     pub async fn expect_frame(
         &mut self,
         expected: &str,
         pred: impl Fn(&Envelope) -> bool,
     ) -> Result<Envelope, ExpectError> {
+        Ok(self.expect_frame_after(expected, pred).await?.0)
+    }
+
+    /// [`Self::expect_frame`], also returning the text frames passed over.
+    pub async fn expect_frame_after(
+        &mut self,
+        expected: &str,
+        pred: impl Fn(&Envelope) -> bool,
+    ) -> Result<(Envelope, Vec<Envelope>), ExpectError> {
         let deadline = Instant::now() + self.timeout;
+        let mut passed: Vec<Envelope> = Vec::new();
+        let shown = |passed: &[Envelope]| passed.iter().map(Envelope::encode).collect::<Vec<_>>();
         loop {
             match self.recv_until(deadline).await {
                 None => {
-                    return Err(ExpectError::violation(
-                        expected,
-                        nothing_within(self.timeout),
-                    ));
+                    let actual = seen_then(&shown(&passed), &nothing_within(self.timeout));
+                    return Err(ExpectError::violation(expected, actual));
                 }
-                Some(Incoming::Text(e)) if pred(&e) => return Ok(e),
-                Some(closed @ Incoming::Closed(..)) => {
-                    return Err(ExpectError::violation(expected, closed.describe()));
+                Some(Incoming::Text(e)) => {
+                    if let Some(why) = self.breach(&e) {
+                        let actual = format!("{why}: {}", e.encode());
+                        return Err(ExpectError::violation(expected, actual));
+                    }
+                    if pred(&e) {
+                        return Ok((e, passed));
+                    }
+                    passed.push(e);
                 }
-                Some(_) => {}
+                Some(Incoming::Ping | Incoming::Pong) => {}
+                Some(other) => {
+                    let actual = seen_then(&shown(&passed), &other.describe());
+                    return Err(ExpectError::violation(expected, actual));
+                }
             }
         }
     }
@@ -318,13 +505,21 @@ impl ProtocolClient {
                     ));
                 }
                 Some(Incoming::Ping | Incoming::Pong) => {}
-                Some(Incoming::Text(e)) if e.event() == event => return Ok(e),
+                Some(Incoming::Text(e)) if e.event() == event => {
+                    return match self.breach(&e) {
+                        Some(why) => Err(ExpectError::violation(
+                            expected,
+                            format!("{why}: {}", e.encode()),
+                        )),
+                        None => Ok(e),
+                    };
+                }
                 Some(other) => return Err(ExpectError::violation(expected, other.describe())),
             }
         }
     }
 
-    /// Waits for `event` on `channel`, skipping unrelated frames.
+    /// Waits for `event` on `channel`; frames passed over are judged.
     pub async fn expect_event(
         &mut self,
         channel: &str,
@@ -349,53 +544,27 @@ impl ProtocolClient {
         self.expect_close_until(deadline).await
     }
 
-    /// [`Self::expect_close`] with an explicit deadline (for slow cases).
+    /// [`Self::expect_close`] with an explicit deadline (for slow cases);
+    /// text frames before the close are judged.
     pub async fn expect_close_until(
         &mut self,
         deadline: Instant,
     ) -> Result<(Option<u16>, String), ExpectError> {
         let waited = deadline.saturating_duration_since(Instant::now());
+        let mut passed = Vec::new();
         loop {
             match self.recv_until(deadline).await {
                 None => {
-                    return Err(ExpectError::violation(
-                        "the connection to close",
-                        nothing_within(waited),
-                    ));
+                    let actual = seen_then(&passed, &nothing_within(waited));
+                    return Err(ExpectError::violation("the connection to close", actual));
                 }
                 Some(Incoming::Closed(code, reason)) => return Ok((code, reason)),
-                Some(_) => {}
-            }
-        }
-    }
-
-    /// The barrier (h2spec 6.7): sends `pusher:ping` and reads until the
-    /// `pusher:pong`; any frame matching `forbidden` before it is a violation.
-    /// A frame queued before the ping was answered would have arrived first.
-    pub async fn expect_none_before_pong(
-        &mut self,
-        what: &str,
-        forbidden: impl Fn(&Envelope) -> bool,
-    ) -> Result<Vec<Envelope>, ExpectError> {
-        self.send_ping().await?;
-        let expected = format!("no {what} before pusher:pong");
-        let deadline = Instant::now() + self.timeout;
-        let mut seen = Vec::new();
-        loop {
-            match self.recv_until(deadline).await {
-                None => {
-                    return Err(ExpectError::violation(
-                        "pusher:pong",
-                        nothing_within(self.timeout),
-                    ));
-                }
-                Some(Incoming::Text(e)) if e.event() == "pusher:pong" => return Ok(seen),
-                Some(Incoming::Text(e)) if forbidden(&e) => {
-                    return Err(ExpectError::violation(expected, e.encode()));
-                }
-                Some(Incoming::Text(e)) => seen.push(e),
-                Some(closed @ Incoming::Closed(..)) => {
-                    return Err(ExpectError::violation("pusher:pong", closed.describe()));
+                Some(Incoming::Text(e)) => {
+                    if let Some(why) = self.breach(&e) {
+                        let actual = format!("{why}: {}", e.encode());
+                        return Err(ExpectError::violation("the connection to close", actual));
+                    }
+                    passed.push(e.encode());
                 }
                 Some(_) => {}
             }
@@ -421,6 +590,15 @@ impl ProtocolClient {
         }
         if let Some(cd) = channel_data {
             data["channel_data"] = json!(cd);
+        }
+        let own = match channel_data {
+            Some(cd) => serde_json::from_str::<Value>(cd)
+                .ok()
+                .and_then(|v| v.get("user_id").map(id_text)),
+            None => self.state.signed_in.clone(),
+        };
+        if let (Some(own), true) = (own, ChannelKind::of(channel).is_presence()) {
+            self.state.own_user.insert(channel.to_owned(), own);
         }
         self.send_json(&json!({"event": "pusher:subscribe", "data": data}))
             .await
@@ -468,28 +646,6 @@ impl ProtocolClient {
             return Err(ExpectError::violation(expected, e.encode()));
         }
         Ok(e)
-    }
-
-    /// Expects a subscription to be refused: an error frame and no
-    /// `subscription_succeeded` for `channel` (checked up to the barrier).
-    pub async fn expect_refused(&mut self, channel: &str) -> Result<(), ExpectError> {
-        let succeeded = |e: &Envelope| {
-            e.event() == "pusher_internal:subscription_succeeded" && e.channel() == Some(channel)
-        };
-        let refusal = format!("subscription to {channel} refused with an error frame");
-        let e = self
-            .expect_frame(&refusal, |e| {
-                succeeded(e)
-                    || e.event() == "pusher:error"
-                    || e.event() == "pusher:subscription_error"
-            })
-            .await?;
-        if succeeded(&e) {
-            return Err(ExpectError::violation(refusal, e.encode()));
-        }
-        self.expect_none_before_pong(&format!("subscription_succeeded on {channel}"), succeeded)
-            .await?;
-        Ok(())
     }
 
     /// Sends a client event.
@@ -540,4 +696,30 @@ impl ProtocolClient {
         }
         Ok(e)
     }
+}
+
+/// A JSON id as the text servers report it: strings as they are, numbers as their JSON text.
+fn id_text(v: &Value) -> String {
+    v.as_str().map_or_else(|| v.to_string(), str::to_owned)
+}
+
+/// `actual` text for a failed wait: what it passed over, then how it ended.
+fn seen_then(passed: &[String], ending: &str) -> String {
+    if passed.is_empty() {
+        return ending.to_owned();
+    }
+    let shown: Vec<&str> = passed
+        .iter()
+        .rev()
+        .take(5)
+        .rev()
+        .map(String::as_str)
+        .collect();
+    let more = passed.len().saturating_sub(shown.len());
+    let more = if more > 0 {
+        format!("{more} earlier frames, then ")
+    } else {
+        String::new()
+    };
+    format!("{ending}; passed over {more}{}", shown.join(" "))
 }

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use super::{Failure, HarnessError};
+use crate::client::journal::Journal;
 use crate::client::{ProtocolClient, RestClient, WebhookSink};
 use crate::target::{AppEntry, Credentials, Target};
 use crate::wire::ChannelKind;
@@ -30,6 +31,7 @@ pub struct Env {
 pub struct Ctx {
     env: Arc<Env>,
     credentials: Arc<Credentials>,
+    journal: Arc<Journal>,
 }
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -37,8 +39,26 @@ static COUNTER: AtomicU64 = AtomicU64::new(0);
 impl Ctx {
     /// A context for the main app of `env`'s target.
     pub fn new(env: Arc<Env>) -> Ctx {
+        Ctx::with_journal(env, Journal::new())
+    }
+
+    fn with_journal(env: Arc<Env>, journal: Arc<Journal>) -> Ctx {
         let credentials = Arc::new(env.target.credentials.clone());
-        Ctx { env, credentials }
+        Ctx {
+            env,
+            credentials,
+            journal,
+        }
+    }
+
+    /// What this case sent and received so far.
+    pub fn journal(&self) -> &Arc<Journal> {
+        &self.journal
+    }
+
+    /// How long absence checks keep listening after their sentinel.
+    pub fn settle(&self) -> Duration {
+        self.target().profile.settle()
     }
 
     /// The target.
@@ -87,7 +107,9 @@ impl Ctx {
     ) -> Result<ProtocolClient, Failure> {
         let url = self.target().ws_url(&credentials.key, "");
         let tls = &self.target().tls;
-        Ok(ProtocolClient::connect_with_tls(&url, credentials, self.timeout(), tls).await?)
+        let journal = Some(self.journal.clone());
+        let c = ProtocolClient::connect_journaled(&url, credentials, self.timeout(), tls, journal);
+        Ok(c.await?)
     }
 
     /// A REST client signing for the main app.
@@ -99,6 +121,7 @@ impl Ctx {
     pub fn rest_as(&self, credentials: Credentials) -> RestClient {
         let target = self.target();
         RestClient::with_tls(&target.rest_base, credentials, self.timeout(), &target.tls)
+            .with_journal(self.journal.clone())
     }
 
     /// The webhook sink, or N/A when the target sends no webhooks to the harness.
@@ -140,6 +163,9 @@ impl Ctx {
             slow: false,
             timeout: self.timeout(),
         };
-        Ok((Ctx::new(Arc::new(env)), setup))
+        Ok((
+            Ctx::with_journal(Arc::new(env), self.journal.clone()),
+            setup,
+        ))
     }
 }

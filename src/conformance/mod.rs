@@ -3,6 +3,8 @@
 
 mod cases;
 mod ctx;
+pub mod monitor;
+mod observe;
 mod runner;
 pub mod spec;
 
@@ -32,6 +34,9 @@ pub struct Case {
     /// TTL, vacate hold): opt-in against external targets, and it runs
     /// under [`RunOptions::slow_case_deadline`].
     pub slow: bool,
+    /// A failure is a security hole (an accepted forgery, a leak to a
+    /// party that must not see it, a bypass), not only a deviation.
+    pub security: bool,
     /// Runs the check with a fresh context; must not share state with other cases.
     pub run: fn(Ctx) -> CaseFuture,
 }
@@ -117,6 +122,15 @@ pub enum HarnessError {
         expected: String,
         /// What the target did.
         actual: String,
+    },
+    /// The sentinel of an absence check could not be published, so nothing
+    /// can be concluded from what did not arrive.
+    #[error("cannot publish the sentinel on {channel}: {response}")]
+    Sentinel {
+        /// The sentinel's channel.
+        channel: String,
+        /// The REST answer.
+        response: String,
     },
 }
 

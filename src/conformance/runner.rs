@@ -6,8 +6,10 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
 
+use super::monitor::{self, Breach};
 use super::{Case, Ctx, Env, Failure, HarnessError, Level, SpecRef, Verdict};
 use crate::interrupt::{Interrupt, Request};
+use crate::client::journal::Entry;
 
 /// How to run a selection.
 #[derive(Debug, Clone)]
@@ -59,6 +61,11 @@ pub struct CaseResult {
     pub message: Option<String>,
     /// Wall time.
     pub duration: Duration,
+    /// A failure of this case is a security hole (an accepted forgery, a
+    /// leak, a bypass), not only a deviation.
+    pub security: bool,
+    /// Every frame and HTTP exchange of the case, with relative times.
+    pub transcript: Vec<Entry>,
 }
 
 fn verdict_of(outcome: &Result<(), Failure>, level: Level, strict: bool) -> Verdict {
@@ -83,9 +90,11 @@ fn error_chain(e: &HarnessError) -> String {
     text
 }
 
-async fn run_one(case: &Case, env: Arc<Env>, opts: &RunOptions) -> CaseResult {
+async fn run_one(case: &Case, env: Arc<Env>, opts: &RunOptions) -> (CaseResult, Vec<Breach>) {
     let start = Instant::now();
-    let fut = (case.run)(Ctx::new(env));
+    let ctx = Ctx::new(env);
+    let journal = ctx.journal().clone();
+    let fut = (case.run)(ctx);
     let handle = tokio::spawn(fut);
     let abort = handle.abort_handle();
     let deadline = if case.slow {
@@ -103,7 +112,21 @@ async fn run_one(case: &Case, env: Arc<Env>, opts: &RunOptions) -> CaseResult {
             )))
         }
     };
-    let verdict = verdict_of(&outcome, case.level, opts.strict);
+    let transcript = journal.entries();
+    let breaches = monitor::check(&transcript);
+    let dropped = breaches
+        .iter()
+        .find(|b| b.rule == monitor::Rule::DroppedWithoutClose);
+    let mut verdict = verdict_of(&outcome, case.level, opts.strict);
+    // A connection that dies without a close frame in answer to a frame is
+    // a Must failure whatever the case checked (a crashed connection task).
+    let outcome = match (dropped, verdict) {
+        (Some(b), Verdict::Pass | Verdict::Warn | Verdict::Error) => {
+            verdict = Verdict::Fail;
+            Err(Failure::violation(b.rule.text(), b.detail.clone()))
+        }
+        _ => outcome,
+    };
     let (expected, actual, message) = match outcome {
         Ok(()) => (None, None, None),
         Err(Failure::Violation { expected, actual }) => (Some(expected), Some(actual), None),
@@ -112,7 +135,7 @@ async fn run_one(case: &Case, env: Arc<Env>, opts: &RunOptions) -> CaseResult {
             (None, None, Some(reason.to_owned()))
         }
     };
-    CaseResult {
+    let result = CaseResult {
         id: case.id.into(),
         spec: case.spec,
         level: case.level,
@@ -122,7 +145,33 @@ async fn run_one(case: &Case, env: Arc<Env>, opts: &RunOptions) -> CaseResult {
         actual,
         message,
         duration: start.elapsed(),
+        security: case.security,
+        transcript,
+    };
+    (result, breaches)
+}
+
+/// Folds every breach of the run into the monitor case's result, if it ran:
+/// the breaches are its failure, with the case and frame of each.
+fn report_breaches(results: &mut [CaseResult], breaches: &[(String, Breach)]) {
+    let Some(r) = results.iter_mut().find(|r| r.id == monitor::CASE_ID) else {
+        return;
+    };
+    if breaches.is_empty() || r.verdict != Verdict::Pass {
+        return;
     }
+    let shown: Vec<String> = breaches
+        .iter()
+        .take(10)
+        .map(|(case, b)| format!("[{case}] {}: {}", b.rule.text(), b.detail))
+        .collect();
+    let more = breaches.len().saturating_sub(shown.len());
+    r.verdict = Verdict::Fail;
+    r.expected = Some("every server frame of every case obeys the frame invariants".into());
+    r.actual = Some(match more {
+        0 => shown.join("; "),
+        n => format!("{}; and {n} more", shown.join("; ")),
+    });
 }
 
 /// The result of a case left out of the run (e.g. by `--exclude`): Skip with `reason`.
@@ -137,6 +186,8 @@ pub fn skipped(case: &Case, reason: &str) -> CaseResult {
         actual: None,
         message: Some(reason.into()),
         duration: Duration::ZERO,
+        security: case.security,
+        transcript: Vec::new(),
     }
 }
 
@@ -160,22 +211,30 @@ pub async fn run(
                 .acquire()
                 .await
                 .expect("the semaphore is never closed");
-            let result = if opts.interrupt.is_set() {
-                skipped(case, "not run: interrupted")
+            let (result, breaches) = if opts.interrupt.is_set() {
+                (skipped(case, "not run: interrupted"), Vec::new())
             } else {
                 tokio::select! {
                     r = run_one(case, env, opts) => r,
                     () = opts.interrupt.wait_for(Request::Abort) => {
-                        skipped(case, "not finished: interrupted")
+                        (skipped(case, "not finished: interrupted"), Vec::new())
                     }
                 }
             };
             let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
             progress(n, total, &result);
-            result
+            (result, breaches)
         }
     });
-    futures_util::future::join_all(futures).await
+    let outcomes = futures_util::future::join_all(futures).await;
+    let mut breaches = Vec::new();
+    let mut results = Vec::with_capacity(outcomes.len());
+    for (result, found) in outcomes {
+        breaches.extend(found.into_iter().map(|b| (result.id.clone(), b)));
+        results.push(result);
+    }
+    report_breaches(&mut results, &breaches);
+    results
 }
 
 #[cfg(test)]

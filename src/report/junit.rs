@@ -157,6 +157,8 @@ mod tests {
             )
             .then(|| "why & how".into()),
             duration: Duration::from_millis(5),
+            security: false,
+            transcript: Vec::new(),
         }
     }
 

@@ -146,6 +146,8 @@ pub(crate) fn every_verdict_sample() -> Report {
                 actual: violated.then(|| "nothing within 2000 ms".into()),
                 message: (!violated && *v != Verdict::Pass).then(|| "why & how".into()),
                 duration: std::time::Duration::from_millis(5),
+                security: false,
+                transcript: Vec::new(),
             }
         })
         .collect();

@@ -7,6 +7,9 @@
 //! needs a feature the profile leaves off is N/A, never a failure.
 //!
 //! ```toml
+//! settle = "50ms"             # listening after a sentinel (absence checks);
+//!                             # raise it for clustered or broker-backed servers
+//!
 //! [features]
 //! client_events = true        # the app accepts client- events (spec 6)
 //! user_authentication = true  # pusher:signin works (spec 5.3)
@@ -22,6 +25,7 @@
 //! [limits]
 //! max_presence_members = 100  # spec 7.3
 //! client_event_rate = 10      # per connection per second (spec 6.2)
+//! max_event_payload_bytes = 10240  # bytes of one event's data (spec 2.3)
 //!
 //! # Further apps on the same server, for the cases that need them.
 //! [apps.other]                # another enabled app (cross-app key cases)
@@ -126,6 +130,8 @@ pub struct Limits {
     pub max_presence_members: usize,
     /// Client events per second per connection.
     pub client_event_rate: u32,
+    /// Bytes of one event's `data` the HTTP API accepts (spec 2.3: 10 KB).
+    pub max_event_payload_bytes: usize,
 }
 
 impl Default for Limits {
@@ -133,6 +139,7 @@ impl Default for Limits {
         Limits {
             max_presence_members: 100,
             client_event_rate: 10,
+            max_event_payload_bytes: 10_240,
         }
     }
 }
@@ -181,6 +188,31 @@ pub struct Profile {
     pub apps: BTreeMap<String, AppEntry>,
     /// Webhook sink address.
     pub webhooks: Option<WebhookConfig>,
+    /// How long the harness keeps listening after a sentinel arrived
+    /// (`settle = "250ms"`): a clustered or broker-backed server may deliver
+    /// across paths out of order by up to this much. [`Profile::settle`]
+    /// gives the default when absent.
+    #[serde(default, deserialize_with = "duration_text")]
+    pub settle: Option<Duration>,
+}
+
+/// Settle time when the profile gives none: enough for a single node's
+/// scheduler, small enough that a catalogue of absence checks stays fast.
+pub const DEFAULT_SETTLE: Duration = Duration::from_millis(50);
+
+impl Profile {
+    /// The settle time: the profile's, or [`DEFAULT_SETTLE`].
+    pub fn settle(&self) -> Duration {
+        self.settle.unwrap_or(DEFAULT_SETTLE)
+    }
+}
+
+/// Reads `"250ms"`, `"1s"` (humantime) into a duration.
+fn duration_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    let text = String::deserialize(d)?;
+    humantime::parse_duration(&text)
+        .map(Some)
+        .map_err(serde::de::Error::custom)
 }
 
 /// Errors building a target from flags, environment and profile.

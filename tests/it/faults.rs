@@ -54,6 +54,7 @@ const PAIRS: &[Pair] = &[
         [
             "protocol/connection/established-first",
             "protocol/framing/double-encoding",
+            "protocol/framing/every-frame",
         ]
     ),
     pair!(socket_id_colon, ["protocol/connection/socket-id-format"]),
@@ -85,7 +86,13 @@ const PAIRS: &[Pair] = &[
         malformed_frame_before_pong,
         ["protocol/framing/text-only", "protocol/ping-pong/app-ping",]
     ),
-    pair!(error_without_message, ["protocol/framing/error-shape"]),
+    pair!(
+        error_without_message,
+        [
+            "protocol/framing/error-shape",
+            "protocol/framing/every-frame"
+        ]
+    ),
     pair!(refuse_string_data, ["protocol/framing/accept-string-data"]),
     pair!(close_on_malformed, ["protocol/framing/invalid-json"]),
     // 3. Liveness
@@ -93,6 +100,12 @@ const PAIRS: &[Pair] = &[
     pair!(no_server_ping, ["protocol/ping-pong/server-pings-idle"]),
     pair!(
         pong_timeout_close_4200,
+        ["protocol/ping-pong/dead-client-closed"]
+    ),
+    // Closing at the first missed ping breaks the lower bound.
+    pair!(
+        "pong_timeout_1ms",
+        |c| c.timeouts.pong_timeout_ms = 1,
         ["protocol/ping-pong/dead-client-closed"]
     ),
     pair!(
@@ -208,6 +221,8 @@ const PAIRS: &[Pair] = &[
             "auth-signatures/forgery/encrypted-forged",
             "auth-signatures/forgery/other-app-secret",
             "auth-signatures/signin/bad-signature",
+            "auth-signatures/signin/other-socket",
+            "auth-signatures/signin/tampered-user-data",
         ]
     ),
     pair!(
@@ -420,6 +435,193 @@ const PAIRS: &[Pair] = &[
         "vacate_delay_0",
         |c| c.webhooks.vacate_delay_ms = 0,
         ["webhooks/events/vacate-delay",]
+    ),
+    // Issue 12: channel kinds and names (spec 4.1-4.2)
+    pair!(
+        unanchored_prefixes,
+        [
+            "protocol/subscriptions/anchored-infix-private",
+            "protocol/subscriptions/anchored-infix-presence",
+            "protocol/subscriptions/anchored-infix-encrypted",
+            "protocol/subscriptions/anchored-infix-private-cache",
+            "protocol/subscriptions/anchored-infix-presence-cache",
+            "protocol/subscriptions/anchored-cache-then-private",
+            "protocol/subscriptions/anchored-presence-then-private",
+        ]
+    ),
+    pair!(
+        loose_prefixes,
+        [
+            "protocol/subscriptions/anchored-case-sensitive",
+            "protocol/subscriptions/anchored-privateer",
+        ]
+    ),
+    pair!(
+        accept_any_signature,
+        [
+            "protocol/subscriptions/forged-every-private-like",
+            "auth-signatures/signin/failed-grants-nothing",
+        ]
+    ),
+    pair!(
+        accept_bad_channel_names,
+        [
+            "protocol/subscriptions/name-empty",
+            "protocol/subscriptions/name-unicode",
+            "protocol/subscriptions/name-hash-inside",
+            "protocol/subscriptions/name-length-private",
+            "protocol/subscriptions/name-length-presence",
+        ]
+    ),
+    pair!(
+        accept_missing_auth,
+        [
+            "protocol/subscriptions/name-bare-private",
+            "protocol/subscriptions/name-bare-presence",
+        ]
+    ),
+    pair!(
+        narrow_channel_names,
+        [
+            "protocol/subscriptions/name-comma",
+            "protocol/subscriptions/name-charset",
+            "rest-api/events/channel-name-comma",
+        ]
+    ),
+    pair!(
+        channel_names_164,
+        [
+            "protocol/subscriptions/name-length",
+            "protocol/subscriptions/name-length-private",
+            "protocol/subscriptions/name-length-presence",
+            "rest-api/events/channel-name-200",
+        ]
+    ),
+    pair!(
+        accept_hash_channels,
+        [
+            "protocol/subscriptions/name-s2u-empty-id",
+            "auth-signatures/signin/s2u-other-user",
+            "auth-signatures/signin/s2u-unsigned",
+            "auth-signatures/signin/failed-grants-nothing",
+            "rest-api/events/send-to-user-only",
+        ]
+    ),
+    // Issue 12: identity, client events, forged members
+    pair!(
+        allow_resignin_other_user,
+        ["auth-signatures/signin/resignin-other-user"]
+    ),
+    pair!(
+        relay_reserved_client_events,
+        [
+            "protocol/client-events/reserved-names-private",
+            "protocol/client-events/reserved-names-presence",
+            "protocol/client-events/reserved-names-private-cache",
+            "protocol/client-events/prefix-required",
+        ]
+    ),
+    pair!(
+        relay_any_event_name,
+        ["protocol/client-events/reserved-names-private"]
+    ),
+    pair!(
+        allow_unsubscribed_client_events,
+        [
+            "protocol/client-events/refused-sender",
+            "protocol/client-events/unsubscribed-sender",
+        ]
+    ),
+    pair!(
+        leak_failed_subscriber,
+        [
+            "protocol/client-events/refused-sender",
+            "auth-signatures/forgery/cache-forged-no-replay",
+            "auth-signatures/forgery/cache-forged-no-miss",
+        ]
+    ),
+    pair!(
+        ignore_unsubscribe,
+        ["protocol/client-events/unsubscribed-sender"]
+    ),
+    pair!(
+        relay_client_user_id,
+        ["protocol/client-events/private-user-id-stripped"]
+    ),
+    pair!(
+        payload_limit_in_chars,
+        [
+            "protocol/client-events/too-large-multibyte",
+            "rest-api/events/too-large-multibyte",
+        ]
+    ),
+    pair!(
+        forged_presence_member,
+        [
+            "auth-signatures/forgery/presence-forged-invisible-to-members",
+            "auth-signatures/forgery/presence-forged-not-in-users",
+            "auth-signatures/forgery/presence-forged-not-counted",
+            "auth-signatures/forgery/presence-forged-no-webhook",
+        ]
+    ),
+    pair!(
+        presence_signature_without_data,
+        ["auth-signatures/forgery/presence-two-part-signature"]
+    ),
+    pair!(
+        drop_member_removed,
+        ["protocol/presence/unsubscribe-removes"]
+    ),
+    pair!(ban_terminated_users, ["rest-api/users/terminate-reconnect"]),
+    // Issue 12: what a REST signature binds, and REST input
+    pair!(
+        rest_signature_auth_params_only,
+        ["rest-api/auth/appended-param"]
+    ),
+    pair!(
+        ignore_rest_signature,
+        [
+            "rest-api/auth/method-bound",
+            "rest-api/auth/path-bound",
+            "rest-api/auth/changed-param",
+            "rest-api/auth/body-swapped",
+        ]
+    ),
+    pair!(
+        auth_params_optional,
+        [
+            "rest-api/auth/missing-auth-key",
+            "rest-api/auth/missing-auth-timestamp",
+            "rest-api/auth/missing-auth-version",
+            "rest-api/auth/missing-auth-signature",
+        ]
+    ),
+    pair!(
+        lenient_rest_events,
+        [
+            "rest-api/events/channel-name-empty",
+            "rest-api/events/channel-name-unicode",
+            "rest-api/events/channel-name-hash",
+            "rest-api/events/channel-name-201",
+            "rest-api/events/invalid-json",
+            "rest-api/events/missing-name",
+            "rest-api/events/data-not-string",
+            "rest-api/events/channel-and-channels",
+            "rest-api/events/empty-channels",
+            "rest-api/events/name-too-long",
+            "rest-api/events/bad-socket-id",
+        ]
+    ),
+    pair!(
+        mangle_event_names,
+        [
+            "rest-api/events/event-name-laravel",
+            "rest-api/events/event-name-unicode",
+        ]
+    ),
+    pair!(
+        reorder_deliveries,
+        ["rest-api/events/order", "rest-api/batch/order"]
     ),
     // 10. Cache channels, watchlist
     pair!(

@@ -50,6 +50,8 @@ fn every_verdict() -> Vec<CaseResult> {
                 actual: violated.then(|| "b".into()),
                 message: (!violated && *v != Verdict::Pass).then(|| "why".into()),
                 duration: Duration::from_millis(1),
+                security: false,
+                transcript: Vec::new(),
             }
         })
         .collect()

@@ -65,6 +65,12 @@ switches! {
     ignore_rest_timestamp: bool = false;
     /// REST `auth_signature` is not checked.
     ignore_rest_signature: bool = false;
+    /// A REST request missing `auth_key`, `auth_version`, `auth_timestamp`
+    /// or `auth_signature` is let through instead of refused with 401.
+    auth_params_optional: bool = false;
+    /// A REST signature computed over the `auth_*` parameters only is also
+    /// accepted, so parameters added to such a request are not bound by it.
+    rest_signature_auth_params_only: bool = false;
     /// REST `body_md5` is not compared with the body.
     ignore_body_md5: bool = false;
     /// Client events are also delivered back to their sender.
@@ -132,6 +138,36 @@ switches! {
     no_client_event_user_id: bool = false;
     /// Events from clients are relayed whatever their name.
     relay_any_event_name: bool = false;
+    /// Client events named `pusher:*` or `pusher_internal:*` are relayed
+    /// like `client-` ones (a forged `member_added` poisons rosters).
+    relay_reserved_client_events: bool = false;
+    /// A refused presence subscriber still joins the roster with the
+    /// `channel_data` it sent (a forged member).
+    forged_presence_member: bool = false;
+    /// A user whose connections were terminated cannot sign in again.
+    ban_terminated_users: bool = false;
+    /// A signed-in connection may sign in again as another user.
+    allow_resignin_other_user: bool = false;
+    /// Presence signatures are checked over `socket_id:channel` only, so any
+    /// `channel_data` rides on a private-style signature.
+    presence_signature_without_data: bool = false;
+    /// A client-supplied `user_id` is relayed on every channel kind.
+    relay_client_user_id: bool = false;
+    /// Channel kinds are judged case-insensitively and without the dash
+    /// (`Private-x` and `privateer-x` become private).
+    loose_prefixes: bool = false;
+    /// Channel names are limited to letters, digits, `_` and `-` (the
+    /// narrower rule of one doc page), refusing `=@,.;`.
+    narrow_channel_names: bool = false;
+    /// Channel names over 164 characters are refused (the doc's number,
+    /// where every SDK sends up to 200).
+    channel_names_164: bool = false;
+    /// Event data limits count characters, not bytes.
+    payload_limit_in_chars: bool = false;
+    /// `POST /events` accepts bodies it should refuse with 400 (no name,
+    /// non-string data, both `channel` and `channels`, no channels, bad
+    /// names or socket ids, unparsable JSON).
+    lenient_rest_events: bool = false;
     /// The app's `client_events` setting is ignored.
     ignore_client_events_setting: bool = false;
     /// Client events on cache channels are cached.
@@ -224,6 +260,9 @@ switches! {
     delay_deliveries_ms: Option<u64> = None;
     /// Each pair of channel events reaches the client in swapped order.
     reorder_deliveries: bool = false;
+    /// Event names of delivered events lose their backslashes and
+    /// non-ASCII characters (each becomes `_`).
+    mangle_event_names: bool = false;
 }
 
 #[cfg(all(test, not(feature = "faults")))]

@@ -131,6 +131,8 @@ pub struct AppState {
     channels: Mutex<HashMap<String, Channel>>,
     cache: Mutex<HashMap<String, CacheSlot>>,
     users: Mutex<Users>,
+    /// Users terminated while the `ban_terminated_users` fault is on.
+    banned: Mutex<std::collections::HashSet<Arc<str>>>,
 }
 
 impl AppState {
@@ -151,6 +153,7 @@ impl AppState {
             channels: Mutex::new(HashMap::new()),
             cache: Mutex::new(HashMap::new()),
             users: Mutex::new(Users::default()),
+            banned: Mutex::new(std::collections::HashSet::new()),
         }
     }
 
@@ -483,11 +486,18 @@ impl AppState {
 
     /// Records a sign-in; sends watchlist state and online notifications (spec 10.4).
     pub fn signed_in(&self, conn: &Arc<Conn>, signed_in: SignedIn) {
+        if self.faults.ban_terminated_users() && self.banned.lock().contains(&signed_in.user_id) {
+            conn.close(CloseCode::Terminated);
+            return;
+        }
         self.users.lock().sign_in(conn, signed_in);
     }
 
     /// Closes every connection signed in as `user_id` with 4009 (spec 8.7).
     pub fn terminate_user(&self, user_id: &str) {
+        if self.faults.ban_terminated_users() {
+            self.banned.lock().insert(user_id.into());
+        }
         for conn in self.users.lock().connections_of(user_id) {
             conn.close(CloseCode::Terminated);
         }

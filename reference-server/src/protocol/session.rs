@@ -247,7 +247,11 @@ impl Session {
                 Ok(data) => self.signin(&data),
                 Err(e) => vec![refuse(e)],
             },
-            name if name.starts_with("client-") || self.faults.relay_any_event_name() => {
+            name if name.starts_with("client-")
+                || self.faults.relay_any_event_name()
+                || (self.faults.relay_reserved_client_events()
+                    && (name.starts_with("pusher:") || name.starts_with("pusher_internal:"))) =>
+            {
                 self.client_event(&inbound, now)
             }
             name => vec![refuse(Refusal::UnsupportedEvent {
@@ -265,11 +269,22 @@ impl Session {
         ) {
             return vec![refuse(SubscribeRefusal::InvalidName { channel, reason })];
         }
+        if (self.faults.narrow_channel_names()
+            && !channel
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
+            || self.faults.channel_names_164() && channel.len() > 164
+        {
+            let reason = crate::protocol::channel::ChannelNameError::BadCharacter;
+            return vec![refuse(SubscribeRefusal::InvalidName { channel, reason })];
+        }
         if self.subscriptions.contains_key(&channel) && !self.faults.allow_duplicate_subscribe() {
             return vec![refuse(SubscribeRefusal::Duplicate { channel })];
         }
-        let kind = match channel.find("private-").or(channel.find("cache-")) {
+        let infix = channel.find("private-").or(channel.find("presence-"));
+        let kind = match infix.or(channel.find("cache-")) {
             Some(at) if self.faults.unanchored_prefixes() => ChannelKind::of(&channel[at..]),
+            _ if self.faults.loose_prefixes() => loose_kind(&channel),
             _ => ChannelKind::of(&channel),
         };
         let member = match self.authorize(
@@ -290,6 +305,28 @@ impl Session {
                         channel,
                         kind,
                         member: None,
+                    }),
+                ];
+            }
+            Err(refusal)
+                if self.faults.forged_presence_member() && kind.access == Access::Presence =>
+            {
+                let forged = data
+                    .channel_data
+                    .as_deref()
+                    .map(|t| self.presence_member(t));
+                let Some(Ok(member)) = forged else {
+                    return vec![refuse(refusal)];
+                };
+                let user_id = Some(member.user_id.clone());
+                self.subscriptions
+                    .insert(channel.clone(), Subscription { user_id });
+                return vec![
+                    refuse(refusal),
+                    Action::Join(Join {
+                        channel,
+                        kind,
+                        member: Some(member),
                     }),
                 ];
             }
@@ -376,7 +413,8 @@ impl Session {
         if self.faults.accept_any_signature() {
             return Ok(());
         }
-        let signed = auth::channel_string(&self.socket_id, channel, channel_data);
+        let signed_data = channel_data.filter(|_| !self.faults.presence_signature_without_data());
+        let signed = auth::channel_string(&self.socket_id, channel, signed_data);
         let auth = match auth.split_once(':') {
             Some((_, sig)) if self.faults.ignore_auth_key_part() => {
                 format!("{}:{sig}", self.app.key)
@@ -468,7 +506,8 @@ impl Session {
             other if self.faults.signin_id_unchecked() => other.to_string(),
             _ => return Err(SigninRefusal::BadId),
         };
-        if let Some(current) = self.user.as_ref().filter(|u| u.id.as_ref() != id) {
+        let current = self.user.as_ref().filter(|u| u.id.as_ref() != id);
+        if let Some(current) = current.filter(|_| !self.faults.allow_resignin_other_user()) {
             return Err(SigninRefusal::OtherUser {
                 current: current.id.to_string(),
             });
@@ -541,7 +580,11 @@ impl Session {
                 });
             }
         };
-        let size = inbound.data.map_or(0, |d| d.get().len());
+        let size = match inbound.data {
+            Some(d) if self.faults.payload_limit_in_chars() => d.get().chars().count(),
+            Some(d) => d.get().len(),
+            None => 0,
+        };
         let limit = self.app.max_event_payload_bytes;
         if size > limit {
             return Err(ClientEventRefusal::TooLarge { size, limit });
@@ -562,10 +605,10 @@ impl Session {
     ) -> ClientEvent {
         let event = inbound.event.as_ref();
         let user_id = user_id.filter(|_| !self.faults.no_client_event_user_id());
-        let spoofed = inbound
-            .user_id
-            .as_deref()
-            .filter(|_| self.faults.keep_client_user_id() && user_id.is_some());
+        let spoofed = inbound.user_id.as_deref().filter(|_| {
+            (self.faults.keep_client_user_id() && user_id.is_some())
+                || self.faults.relay_client_user_id()
+        });
         let frame =
             message::client_event(channel, event, inbound.data, spoofed.or(user_id.as_deref()));
         let data = match inbound.data {
@@ -597,6 +640,16 @@ impl Session {
         } else {
             false
         }
+    }
+}
+
+/// The `loose_prefixes` fault's classification: lower-cased, and a
+/// `private` prefix without its dash still counts.
+fn loose_kind(channel: &str) -> ChannelKind {
+    let lower = channel.to_ascii_lowercase();
+    match lower.strip_prefix("private") {
+        Some(rest) if !rest.starts_with('-') => ChannelKind::of(&format!("private-{rest}")),
+        _ => ChannelKind::of(&lower),
     }
 }
 

@@ -45,7 +45,10 @@ struct Event {
 
 /// `POST /apps/{id}/events`.
 pub(crate) async fn trigger(request: Authorized) -> RestResult {
-    let body: EventBody = parse_json(&request.body)?;
+    let body: EventBody = match parse_json(&request.body) {
+        Err(_) if request.app.faults.lenient_rest_events() => return Ok(Json(json!({}))),
+        parsed => parsed?,
+    };
     let event = validate(&request.app.config, &request.app.faults, body, false)?;
     deliver(&request.app, &event);
     Ok(Json(
@@ -120,6 +123,9 @@ fn validate(
     in_batch: bool,
 ) -> Result<Event, RestError> {
     let bad = |text: String| Err(RestError::BadRequest(text));
+    if faults.lenient_rest_events() {
+        return Ok(lenient(body));
+    }
     let name = match body.name {
         Some(Value::String(name)) if !name.is_empty() && name.len() <= 200 => name,
         Some(Value::String(_)) => return bad("Event name must be 1 to 200 characters".into()),
@@ -134,7 +140,12 @@ fn validate(
     let Some(Value::String(data)) = body.data else {
         return bad("Event data must be a string (JSON-encode objects first)".into());
     };
-    if data.len() > config.max_event_payload_bytes {
+    let size = if faults.payload_limit_in_chars() {
+        data.chars().count()
+    } else {
+        data.len()
+    };
+    if size > config.max_event_payload_bytes {
         let limit = config.max_event_payload_bytes;
         return Err(RestError::TooLarge(format!(
             "Event data is {} bytes; the limit is {limit} bytes",
@@ -169,6 +180,25 @@ fn validate(
     })
 }
 
+/// The `lenient_rest_events` fault: whatever arrived, as an event.
+fn lenient(body: EventBody) -> Event {
+    let text = |v: Option<Value>| match v {
+        Some(Value::String(s)) => s,
+        Some(other) => other.to_string(),
+        None => String::new(),
+    };
+    Event {
+        name: text(body.name),
+        data: text(body.data),
+        channels: body
+            .channels
+            .or(body.channel.map(|c| vec![c]))
+            .unwrap_or_default(),
+        socket_id: body.socket_id,
+        info: Vec::new(),
+    }
+}
+
 fn check_channels(
     config: &AppConfig,
     faults: &Faults,
@@ -188,6 +218,14 @@ fn check_channels(
     for channel in channels {
         if let Err(e) = validate_channel_name(channel) {
             return bad(format!("Invalid channel name {channel:?}: {e}"));
+        }
+        if (faults.narrow_channel_names()
+            && !channel
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
+            || faults.channel_names_164() && channel.len() > 164
+        {
+            return bad(format!("Invalid channel name {channel:?}"));
         }
     }
     let encrypted = channels

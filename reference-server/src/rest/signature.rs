@@ -55,9 +55,13 @@ pub(crate) fn verify(
     window: Duration,
     now: SystemTime,
 ) -> Result<(), RestError> {
-    let key = param(request.params, "auth_key").ok_or(RestError::Unauthorized(
-        "Missing parameter: auth_key".into(),
-    ))?;
+    let optional = faults.auth_params_optional();
+    let key = match param(request.params, "auth_key") {
+        None if optional => app.key.as_str(),
+        found => found.ok_or(RestError::Unauthorized(
+            "Missing parameter: auth_key".into(),
+        ))?,
+    };
     if key != app.key && !faults.ignore_auth_key() {
         return Err(RestError::Unauthorized(format!(
             "Unknown auth_key for app {}",
@@ -65,12 +69,14 @@ pub(crate) fn verify(
         )));
     }
     match param(request.params, "auth_version") {
+        None if optional => {}
         None => return Err(RestError::Unauthorized("Version required".into())),
         Some("1.0") => {}
         Some(_) if faults.any_auth_version() => {}
         Some(_) => return Err(RestError::Unauthorized("Version not supported".into())),
     }
-    if !faults.ignore_rest_timestamp() {
+    let no_timestamp = optional && param(request.params, "auth_timestamp").is_none();
+    if !faults.ignore_rest_timestamp() && !no_timestamp {
         check_timestamp(param(request.params, "auth_timestamp"), window, now)?;
     }
     let upper_key = request
@@ -91,19 +97,41 @@ pub(crate) fn verify(
     if !faults.ignore_body_md5() {
         check_body_md5(param(request.params, "body_md5"), request.body)?;
     }
-    if faults.ignore_rest_signature() {
+    if faults.ignore_rest_signature()
+        || (optional && param(request.params, "auth_signature").is_none())
+    {
         return Ok(());
     }
     let signed = string_to_sign(request.method, request.path, request.params);
     let expected = auth::sign(&app.secret, &[signed.as_bytes()]);
     let received = param(request.params, "auth_signature").unwrap_or("");
-    if auth::signature_matches(&expected, received) {
+    if auth::signature_matches(&expected, received) || auth_only_matches(request, app, faults) {
         Ok(())
     } else {
         Err(RestError::Unauthorized(format!(
             "Invalid signature: you should have sent HmacSHA256Hex({signed:?}, your_secret_key), but you sent {received:?}"
         )))
     }
+}
+
+/// The `rest_signature_auth_params_only` fault: the signature also passes
+/// when it covers just the method, the path and the `auth_*` parameters.
+fn auth_only_matches(request: &SignedRequest<'_>, app: &AppConfig, faults: &Faults) -> bool {
+    if !faults.rest_signature_auth_params_only() {
+        return false;
+    }
+    let auth_only: Vec<(String, String)> = request
+        .params
+        .iter()
+        .filter(|(k, _)| k.to_ascii_lowercase().starts_with("auth_"))
+        .cloned()
+        .collect();
+    let signed = string_to_sign(request.method, request.path, &auth_only);
+    let expected = auth::sign(&app.secret, &[signed.as_bytes()]);
+    auth::signature_matches(
+        &expected,
+        param(request.params, "auth_signature").unwrap_or(""),
+    )
 }
 
 /// Refuses timestamps `window` or more away from `now`, either way (spec 5.5,

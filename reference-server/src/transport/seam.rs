@@ -50,7 +50,8 @@ impl Seam {
             || f.reencode_event_data
             || f.no_server_ping
             || f.delay_deliveries_ms.is_some()
-            || f.reorder_deliveries;
+            || f.reorder_deliveries
+            || f.mangle_event_names;
         Seam {
             faults: faults.clone(),
             active,
@@ -155,6 +156,15 @@ impl Seam {
                 map.insert("data".into(), Value::String(value.to_string()));
                 frame = encode(map);
             }
+        }
+        if f.mangle_event_names {
+            let name = map.get("event").and_then(Value::as_str).unwrap_or_default();
+            let mangled: String = name
+                .chars()
+                .map(|c| if c.is_ascii() && c != '\\' { c } else { '_' })
+                .collect();
+            map.insert("event".into(), Value::String(mangled));
+            frame = encode(map);
         }
         if let Some(ms) = f.delay_deliveries_ms {
             self.held

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::{case, publish};
+use super::{Path, case, expect_none, publish};
 use crate::conformance::{Case, Ctx, Doc, Failure, Outcome, SpecRef};
 use crate::signing::{Secret, signin_auth};
 use crate::wire::ChannelKind;
@@ -35,16 +35,33 @@ pub(super) fn cases() -> Vec<Case> {
             bad_signature
         ),
         case!(
+            "auth-signatures/signin/other-socket",
+            SIGNIN,
+            Must,
+            "A sign-in signed correctly but for another socket id is refused.",
+            other_socket,
+            security
+        ),
+        case!(
+            "auth-signatures/signin/tampered-user-data",
+            SIGNIN,
+            Must,
+            "A sign-in whose user_data differs from what was signed is refused.",
+            tampered_user_data,
+            security
+        ),
+        case!(
             "auth-signatures/signin/missing-id",
             SIGNIN,
             Must,
             "A sign-in whose user_data has no id is refused.",
             missing_id
         ),
+        // Spec 5.3 constrains the app's signer, not the server: a Should.
         case!(
             "auth-signatures/signin/empty-id",
             SIGNIN,
-            Must,
+            Should,
             "A sign-in whose user_data has an empty id is refused.",
             empty_id
         ),
@@ -95,6 +112,12 @@ async fn refused_signin(ctx: &Ctx, auth: Option<String>, user_data: &str) -> Out
     let auth =
         auth.unwrap_or_else(|| signin_auth(&creds.key, &creds.secret, c.socket_id(), user_data));
     c.send_signin_raw(&auth, user_data).await?;
+    expect_signin_refused(ctx, &mut c).await
+}
+
+/// A `pusher:error` answers the sign-in, and (by sentinel) no
+/// `signin_success` follows.
+async fn expect_signin_refused(ctx: &Ctx, c: &mut crate::client::ProtocolClient) -> Outcome {
     let e = c
         .expect_frame("pusher:error for the sign-in", |e| {
             e.event() == "pusher:error" || e.event() == "pusher:signin_success"
@@ -106,7 +129,7 @@ async fn refused_signin(ctx: &Ctx, auth: Option<String>, user_data: &str) -> Out
             e.encode(),
         ));
     }
-    c.expect_none_before_pong("pusher:signin_success", |e| {
+    expect_none(ctx, c, Path::Connection, "pusher:signin_success", |e| {
         e.event() == "pusher:signin_success"
     })
     .await?;
@@ -114,13 +137,41 @@ async fn refused_signin(ctx: &Ctx, auth: Option<String>, user_data: &str) -> Out
 }
 
 async fn bad_signature(ctx: Ctx) -> Outcome {
-    let forged = signin_auth(
-        &ctx.target().credentials.key,
-        &Secret::new("forged"),
-        "1.1",
-        r#"{"id":"x"}"#,
-    );
-    refused_signin(&ctx, Some(forged), r#"{"id":"x"}"#).await
+    let key = ctx.target().credentials.key.clone();
+    refused_signin_with(&ctx, r#"{"id":"x"}"#, move |socket, data| {
+        signin_auth(&key, &Secret::new("forged"), socket, data)
+    })
+    .await
+}
+
+/// A sign-in whose auth is `make(socket_id, sent user_data)`; it must be refused.
+async fn refused_signin_with(
+    ctx: &Ctx,
+    user_data: &str,
+    make: impl Fn(&str, &str) -> String,
+) -> Outcome {
+    enabled(ctx)?;
+    let mut c = ctx.connect().await?;
+    let auth = make(c.socket_id(), user_data);
+    c.send_signin_raw(&auth, user_data).await?;
+    expect_signin_refused(ctx, &mut c).await
+}
+
+async fn other_socket(ctx: Ctx) -> Outcome {
+    let creds = ctx.target().credentials.clone();
+    refused_signin_with(&ctx, r#"{"id":"x"}"#, move |socket, data| {
+        let other = format!("{socket}1");
+        signin_auth(&creds.key, &creds.secret, &other, data)
+    })
+    .await
+}
+
+async fn tampered_user_data(ctx: Ctx) -> Outcome {
+    let creds = ctx.target().credentials.clone();
+    refused_signin_with(&ctx, r#"{"id":"mallory"}"#, move |socket, _| {
+        signin_auth(&creds.key, &creds.secret, socket, r#"{"id":"alice"}"#)
+    })
+    .await
 }
 
 async fn missing_id(ctx: Ctx) -> Outcome {

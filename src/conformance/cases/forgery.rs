@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use super::{case, expect_forgery_refused, member};
+use super::{case, expect_forgery_refused, expect_refused, member};
 use crate::conformance::{Case, Ctx, Doc, Outcome, SpecRef};
 use crate::signing::{Secret, channel_auth};
 use crate::wire::ChannelKind;
@@ -157,9 +157,8 @@ async fn refused_with(
     let mut c = ctx.connect().await?;
     let auth = make(c.socket_id(), &channel);
     c.send_subscribe(&channel, Some(&auth), data).await?;
-    c.expect_refused(&channel).await?;
-    super::publish(ctx, &channel, "after-forgery", "{}").await?;
-    super::expect_no_event(&mut c, &channel, "after-forgery").await
+    expect_refused(ctx, &mut c, &channel).await?;
+    super::expect_no_leak(ctx, &mut c, &channel).await
 }
 
 fn signed_by(ctx: &Ctx, secret: &str, data: Option<&str>) -> impl Fn(&str, &str) -> String {

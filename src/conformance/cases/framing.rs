@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use super::{case, data_object, member, publish};
+use super::{case, data_object, expect_open, member, publish};
 use crate::client::Incoming;
 use crate::conformance::{Case, Ctx, Doc, Failure, Outcome, SpecRef};
 use crate::wire::ChannelKind;
@@ -42,6 +42,13 @@ pub(super) fn cases() -> Vec<Case> {
             Should,
             "pusher:subscribe with data as a JSON string works.",
             accept_string_data
+        ),
+        case!(
+            "protocol/framing/every-frame",
+            SECTION,
+            Must,
+            "Every server frame of every case is a JSON object with string data where spec 2.2 says, no channel on connection-level frames, no client-side event names, numeric or null error codes, and no 43xx close.",
+            every_frame
         ),
         case!(
             "protocol/framing/invalid-json",
@@ -127,11 +134,51 @@ async fn accept_string_data(ctx: Ctx) -> Outcome {
     Ok(())
 }
 
+/// Traffic that draws every kind of server frame; the runner judges the
+/// frames of this case and of every other case of the run (monitor).
+async fn every_frame(ctx: Ctx) -> Outcome {
+    let features = ctx.target().profile.features.clone();
+    let channel = ctx.unique_channel(ChannelKind::Presence);
+    let (mut a, mut b) = (ctx.connect().await?, ctx.connect().await?);
+    a.subscribe_presence(&channel, &member("a")).await?;
+    b.subscribe_presence(&channel, &member("b")).await?;
+    a.expect_event(&channel, "pusher_internal:member_added")
+        .await?;
+    b.send_subscribe(&ctx.unique_channel(ChannelKind::Private), None, None)
+        .await?;
+    b.expect_error().await?;
+    if features.client_events {
+        b.trigger(&channel, "client-x", json!({})).await?;
+        a.expect_event(&channel, "client-x").await?;
+    }
+    if features.user_authentication {
+        let id = format!("u{}", ctx.random_suffix());
+        let watch = if features.watchlist {
+            json!([id])
+        } else {
+            json!([])
+        };
+        b.signin(&json!({"id": id, "watchlist": watch}).to_string())
+            .await?;
+    }
+    if features.cache_channels {
+        a.subscribe(&ctx.unique_channel(ChannelKind::PublicCache))
+            .await?;
+    }
+    b.close_handshake().await;
+    a.expect_event(&channel, "pusher_internal:member_removed")
+        .await?;
+    a.send_ping().await?;
+    a.expect_frame("pusher:pong", |e| e.event() == "pusher:pong")
+        .await?;
+    expect_open(&ctx, &mut a).await.map(drop)
+}
+
 async fn invalid_json(ctx: Ctx) -> Outcome {
     let mut c = ctx.connect().await?;
     for garbage in ["{{nope", "[1,2]", "{\"data\":{}}", "\"str\""] {
         c.send_text(garbage).await?;
     }
-    c.expect_none_before_pong("close", |_| false).await?;
+    expect_open(&ctx, &mut c).await?;
     Ok(())
 }

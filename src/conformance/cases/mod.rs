@@ -3,20 +3,27 @@
 
 mod auth_signatures;
 mod cache;
+mod client_event_rules;
 mod client_events;
 mod connection;
+mod forged_members;
 mod forgery;
 mod framing;
+mod identity;
+mod names;
 mod ping_pong;
 mod presence;
 mod rest_api;
 mod rest_auth;
+mod rest_binding;
+mod rest_input;
 mod subscriptions;
 mod watchlist;
 mod webhooks;
 
 use serde_json::{Value, json};
 
+use super::observe::{Path, expect_no_event, expect_none, expect_open, expect_refused};
 use super::{Case, Ctx, Failure};
 use crate::client::{ProtocolClient, RestResponse};
 use crate::wire::Envelope;
@@ -30,12 +37,26 @@ macro_rules! case {
             level: crate::conformance::Level::$level,
             requirement: $req,
             slow: false,
+            security: false,
             run: |ctx| Box::pin($f(ctx)),
         }
     };
     ($id:literal, $section:expr, $level:ident, $req:literal, $f:path, slow) => {
         crate::conformance::Case {
             slow: true,
+            ..case!($id, $section, $level, $req, $f)
+        }
+    };
+    ($id:literal, $section:expr, $level:ident, $req:literal, $f:path, security) => {
+        crate::conformance::Case {
+            security: true,
+            ..case!($id, $section, $level, $req, $f)
+        }
+    };
+    ($id:literal, $section:expr, $level:ident, $req:literal, $f:path, slow, security) => {
+        crate::conformance::Case {
+            slow: true,
+            security: true,
             ..case!($id, $section, $level, $req, $f)
         }
     };
@@ -49,12 +70,18 @@ pub(super) fn all() -> Vec<Case> {
         framing::cases(),
         ping_pong::cases(),
         subscriptions::cases(),
+        names::cases(),
         presence::cases(),
         client_events::cases(),
+        client_event_rules::cases(),
         forgery::cases(),
+        forged_members::cases(),
         auth_signatures::cases(),
+        identity::cases(),
         rest_auth::cases(),
+        rest_binding::cases(),
         rest_api::cases(),
+        rest_input::cases(),
         webhooks::cases(),
         cache::cases(),
         watchlist::cases(),
@@ -64,9 +91,16 @@ pub(super) fn all() -> Vec<Case> {
     .collect()
 }
 
-/// Checks a response status.
+/// Checks a response status; a 2xx answer must also carry a JSON object
+/// body (spec 8.1: success bodies are JSON, `{}` at least).
 fn expect_status(resp: &RestResponse, status: u16, what: &str) -> Result<(), Failure> {
-    if resp.status == status {
+    let object = resp.json().is_some_and(|j| j.is_object());
+    if resp.status == status && ((200..300).contains(&status) && !object) {
+        Err(Failure::violation(
+            format!("HTTP {status} with a JSON object body for {what}"),
+            resp.describe(),
+        ))
+    } else if resp.status == status {
         Ok(())
     } else {
         Err(Failure::violation(
@@ -85,21 +119,6 @@ async fn publish(ctx: &Ctx, channel: &str, event: &str, data: &str) -> Result<()
     expect_status(&resp, 200, "a valid publish")
 }
 
-/// Proves with the barrier that `client` got no `event` on `channel`.
-async fn expect_no_event(
-    client: &mut ProtocolClient,
-    channel: &str,
-    event: &str,
-) -> Result<(), Failure> {
-    let what = format!("{event} on {channel}");
-    client
-        .expect_none_before_pong(&what, |e| {
-            e.event() == event && e.channel() == Some(channel)
-        })
-        .await?;
-    Ok(())
-}
-
 /// A fresh connection subscribes with exactly these fields; it must be refused
 /// and must not receive a later event on the channel.
 async fn expect_forgery_refused(
@@ -110,9 +129,20 @@ async fn expect_forgery_refused(
 ) -> Result<(), Failure> {
     let mut c = ctx.connect().await?;
     c.send_subscribe(channel, auth, data).await?;
-    c.expect_refused(channel).await?;
+    expect_refused(ctx, &mut c, channel).await?;
+    expect_no_leak(ctx, &mut c, channel).await
+}
+
+/// Publishes on `channel`, which `c` was refused, and proves by a sentinel
+/// on its connection that nothing on `channel` reaches it (spec 4.5).
+async fn expect_no_leak(ctx: &Ctx, c: &mut ProtocolClient, channel: &str) -> Result<(), Failure> {
     publish(ctx, channel, "after-forgery", "{}").await?;
-    expect_no_event(&mut c, channel, "after-forgery").await
+    let what = format!("any event on refused {channel}");
+    expect_none(ctx, c, Path::Connection, &what, |e| {
+        e.channel() == Some(channel)
+    })
+    .await
+    .map(drop)
 }
 
 /// The decoded `data` of a frame, or a violation naming the frame.

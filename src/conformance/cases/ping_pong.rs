@@ -2,9 +2,7 @@
 
 use std::time::Duration;
 
-use serde_json::json;
-
-use super::case;
+use super::{case, expect_open};
 use crate::client::Incoming;
 use crate::conformance::{Case, Ctx, Doc, Failure, Outcome, SpecRef};
 use crate::wire::ChannelKind;
@@ -43,7 +41,7 @@ pub(super) fn cases() -> Vec<Case> {
             "protocol/ping-pong/dead-client-closed",
             SECTION,
             Should,
-            "A client ignoring pings is closed with 4201 within activity_timeout + pong timeout + slack.",
+            "A client ignoring pings is closed with 4201, not before activity_timeout + pong timeout and within that plus slack.",
             dead_client_closed,
             slow
         ),
@@ -111,13 +109,35 @@ async fn server_pings_idle(ctx: Ctx) -> Outcome {
 
 async fn dead_client_closed(ctx: Ctx) -> Outcome {
     let (slow, setup) = ctx.slow()?;
-    let mut c = slow.connect().await?;
+    // Two silent clients: `early` is read once, just before the server may
+    // close it (reading makes the WebSocket library answer control pings,
+    // which keeps a client alive), `late` only after it must have.
+    let (mut early, mut late) = (slow.connect().await?, slow.connect().await?);
+    let start = tokio::time::Instant::now();
     let budget = setup.activity_timeout + setup.pong_timeout;
-    // Time passing in silence is the requirement itself: reading earlier would
-    // make the WebSocket library answer control pings and keep us alive.
-    tokio::time::sleep(budget + budget / 2 + Duration::from_millis(500)).await;
+    // Time passing in silence is the requirement itself.
+    tokio::time::sleep_until(start + budget * 3 / 4).await;
+    // Only a close seen clearly before the budget is premature: a read that
+    // a loaded scheduler delays past it proves nothing either way.
+    let conclusive = start.elapsed() < budget - budget / 16;
+    while let Some(incoming) = early.recv_until(tokio::time::Instant::now()).await {
+        if let (closed @ Incoming::Closed(..), true) = (incoming, conclusive) {
+            return Err(Failure::violation(
+                format!(
+                    "no close before activity_timeout + pong timeout ({} ms) of silence",
+                    budget.as_millis()
+                ),
+                format!(
+                    "{} within {} ms",
+                    closed.describe(),
+                    start.elapsed().as_millis()
+                ),
+            ));
+        }
+    }
+    tokio::time::sleep_until(start + budget + budget / 2 + Duration::from_millis(500)).await;
     let deadline = tokio::time::Instant::now() + Duration::from_millis(200);
-    match c.expect_close_until(deadline).await {
+    match late.expect_close_until(deadline).await {
         Ok((Some(4201), _)) => Ok(()),
         Ok((code, reason)) => Err(Failure::violation(
             "close 4201",
@@ -129,17 +149,23 @@ async fn dead_client_closed(ctx: Ctx) -> Outcome {
 
 async fn traffic_keeps_alive(ctx: Ctx) -> Outcome {
     let (slow, setup) = ctx.slow()?;
-    let channel = slow.unique_channel(ChannelKind::Public);
     let mut c = slow.connect().await?;
     let step = setup.activity_timeout / 2;
     let rounds =
         3 * (setup.activity_timeout + setup.pong_timeout).as_millis() / step.as_millis().max(1);
+    // Unsubscribing a subscribed channel draws no reply (spec 4.6), so only
+    // the client's own messages can keep the connection alive: a server
+    // whose idle timer counts its outbound frames closes it.
+    let mut channels = Vec::new();
     for _ in 0..rounds {
-        // The client speaks on a schedule without reading: only its own
-        // messages may keep the connection alive. A send that fails means
-        // the server dropped the connection.
-        let frame = json!({"event": "pusher:unsubscribe", "data": {"channel": channel}});
-        if let Err(e) = c.send_json(&frame).await {
+        let channel = slow.unique_channel(ChannelKind::Public);
+        c.subscribe(&channel).await?;
+        channels.push(channel);
+    }
+    for channel in &channels {
+        // The client speaks on a schedule without reading. A send that
+        // fails means the server dropped the connection.
+        if let Err(e) = c.unsubscribe(channel).await {
             return Err(Failure::violation(
                 "the connection open while the client keeps sending",
                 format!("sending failed: {e}"),
@@ -147,6 +173,6 @@ async fn traffic_keeps_alive(ctx: Ctx) -> Outcome {
         }
         tokio::time::sleep(step).await;
     }
-    c.expect_none_before_pong("close", |_| false).await?;
+    expect_open(&slow, &mut c).await?;
     Ok(())
 }

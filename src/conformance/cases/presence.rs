@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use super::{case, expect_no_event, member};
+use super::{Path, case, expect_no_event, expect_none, expect_refused, member};
 use crate::conformance::{Case, Ctx, Doc, Failure, Outcome, SpecRef};
 use crate::wire::{ChannelKind, Envelope};
 
@@ -41,6 +41,13 @@ pub(super) fn cases() -> Vec<Case> {
             Must,
             "Closing the socket of a member sends member_removed to the others.",
             disconnect_removes
+        ),
+        case!(
+            "protocol/presence/unsubscribe-removes",
+            SECTION,
+            Must,
+            "pusher:unsubscribe of a user's only connection sends member_removed to the others.",
+            unsubscribe_removes
         ),
         case!(
             "protocol/presence/numeric-user-id",
@@ -125,7 +132,7 @@ async fn member_added_others(ctx: Ctx) -> Outcome {
             added.encode(),
         ));
     }
-    expect_no_event(&mut b, &channel, "pusher_internal:member_added").await
+    expect_no_event(&ctx, &mut b, &channel, "pusher_internal:member_added").await
 }
 
 async fn multi_connection(ctx: Ctx) -> Outcome {
@@ -145,15 +152,22 @@ async fn multi_connection(ctx: Ctx) -> Outcome {
             p.to_string(),
         ));
     }
-    expect_no_event(&mut watcher, &channel, "pusher_internal:member_added").await?;
-    u1.close().await;
-    u2.expect_none_before_pong("nothing", |_| false).await?;
-    expect_no_event(&mut watcher, &channel, "pusher_internal:member_removed").await?;
-    u2.close().await;
+    let removed = |e: &Envelope| {
+        e.event() == "pusher_internal:member_removed" && e.channel() == Some(channel.as_str())
+    };
+    let what = "a second member_added for u (a user, not a connection, is a member)";
+    let added = |e: &Envelope| e.event() == "pusher_internal:member_added";
+    expect_none(&ctx, &mut watcher, Path::Channel(&channel), what, added).await?;
+    u1.close_handshake().await;
+    let what = "member_removed for u while its second connection is still subscribed";
+    expect_none(&ctx, &mut watcher, Path::Channel(&channel), what, removed).await?;
+    u2.close_handshake().await;
     watcher
         .expect_event(&channel, "pusher_internal:member_removed")
         .await?;
-    expect_no_event(&mut watcher, &channel, "pusher_internal:member_removed").await
+    let what = "a duplicate member_removed for u after its last connection left";
+    expect_none(&ctx, &mut watcher, Path::Channel(&channel), what, removed).await?;
+    Ok(())
 }
 
 async fn disconnect_removes(ctx: Ctx) -> Outcome {
@@ -163,6 +177,30 @@ async fn disconnect_removes(ctx: Ctx) -> Outcome {
     let mut b = ctx.connect().await?;
     b.subscribe_presence(&channel, &member("b")).await?;
     b.close().await;
+    let removed = a
+        .expect_event(&channel, "pusher_internal:member_removed")
+        .await?;
+    match removed
+        .data_decoded()
+        .and_then(|d| d.get("user_id").cloned())
+    {
+        Some(id) if id == json!("b") => Ok(()),
+        _ => Err(Failure::violation(
+            "member_removed with user_id \"b\"",
+            removed.encode(),
+        )),
+    }
+}
+
+async fn unsubscribe_removes(ctx: Ctx) -> Outcome {
+    let channel = ctx.unique_channel(ChannelKind::Presence);
+    let mut a = ctx.connect().await?;
+    a.subscribe_presence(&channel, &member("a")).await?;
+    let mut b = ctx.connect().await?;
+    b.subscribe_presence(&channel, &member("b")).await?;
+    a.expect_event(&channel, "pusher_internal:member_added")
+        .await?;
+    b.unsubscribe(&channel).await?;
     let removed = a
         .expect_event(&channel, "pusher_internal:member_removed")
         .await?;
@@ -198,7 +236,7 @@ async fn user_info_not_object(ctx: Ctx) -> Outcome {
     let data = r#"{"user_id":"x","user_info":"x"}"#;
     let auth = c.auth_for(&channel, Some(data));
     c.send_subscribe(&channel, Some(&auth), Some(data)).await?;
-    c.expect_refused(&channel).await?;
+    expect_refused(&ctx, &mut c, &channel).await?;
     Ok(())
 }
 
@@ -218,7 +256,7 @@ async fn limit(ctx: Ctx) -> Outcome {
     extra
         .send_subscribe(&channel, Some(&auth), Some(&data))
         .await?;
-    extra.expect_refused(&channel).await?;
+    expect_refused(&ctx, &mut extra, &channel).await?;
     Ok(())
 }
 
@@ -253,5 +291,5 @@ async fn subscription_count_excluded(ctx: Ctx) -> Outcome {
     b.subscribe_presence(&channel, &member("b")).await?;
     a.expect_event(&channel, "pusher_internal:member_added")
         .await?;
-    expect_no_event(&mut a, &channel, "pusher_internal:subscription_count").await
+    expect_no_event(&ctx, &mut a, &channel, "pusher_internal:subscription_count").await
 }

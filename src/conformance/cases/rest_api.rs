@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use super::{case, expect_no_event, expect_status, member, publish};
+use super::{case, expect_no_event, expect_open, expect_status, member, publish};
 use crate::conformance::{Case, Ctx, Doc, Failure, Outcome, SpecRef};
 use crate::wire::ChannelKind;
 
@@ -59,14 +59,14 @@ pub(super) fn cases() -> Vec<Case> {
             "rest-api/events/too-large",
             EVENTS,
             Must,
-            "Event data of 10241 bytes is refused with 413.",
+            "Event data one byte over the limit (10240 bytes, or the profile's limits.max_event_payload_bytes) is refused with 413.",
             too_large
         ),
         case!(
             "rest-api/events/max-size",
             EVENTS,
             Should,
-            "Event data of exactly 10240 bytes is accepted.",
+            "Event data of exactly the limit (10240 bytes, or the profile's) is accepted.",
             max_size
         ),
         case!(
@@ -164,8 +164,16 @@ pub(super) fn cases() -> Vec<Case> {
             "rest-api/users/terminate",
             USERS,
             Must,
-            "terminate_connections closes signed-in sockets of the user, not presence-only ones.",
-            terminate
+            "terminate_connections closes every signed-in socket of the user with 4009 or a 42xx code, and leaves presence-only sockets and other users open.",
+            terminate,
+            security
+        ),
+        case!(
+            "rest-api/users/terminate-reconnect",
+            USERS,
+            Must,
+            "After terminate_connections the user may connect and sign in again, and receives its user events.",
+            terminate_reconnect
         ),
     ]
 }
@@ -226,28 +234,34 @@ async fn too_many_channels(ctx: Ctx) -> Outcome {
     refused(&ctx, &refs, "ev", "{}", 400, "101 channels").await
 }
 
+/// The data limit this case depends on: the profile's, 10240 by default.
+fn payload_limit(ctx: &Ctx) -> usize {
+    ctx.target().profile.limits.max_event_payload_bytes
+}
+
 async fn too_large(ctx: Ctx) -> Outcome {
+    let limit = payload_limit(&ctx);
+    let what = format!(
+        "{} bytes of data (the profile's limits.max_event_payload_bytes = {limit}; this case depends on it)",
+        limit + 1
+    );
     refused(
         &ctx,
         &["pc-large"],
         "ev",
-        &"x".repeat(10241),
+        &"x".repeat(limit + 1),
         413,
-        "10241 bytes of data",
+        &what,
     )
     .await
 }
 
 async fn max_size(ctx: Ctx) -> Outcome {
-    refused(
-        &ctx,
-        &["pc-max"],
-        "ev",
-        &"x".repeat(10240),
-        200,
-        "exactly 10240 bytes of data",
-    )
-    .await
+    let limit = payload_limit(&ctx);
+    let what = format!(
+        "exactly {limit} bytes of data (the profile's limits.max_event_payload_bytes; this case depends on it)"
+    );
+    refused(&ctx, &["pc-max"], "ev", &"x".repeat(limit), 200, &what).await
 }
 
 async fn exclude_socket(ctx: Ctx) -> Outcome {
@@ -261,27 +275,34 @@ async fn exclude_socket(ctx: Ctx) -> Outcome {
         .await?;
     expect_status(&resp, 200, "a publish with socket_id")?;
     b.expect_event(&channel, "ev").await?;
-    expect_no_event(&mut a, &channel, "ev").await
+    expect_no_event(&ctx, &mut a, &channel, "ev").await
 }
 
 async fn info(ctx: Ctx) -> Outcome {
-    let channel = ctx.unique_channel(ChannelKind::Presence);
+    let presence = ctx.unique_channel(ChannelKind::Presence);
+    let public = ctx.unique_channel(ChannelKind::Public);
     let mut a = ctx.connect().await?;
-    a.subscribe_presence(&channel, &member("a")).await?;
+    a.subscribe_presence(&presence, &member("a")).await?;
+    a.subscribe(&public).await?;
+    let extra = json!({"info": "user_count,subscription_count"});
     let resp = ctx
         .rest()
-        .publish(&[&channel], "ev", "{}", json!({"info": "user_count"}))
+        .publish(&[&presence, &public], "ev", "{}", extra)
         .await?;
     expect_status(&resp, 200, "a publish with info")?;
-    match resp.json().and_then(|j| {
-        j.pointer(&format!("/channels/{channel}/user_count"))
-            .cloned()
-    }) {
-        Some(n) if n == json!(1) => Ok(()),
-        _ => Err(Failure::violation(
-            format!("{{\"channels\":{{\"{channel}\":{{\"user_count\":1}}}}}}"),
-            resp.describe(),
-        )),
+    let counting = ctx.target().profile.features.subscription_count;
+    // Spec 8.2: user_count on presence only, subscription_count on every
+    // other kind when the app counts; attributes that do not apply are left out.
+    let want = json!({
+        "channels": {
+            presence.as_str(): {"user_count": 1},
+            public.as_str(): if counting { json!({"subscription_count": 1}) } else { json!({}) },
+        }
+    });
+    if resp.json() == Some(want.clone()) {
+        Ok(())
+    } else {
+        Err(Failure::violation(want.to_string(), resp.describe()))
     }
 }
 
@@ -477,26 +498,76 @@ async fn users_non_presence(ctx: Ctx) -> Outcome {
     )
 }
 
+/// Close codes a terminated connection may get: 4009 (what open servers
+/// send) or a 4200-range "reconnect" code, since the user may reconnect
+/// (spec 8.7, open question 13).
+fn terminate_code_ok(code: Option<u16>) -> bool {
+    code.is_some_and(|c| c == 4009 || (4200..4300).contains(&c))
+}
+
 async fn terminate(ctx: Ctx) -> Outcome {
     ctx.require(
         ctx.target().profile.features.user_authentication,
         "n/a: user authentication disabled",
     )?;
     let id = format!("u{}", ctx.random_suffix());
-    let mut signed = ctx.connect().await?;
-    signed.signin(&json!({"id": id}).to_string()).await?;
+    let user = json!({"id": id}).to_string();
+    let mut signed = Vec::new();
+    for _ in 0..2 {
+        let mut c = ctx.connect().await?;
+        c.signin(&user).await?;
+        signed.push(c);
+    }
     let mut member_only = ctx.connect().await?;
     member_only
         .subscribe_presence(&ctx.unique_channel(ChannelKind::Presence), &member(&id))
+        .await?;
+    let mut bystander = ctx.connect().await?;
+    bystander
+        .signin(&json!({"id": format!("{id}-other")}).to_string())
         .await?;
     let rest = ctx.rest();
     let req = rest
         .request("POST", &format!("/users/{id}/terminate_connections"))
         .json(&json!({}));
     expect_status(&rest.send(&req).await?, 200, "terminate_connections")?;
-    signed.expect_close().await?;
-    member_only
-        .expect_none_before_pong("close", |_| false)
-        .await?;
+    for (n, c) in signed.iter_mut().enumerate() {
+        let (code, reason) = c.expect_close().await?;
+        if !terminate_code_ok(code) {
+            return Err(Failure::violation(
+                format!(
+                    "signed-in connection {} of {id} closed with 4009 or a 4200-4299 code",
+                    n + 1
+                ),
+                format!("close {code:?} {reason:?}"),
+            ));
+        }
+    }
+    expect_open(&ctx, &mut member_only).await?;
+    expect_open(&ctx, &mut bystander).await?;
+    Ok(())
+}
+
+async fn terminate_reconnect(ctx: Ctx) -> Outcome {
+    ctx.require(
+        ctx.target().profile.features.user_authentication,
+        "n/a: user authentication disabled",
+    )?;
+    let id = format!("u{}", ctx.random_suffix());
+    let user = json!({"id": id}).to_string();
+    let mut c = ctx.connect().await?;
+    c.signin(&user).await?;
+    let rest = ctx.rest();
+    let req = rest
+        .request("POST", &format!("/users/{id}/terminate_connections"))
+        .json(&json!({}));
+    expect_status(&rest.send(&req).await?, 200, "terminate_connections")?;
+    c.expect_close().await?;
+    let mut again = ctx.connect().await?;
+    again.signin(&user).await?;
+    let channel = format!("#server-to-user-{id}");
+    again.subscribe(&channel).await?;
+    publish(&ctx, &channel, "after-terminate", "{}").await?;
+    again.expect_event(&channel, "after-terminate").await?;
     Ok(())
 }

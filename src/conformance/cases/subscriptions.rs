@@ -2,7 +2,10 @@
 
 use serde_json::{Value, json};
 
-use super::{case, expect_forgery_refused, expect_no_event, member, publish};
+use super::{
+    Path, case, expect_forgery_refused, expect_no_event, expect_no_leak, expect_none, expect_open,
+    expect_refused, member, publish,
+};
 use crate::conformance::{Case, Ctx, Doc, Failure, Outcome, SpecRef};
 use crate::wire::ChannelKind;
 
@@ -186,7 +189,7 @@ async fn private_wrong_key(ctx: Ctx) -> Outcome {
     let sig = auth.split_once(':').map_or("", |(_, s)| s);
     c.send_subscribe(&channel, Some(&format!("wrongkey:{sig}")), None)
         .await?;
-    c.expect_refused(&channel).await?;
+    expect_refused(&ctx, &mut c, &channel).await?;
     Ok(())
 }
 
@@ -202,7 +205,7 @@ async fn private_other_channel(ctx: Ctx) -> Outcome {
     let mut c = ctx.connect().await?;
     let auth = c.auth_for(&ctx.unique_channel(ChannelKind::Private), None);
     c.send_subscribe(&channel, Some(&auth), None).await?;
-    c.expect_refused(&channel).await?;
+    expect_refused(&ctx, &mut c, &channel).await?;
     Ok(())
 }
 
@@ -213,7 +216,7 @@ async fn presence_altered_data(ctx: Ctx) -> Outcome {
     let auth = c.auth_for(&channel, Some(&signed));
     c.send_subscribe(&channel, Some(&auth), Some(&format!(" {signed}")))
         .await?;
-    c.expect_refused(&channel).await?;
+    expect_refused(&ctx, &mut c, &channel).await?;
     Ok(())
 }
 
@@ -251,8 +254,7 @@ async fn no_leak_after_failure(ctx: Ctx) -> Outcome {
             info.describe(),
         ));
     }
-    publish(&ctx, &channel, "leak", "{}").await?;
-    expect_no_event(&mut c, &channel, "leak").await
+    expect_no_leak(&ctx, &mut c, &channel).await
 }
 
 async fn duplicate(ctx: Ctx) -> Outcome {
@@ -263,7 +265,7 @@ async fn duplicate(ctx: Ctx) -> Outcome {
     c.expect_error().await?;
     publish(&ctx, &channel, "once", "{}").await?;
     c.expect_event(&channel, "once").await?;
-    expect_no_event(&mut c, &channel, "once").await
+    expect_no_event(&ctx, &mut c, &channel, "once").await
 }
 
 async fn unsubscribe(ctx: Ctx) -> Outcome {
@@ -271,16 +273,22 @@ async fn unsubscribe(ctx: Ctx) -> Outcome {
     let mut c = ctx.connect().await?;
     c.subscribe(&channel).await?;
     c.unsubscribe(&channel).await?;
-    c.expect_none_before_pong("anything", |_| false).await?;
+    // The connection sentinel's subscribe is read after the unsubscribe.
+    expect_open(&ctx, &mut c).await?;
     publish(&ctx, &channel, "after", "{}").await?;
-    expect_no_event(&mut c, &channel, "after").await
+    let what = format!("events on {channel} after pusher:unsubscribe");
+    expect_none(&ctx, &mut c, Path::Connection, &what, |e| {
+        e.channel() == Some(channel.as_str())
+    })
+    .await
+    .map(drop)
 }
 
 async fn unsubscribe_unknown(ctx: Ctx) -> Outcome {
     let mut c = ctx.connect().await?;
     c.unsubscribe(&ctx.unique_channel(ChannelKind::Public))
         .await?;
-    c.expect_none_before_pong("close", |_| false).await?;
+    expect_open(&ctx, &mut c).await?;
     Ok(())
 }
 
@@ -294,7 +302,7 @@ async fn name_charset(ctx: Ctx) -> Outcome {
     for bad in [" b", "/b", "*b"] {
         let channel = format!("{}{bad}", ctx.unique_channel(ChannelKind::Public));
         c.send_subscribe(&channel, Some(""), None).await?;
-        c.expect_refused(&channel).await?;
+        expect_refused(&ctx, &mut c, &channel).await?;
     }
     Ok(())
 }
@@ -307,7 +315,7 @@ async fn name_length(ctx: Ctx) -> Outcome {
     }
     let long = format!("{base:y<201}");
     c.send_subscribe(&long, Some(""), None).await?;
-    c.expect_refused(&long).await?;
+    expect_refused(&ctx, &mut c, &long).await?;
     Ok(())
 }
 
@@ -349,7 +357,8 @@ async fn prefix_anchored(ctx: Ctx) -> Outcome {
     let cache_like = format!("my-cache-{}", ctx.random_suffix());
     publish(&ctx, &cache_like, "before", "{}").await?;
     c.subscribe(&cache_like).await?;
-    c.expect_none_before_pong("cache replay or cache_miss on my-cache-", |e| {
+    let what = "cache replay or cache_miss on my-cache-";
+    expect_none(&ctx, &mut c, Path::Channel(&cache_like), what, |e| {
         e.channel() == Some(cache_like.as_str())
             && (e.event() == "before" || e.event() == "pusher:cache_miss")
     })
@@ -364,7 +373,7 @@ async fn hash_reserved(ctx: Ctx) -> Outcome {
         format!("#server-to-user-{}", ctx.random_suffix()),
     ] {
         c.send_subscribe(&channel, Some(""), None).await?;
-        c.expect_refused(&channel).await?;
+        expect_refused(&ctx, &mut c, &channel).await?;
     }
     Ok(())
 }
