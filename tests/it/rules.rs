@@ -866,3 +866,26 @@ async fn issue_8_a_capacity_search_passes_on_a_passing_step_and_fails_when_none_
         "the search stops at the first failing step"
     );
 }
+
+// See: issue 8, rule 6: conform too writes its reports marked interrupted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_8_sigterm_during_conform_reports_the_cases_not_run_and_exits_130() {
+    let json = scratch("conform-term").join("report.json");
+    let (mut child, rx) = spawn(&["conform", "--json", s(&json)], &[]);
+    wait_line(&rx, "conform: ");
+    signal(&child, "-TERM");
+    let status = child.wait().expect("exits");
+    assert_eq!(status.code(), Some(130));
+    let report = read_json(&json);
+    assert_eq!(
+        (report["interrupted"].as_bool(), report["status"].as_str()),
+        (Some(true), Some("interrupted"))
+    );
+    let cases = report["cases"].as_array().expect("cases");
+    assert!(
+        cases.iter().any(|c| c["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("interrupted"))),
+        "cases not run are reported as such"
+    );
+}
