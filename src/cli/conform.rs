@@ -164,6 +164,11 @@ pub(super) async fn conform(args: ConformArgs, interrupt: Interrupt) -> Result<S
         None
     };
     preflight_all(&list).await?;
+    eprintln!(
+        "conform: {} cases against {} target(s)",
+        picked.len(),
+        list.len()
+    );
     let opts = RunOptions {
         strict: args.strict,
         slow_case_deadline: if bundled.is_some() {

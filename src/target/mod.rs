@@ -510,16 +510,22 @@ mod tests {
         );
     }
 
-    #[test]
-    fn the_documented_profile_example_parses() {
+    /// The first TOML example of these module docs after `heading`.
+    fn doc_example(heading: &str) -> String {
         let doc = include_str!("mod.rs");
-        let start = doc.find("//! ```toml").expect("example present");
-        let body: String = doc[start..]
+        let start = doc.find(heading).expect("section present");
+        let start = start + doc[start..].find("//! ```toml").expect("example present");
+        doc[start..]
             .lines()
             .skip(1)
             .take_while(|l| !l.starts_with("//! ```"))
             .map(|l| format!("{}\n", l.trim_start_matches("//!").trim_start_matches(' ')))
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn the_documented_profile_example_parses() {
+        let body = doc_example("# Capability profile");
         let p = Profile::from_toml(&body).expect("example parses");
         assert_eq!(p.app("limited").and_then(|a| a.max_connections), Some(2));
         assert!(p.features.client_events && !p.features.webhooks);
@@ -528,15 +534,7 @@ mod tests {
 
     #[test]
     fn the_documented_target_list_parses_with_a_profile_per_target() {
-        let doc = include_str!("mod.rs");
-        let start = doc.find("# Target list").expect("section present");
-        let start = start + doc[start..].find("//! ```toml").expect("example present");
-        let body: String = doc[start..]
-            .lines()
-            .skip(1)
-            .take_while(|l| !l.starts_with("//! ```"))
-            .map(|l| format!("{}\n", l.trim_start_matches("//!").trim_start_matches(' ')))
-            .collect();
+        let body = doc_example("# Target list");
         let list = TargetList::from_toml(&body).expect("example parses");
         assert_eq!(list.target.len(), 2);
         assert_eq!(

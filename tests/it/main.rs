@@ -6,6 +6,7 @@ mod gate;
 mod load;
 mod reference;
 mod rules;
+mod rules_process;
 mod signing_props;
 mod support;
 mod tls;
