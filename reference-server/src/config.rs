@@ -182,6 +182,14 @@ pub struct TransportLimits {
     /// A connection whose writes make no progress for this long (it is not
     /// reading) is closed 4100: how slowness is judged.
     pub drain_timeout_ms: u64,
+    /// A request's header must arrive within this (ms); it is also how long
+    /// a keep-alive HTTP connection may wait idle for its next request.
+    pub header_timeout_ms: u64,
+    /// A request's body must arrive within this (ms), or the request gets 408.
+    pub body_timeout_ms: u64,
+    /// Accepted connections still waiting for their first request, at most;
+    /// more wait in the kernel's listen backlog.
+    pub max_pending_connections: usize,
     /// Read buffer per connection in bytes. tungstenite zero-fills it before
     /// each read, so all of it is resident on every idle connection; a larger
     /// message grows it as needed, so this sets the idle cost and the most
@@ -195,6 +203,9 @@ impl Default for TransportLimits {
             max_message_bytes: 32 * 1024,
             outbound_queue_bytes: 2 * 1024 * 1024,
             drain_timeout_ms: 10_000,
+            header_timeout_ms: 10_000,
+            body_timeout_ms: 10_000,
+            max_pending_connections: 1024,
             read_buffer_bytes: 1024,
         }
     }
@@ -313,8 +324,21 @@ impl Config {
                 "must be at least 16384",
             );
         }
-        if self.transport.drain_timeout_ms == 0 {
-            return invalid("transport.drain_timeout_ms".into(), "must be positive");
+        let t = &self.transport;
+        for (name, value) in [
+            ("drain_timeout_ms", t.drain_timeout_ms),
+            ("header_timeout_ms", t.header_timeout_ms),
+            ("body_timeout_ms", t.body_timeout_ms),
+        ] {
+            if value == 0 {
+                return invalid(format!("transport.{name}"), "must be positive");
+            }
+        }
+        if t.max_pending_connections == 0 {
+            return invalid(
+                "transport.max_pending_connections".into(),
+                "must be at least 1",
+            );
         }
         Ok(())
     }

@@ -39,7 +39,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
@@ -89,17 +88,13 @@ pub async fn serve(
         live: live_tx,
     });
     let router = transport::router(shared.clone());
-    let stopping = async move {
+    let stop_accepting = shared.shutdown.clone();
+    tokio::spawn(async move {
         shutdown.await;
         let _ = stop_tx.send(true);
-    };
-    // Pusher frames are small and latency-sensitive: no Nagle delay.
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
     });
-    let result = axum::serve(listener, router)
-        .with_graceful_shutdown(stopping)
-        .await;
+    let result =
+        transport::http::serve(listener, router, &shared.config.transport, stop_accepting).await;
     drop(shared);
     // Every connection task holds a `live` sender; all dropped means all closed.
     let _ = tokio::time::timeout(SHUTDOWN_GRACE, live_rx.recv()).await;

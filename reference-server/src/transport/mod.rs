@@ -1,6 +1,7 @@
 //! axum transport: the WebSocket upgrade at `/app/{key}`, the HTTP API routes, shutdown.
 
 mod closing;
+pub(crate) mod http;
 #[cfg(feature = "faults")]
 mod seam;
 #[cfg(not(feature = "faults"))]

@@ -8,6 +8,7 @@ mod cache;
 mod client_events;
 mod connection;
 mod framing;
+mod half_open;
 mod presence;
 mod rest;
 mod rfc6455;

@@ -4,6 +4,7 @@
 //! Every wait is bounded by [`WAIT`] and panics with what it was waiting
 //! for; negatives are proved with the ping/pong barrier, never a sleep.
 
+mod child;
 mod client;
 pub(crate) mod raw;
 mod rest;
@@ -17,6 +18,7 @@ use reference_server::{AppConfig, Config, Server, WebhookTarget};
 use serde_json::Value;
 use tokio::net::TcpListener;
 
+pub(crate) use child::ChildServer;
 pub(crate) use client::Client;
 pub(crate) use raw::RawSocket;
 pub(crate) use rest::Rest;
