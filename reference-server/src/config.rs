@@ -66,6 +66,11 @@ pub struct AppConfig {
     pub watchlist: bool,
     /// Maximum concurrent connections; over it new ones are closed 4004.
     pub max_connections: Option<u32>,
+    /// Maximum channels one connection may be subscribed to at once; more
+    /// are refused with `pusher:error` (spec 4.5). The hosted service sets
+    /// no documented limit (spec 10.7); this one keeps a single connection
+    /// from taking unbounded memory.
+    pub max_subscriptions_per_connection: usize,
     /// Maximum distinct users in one presence channel (spec 7.1: 100).
     pub max_presence_members: usize,
     /// Maximum presence `user_id` length in characters (spec 7.1: 128).
@@ -112,6 +117,7 @@ impl Default for AppConfig {
             subscription_count: false,
             watchlist: true,
             max_connections: None,
+            max_subscriptions_per_connection: 1000,
             max_presence_members: 100,
             max_presence_user_id_chars: 128,
             max_presence_user_info_bytes: 1024,
@@ -125,6 +131,9 @@ impl Default for AppConfig {
         }
     }
 }
+
+/// The longest cache TTL accepted: a year, in ms.
+const MAX_CACHE_TTL_MS: u64 = 365 * 24 * 3600 * 1000;
 
 /// An app secret; its `Debug` never prints the value.
 #[derive(Clone, Deserialize, PartialEq, Eq)]
@@ -294,6 +303,16 @@ impl Config {
                     format!("apps[{i}].key"),
                     "must not contain ':', '/', '?' or '#'",
                 );
+            }
+            if app.max_subscriptions_per_connection == 0 {
+                return invalid(
+                    format!("apps[{i}].max_subscriptions_per_connection"),
+                    "must be at least 1",
+                );
+            }
+            // Far enough for any use; keeps `now + ttl` from overflowing.
+            if app.cache_ttl_ms > MAX_CACHE_TTL_MS {
+                return invalid(format!("apps[{i}].cache_ttl_ms"), "must be at most a year");
             }
             if app.client_event_rate == 0 {
                 return invalid(format!("apps[{i}].client_event_rate"), "must be at least 1");

@@ -3,7 +3,7 @@
 //! Locks are `parking_lot` mutexes held only for in-memory work, never across
 //! an `.await`. Frames go out through each connection's bounded queue with
 //! `try_send`, so a publish never waits on a slow client. Lock order inside
-//! an app: `channels`, then `cache`, then `users`.
+//! an app: a `channels` shard (never two), then `cache`, then `users`.
 
 mod channel;
 mod conn;
@@ -29,6 +29,32 @@ use crate::protocol::message;
 use crate::protocol::refusal::SubscribeRefusal;
 use crate::protocol::session::{ClientEvent, Join, SignedIn};
 use crate::webhooks::{AppHooks, WebhookEvent, WebhookKind, Webhooks};
+
+/// Channel shards per app: a listing of every channel locks one shard at a
+/// time, so it never stops publishes and subscribes to the others for long.
+const SHARDS: usize = 16;
+
+/// One app's channels, split over [`SHARDS`] locks by name hash.
+#[derive(Debug)]
+struct ChannelMap {
+    shards: [Mutex<HashMap<String, Channel>>; SHARDS],
+    hasher: RandomState,
+}
+
+impl ChannelMap {
+    fn new() -> ChannelMap {
+        ChannelMap {
+            shards: std::array::from_fn(|_| Mutex::new(HashMap::new())),
+            hasher: RandomState::new(),
+        }
+    }
+
+    /// The shard that holds `name`.
+    fn shard(&self, name: &str) -> &Mutex<HashMap<String, Channel>> {
+        let at = self.hasher.hash_one(name) as usize % SHARDS;
+        &self.shards[at]
+    }
+}
 
 /// Above this many subscribers `subscription_count` is sent at most every 5 s (spec 7.5).
 const COUNT_THROTTLE_ABOVE: usize = 100;
@@ -128,7 +154,7 @@ pub struct AppState {
     pub faults: Handle,
     webhooks: Webhooks,
     connections: AtomicU32,
-    channels: Mutex<HashMap<String, Channel>>,
+    channels: ChannelMap,
     cache: Mutex<HashMap<String, CacheSlot>>,
     users: Mutex<Users>,
 }
@@ -148,7 +174,7 @@ impl AppState {
             faults,
             webhooks,
             connections: AtomicU32::new(0),
-            channels: Mutex::new(HashMap::new()),
+            channels: ChannelMap::new(),
             cache: Mutex::new(HashMap::new()),
             users: Mutex::new(Users::default()),
         }
@@ -204,7 +230,7 @@ impl AppState {
         join: Join,
         now: Instant,
     ) -> Result<(), SubscribeRefusal> {
-        let mut channels = self.channels.lock();
+        let mut channels = self.channels.shard(&join.channel).lock();
         let channel = channels.entry(join.channel.clone()).or_default();
         if let Some(member) = &join.member {
             let limit = self.config.max_presence_members;
@@ -301,7 +327,7 @@ impl AppState {
 
     /// Removes a connection from a channel (spec 4.6, 7.2, 9.2).
     pub fn leave(self: &Arc<Self>, conn_id: u64, name: &str, now: Instant) {
-        let mut channels = self.channels.lock();
+        let mut channels = self.channels.shard(name).lock();
         let Some(channel) = channels.get_mut(name) else {
             return;
         };
@@ -360,7 +386,7 @@ impl AppState {
             // The hub's one timer of its own: the throttled count is due later.
             tokio::spawn(async move {
                 tokio::time::sleep_until(at.into()).await;
-                if let Some(channel) = app.channels.lock().get_mut(&name) {
+                if let Some(channel) = app.channels.shard(&name).lock().get_mut(&name) {
                     channel.count_scheduled = false;
                     app.send_count(channel, &name, Instant::now());
                 }
@@ -383,7 +409,7 @@ impl AppState {
     /// Relays a client event to the channel's other subscribers (spec 6).
     pub fn client_event(&self, sender: &Conn, event: ClientEvent, now: Instant) {
         {
-            let channels = self.channels.lock();
+            let channels = self.channels.shard(&event.channel).lock();
             let Some(channel) = channels.get(&event.channel) else {
                 return;
             };
@@ -420,7 +446,7 @@ impl AppState {
         }
         let frame = message::channel_event(channel_name, event, data);
         let exclude = exclude.filter(|_| !self.faults.skip_socket_exclusion());
-        let channels = self.channels.lock();
+        let channels = self.channels.shard(channel_name).lock();
         if ChannelKind::of(channel_name).cache {
             self.store_cache(channel_name, event, data, now);
         }
@@ -447,23 +473,30 @@ impl AppState {
 
     /// Counts for one channel; `None` when nobody is subscribed.
     pub fn channel_stats(&self, name: &str) -> Option<ChannelStats> {
-        let channels = self.channels.lock();
+        let channels = self.channels.shard(name).lock();
         channels.get(name).map(stats)
     }
 
-    /// Occupied channels whose name starts with `prefix`, excluding `#` channels (spec 8.4).
+    /// Occupied channels whose name starts with `prefix`, excluding `#` channels
+    /// (spec 8.4). One shard is locked at a time, and only to copy its names
+    /// and counts; the reply is built with no lock held.
     pub fn occupied_channels(&self, prefix: &str) -> Vec<(String, ChannelStats)> {
-        let channels = self.channels.lock();
-        channels
-            .iter()
-            .filter(|(name, _)| name.starts_with(prefix) && !name.starts_with('#'))
-            .map(|(name, channel)| (name.clone(), stats(channel)))
-            .collect()
+        let mut out = Vec::new();
+        for shard in &self.channels.shards {
+            let channels = shard.lock();
+            out.extend(
+                channels
+                    .iter()
+                    .filter(|(name, _)| name.starts_with(prefix) && !name.starts_with('#'))
+                    .map(|(name, channel)| (name.clone(), stats(channel))),
+            );
+        }
+        out
     }
 
     /// Distinct user ids of a presence channel (spec 8.6).
     pub fn presence_users(&self, name: &str) -> Vec<String> {
-        let channels = self.channels.lock();
+        let channels = self.channels.shard(name).lock();
         channels
             .get(name)
             .map(|c| c.members.keys().map(|id| id.to_string()).collect())
