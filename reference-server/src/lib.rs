@@ -13,6 +13,7 @@
 //! - `transport`: axum WebSocket upgrade and per-connection task.
 //! - `rest`: the signed HTTP API.
 //! - [`webhooks`]: batched, signed, retried delivery from a bounded queue.
+//! - [`metrics`]: what the server counts, as `GET /metrics` (Prometheus text).
 //!
 //! # Embedding
 //!
@@ -28,6 +29,7 @@
 pub mod config;
 pub mod faults;
 pub mod hub;
+pub mod metrics;
 pub mod protocol;
 mod rest;
 mod shared;

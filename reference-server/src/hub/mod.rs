@@ -22,6 +22,7 @@ pub use self::conn::Conn;
 use self::users::Users;
 use crate::config::{AppConfig, Config};
 use crate::faults::Handle;
+use crate::metrics::{AppMetrics, Metrics};
 use crate::protocol::channel::ChannelKind;
 use crate::protocol::close::CloseCode;
 use crate::protocol::frame::Frame;
@@ -67,16 +68,23 @@ pub struct Hub {
     by_id: HashMap<String, Arc<AppState>>,
     socket_prefix: u32,
     next_conn: AtomicU64,
+    metrics: Metrics,
 }
 
 impl Hub {
     /// Builds the hub for the configured apps.
     pub fn new(config: &Config, webhooks: &Webhooks) -> Hub {
         let faults = config.fault_handle();
+        let metrics = Metrics::new(webhooks);
         let mut by_key = HashMap::new();
         let mut by_id = HashMap::new();
         for app in &config.apps {
-            let state = Arc::new(AppState::new(app.clone(), webhooks.clone(), faults.clone()));
+            let state = Arc::new(AppState::new(
+                app.clone(),
+                webhooks.clone(),
+                faults.clone(),
+                metrics.app(&app.id),
+            ));
             by_key.insert(app.key.clone(), state.clone());
             by_id.insert(app.id.clone(), state);
         }
@@ -88,7 +96,13 @@ impl Hub {
             by_id,
             socket_prefix,
             next_conn: AtomicU64::new(1),
+            metrics,
         }
+    }
+
+    /// The server's metrics (`GET /metrics`).
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// The app with this key.
@@ -152,6 +166,8 @@ pub struct AppState {
     pub hooks: Arc<AppHooks>,
     /// Test-only misbehaviours.
     pub faults: Handle,
+    /// What this app counts.
+    pub metrics: AppMetrics,
     webhooks: Webhooks,
     connections: AtomicU32,
     channels: ChannelMap,
@@ -160,7 +176,7 @@ pub struct AppState {
 }
 
 impl AppState {
-    fn new(config: AppConfig, webhooks: Webhooks, faults: Handle) -> AppState {
+    fn new(config: AppConfig, webhooks: Webhooks, faults: Handle, metrics: AppMetrics) -> AppState {
         let hooks = Arc::new(AppHooks {
             app_id: config.id.clone(),
             key: config.key.clone(),
@@ -172,6 +188,7 @@ impl AppState {
             config: Arc::new(config),
             hooks,
             faults,
+            metrics,
             webhooks,
             connections: AtomicU32::new(0),
             channels: ChannelMap::new(),
@@ -196,7 +213,7 @@ impl AppState {
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
                 (n < limit).then_some(n + 1)
             })
-            .map(|_| ())
+            .map(|_| self.metrics.connection(1))
             .map_err(|_| CloseCode::OverQuota)
     }
 
@@ -220,6 +237,7 @@ impl AppState {
             self.users.lock().sign_out(conn.id, user_id);
         }
         self.connections.fetch_sub(1, Ordering::AcqRel);
+        self.metrics.connection(-1);
     }
 
     /// Adds a connection to a channel and sends it the success frames (spec 4.4,
@@ -244,7 +262,10 @@ impl AppState {
                 });
             }
         }
-        channel.subscribers.insert(conn.id, conn.clone());
+        if channel.subscribers.insert(conn.id, conn.clone()).is_none() {
+            self.metrics
+                .subscription(ChannelKind::of(&join.channel).access, 1);
+        }
         match join.member {
             Some(member) => {
                 let early = self.faults.roster_without_self();
@@ -297,7 +318,8 @@ impl AppState {
         let first = entry.connections == 1;
         if first || self.faults.member_added_per_connection() {
             let frame = member_added(name, &member.user_id, entry.user_info.as_deref());
-            channel.broadcast(&frame, Some(conn_id));
+            self.metrics
+                .delivered(channel.broadcast(&frame, Some(conn_id)));
         }
         if first || self.faults.member_added_per_connection() {
             let user_id = member.user_id.to_string();
@@ -334,6 +356,7 @@ impl AppState {
         if channel.subscribers.remove(&conn_id).is_none() {
             return;
         }
+        self.metrics.subscription(ChannelKind::of(name).access, -1);
         if let Some(user_id) = channel.member_of.remove(&conn_id) {
             self.remove_member(channel, name, &user_id);
         }
@@ -361,7 +384,8 @@ impl AppState {
             return;
         }
         channel.members.remove(user_id);
-        channel.broadcast(&member_removed(name, user_id), None);
+        self.metrics
+            .delivered(channel.broadcast(&member_removed(name, user_id), None));
         let user_id = user_id.to_string();
         self.hook(WebhookKind::MemberRemoved, || WebhookEvent::MemberRemoved {
             channel: name.to_owned(),
@@ -397,7 +421,8 @@ impl AppState {
     fn send_count(&self, channel: &mut Channel, name: &str, now: Instant) {
         let count = channel.subscribers.len();
         channel.count_sent = Some(now);
-        channel.broadcast(&message::subscription_count(name, count), None);
+        self.metrics
+            .delivered(channel.broadcast(&message::subscription_count(name, count), None));
         self.hook(WebhookKind::SubscriptionCount, || {
             WebhookEvent::SubscriptionCount {
                 channel: name.to_owned(),
@@ -414,7 +439,8 @@ impl AppState {
                 return;
             };
             let skip = (!self.faults.echo_client_events()).then_some(sender.id);
-            channel.broadcast(&event.frame, skip);
+            self.metrics
+                .delivered(channel.broadcast(&event.frame, skip));
         }
         if self.faults.cache_client_events() && ChannelKind::of(&event.channel).cache {
             self.store_cache(&event.channel, &event.event, &event.data, now);
@@ -451,7 +477,7 @@ impl AppState {
             self.store_cache(channel_name, event, data, now);
         }
         if let Some(channel) = channels.get(channel_name) {
-            channel.publish(&frame, exclude);
+            self.metrics.delivered(channel.publish(&frame, exclude));
         }
     }
 

@@ -84,8 +84,9 @@ impl Authorized {
     }
 }
 
-/// The routes of spec 8.2 to 8.7.
-pub(crate) fn routes(max_body_bytes: usize) -> Router<Arc<Shared>> {
+/// The routes of spec 8.2 to 8.7, each response counted by status.
+pub(crate) fn routes(shared: &Arc<Shared>) -> Router<Arc<Shared>> {
+    let max_body_bytes = shared.config.rest.max_body_bytes;
     Router::new()
         .route("/apps/{app_id}/events", post(events::trigger))
         .route("/apps/{app_id}/batch_events", post(events::batch))
@@ -100,6 +101,23 @@ pub(crate) fn routes(max_body_bytes: usize) -> Router<Arc<Shared>> {
             post(queries::terminate),
         )
         .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            count_status,
+        ))
+}
+
+async fn count_status(
+    axum::extract::State(shared): axum::extract::State<Arc<Shared>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let response = next.run(request).await;
+    shared
+        .hub
+        .metrics()
+        .http_response(response.status().as_u16());
+    response
 }
 
 /// Finds the app and checks the request signature (spec 5.5).

@@ -31,7 +31,9 @@ use crate::shared::Shared;
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/app/{key}", get(upgrade))
-        .merge(rest::routes(shared.config.rest.max_body_bytes))
+        .route("/metrics", get(metrics))
+        .route("/up", get(up))
+        .merge(rest::routes(&shared))
         .fallback(fallback)
         .with_state(shared)
 }
@@ -86,6 +88,23 @@ fn boxed(
     future: impl Future<Output = ()> + Send + 'static,
 ) -> Pin<Box<dyn Future<Output = ()> + Send>> {
     Box::pin(future)
+}
+
+/// `GET /metrics`: the Prometheus text exposition (see [`crate::metrics`]).
+async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        shared.hub.metrics().encode(),
+    )
+        .into_response()
+}
+
+/// `GET /up`: 200 while the server accepts connections, for health checks.
+async fn up() -> &'static str {
+    "ok\n"
 }
 
 /// Spec 1.2 / 13.1: 4..7 behave as 7; missing behaves as 7; others refused.

@@ -9,6 +9,7 @@ mod client_events;
 mod connection;
 mod framing;
 mod half_open;
+mod metrics;
 mod presence;
 mod rest;
 mod rfc6455;
