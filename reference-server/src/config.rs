@@ -5,7 +5,7 @@
 //! are rejected so that a typo never silently falls back to a default.
 
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
@@ -25,6 +25,9 @@ pub struct Config {
     pub rest: RestSettings,
     /// Webhook delivery settings (spec 9).
     pub webhooks: WebhookSettings,
+    /// TLS on the listener: `wss://` and `https://` instead of the plain
+    /// schemes (`--tls-cert`/`--tls-key` set it too).
+    pub tls: Option<TlsSettings>,
     /// Test-only misbehaviours; see [`crate::faults`].
     #[cfg(feature = "faults")]
     pub faults: crate::faults::Faults,
@@ -38,6 +41,7 @@ impl Default for Config {
             transport: TransportLimits::default(),
             rest: RestSettings::default(),
             webhooks: WebhookSettings::default(),
+            tls: None,
             #[cfg(feature = "faults")]
             faults: crate::faults::Faults::default(),
         }
@@ -58,6 +62,9 @@ pub struct AppConfig {
     pub enabled: bool,
     /// Whether clients may trigger `client-` events (spec 6.2).
     pub client_events: bool,
+    /// Plain `ws://` connections are closed with 4000; only `wss://` is
+    /// served (spec 1.5). Needs `[tls]` on the server.
+    pub require_tls: bool,
     /// Whether `pusher:signin` is accepted (spec 5.3).
     pub user_authentication: bool,
     /// Whether `pusher_internal:subscription_count` is sent (spec 7.5).
@@ -113,6 +120,7 @@ impl Default for AppConfig {
             secret: AppSecret::new("app-secret".to_owned()),
             enabled: true,
             client_events: true,
+            require_tls: false,
             user_authentication: true,
             subscription_count: false,
             watchlist: true,
@@ -155,6 +163,34 @@ impl AppSecret {
 impl fmt::Debug for AppSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("<redacted>")
+    }
+}
+
+/// TLS on the listener, from PEM files (rustls).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSettings {
+    /// The certificate chain, leaf first (PEM).
+    pub cert: PathBuf,
+    /// The private key (PEM: PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
+    /// A TLS handshake must complete within this (ms).
+    #[serde(default = "default_handshake_timeout_ms")]
+    pub handshake_timeout_ms: u64,
+}
+
+fn default_handshake_timeout_ms() -> u64 {
+    10_000
+}
+
+impl TlsSettings {
+    /// Certificate and key files with the default handshake timeout.
+    pub fn new(cert: PathBuf, key: PathBuf) -> TlsSettings {
+        TlsSettings {
+            cert,
+            key,
+            handshake_timeout_ms: default_handshake_timeout_ms(),
+        }
     }
 }
 
@@ -275,11 +311,19 @@ impl Config {
 
     /// Reads, parses and validates a TOML file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let config = Config::read(path)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Reads and parses a TOML file without validating it, for a caller that
+    /// changes it (command-line flags) and validates afterwards.
+    pub fn read(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.display().to_string(),
             source,
         })?;
-        Config::from_toml_str(&text)
+        Ok(toml::from_str(&text)?)
     }
 
     /// Checks values that parse but make no sense.
@@ -352,6 +396,21 @@ impl Config {
             if value == 0 {
                 return invalid(format!("transport.{name}"), "must be positive");
             }
+        }
+        for (i, app) in self.apps.iter().enumerate() {
+            if app.require_tls && self.tls.is_none() {
+                return invalid(
+                    format!("apps[{i}].require_tls"),
+                    "needs [tls] (or --tls-cert and --tls-key) on the server",
+                );
+            }
+        }
+        if self
+            .tls
+            .as_ref()
+            .is_some_and(|t| t.handshake_timeout_ms == 0)
+        {
+            return invalid("tls.handshake_timeout_ms".into(), "must be positive");
         }
         if t.max_pending_connections == 0 {
             return invalid(

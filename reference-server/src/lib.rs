@@ -46,9 +46,10 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 pub use config::{
-    AppConfig, AppSecret, Config, ConfigError, RestSettings, Timeouts, TransportLimits,
+    AppConfig, AppSecret, Config, ConfigError, RestSettings, Timeouts, TlsSettings, TransportLimits,
 };
 pub use faults::Faults;
+pub use transport::tls::TlsError;
 pub use webhooks::{WebhookKind, WebhookSettings, WebhookTarget};
 
 /// How long shutdown waits for clients to take their close frames.
@@ -79,6 +80,14 @@ pub async fn serve(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let tls = match &config.tls {
+        Some(settings) => Some(transport::http::Tls {
+            acceptor: transport::tls::acceptor(settings)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?,
+            handshake_timeout: Duration::from_millis(settings.handshake_timeout_ms),
+        }),
+        None => None,
+    };
     let webhooks = webhooks::Webhooks::start(config.webhooks.clone());
     let (stop_tx, stop_rx) = watch::channel(false);
     let (live_tx, mut live_rx) = mpsc::channel::<()>(1);
@@ -95,8 +104,14 @@ pub async fn serve(
         shutdown.await;
         let _ = stop_tx.send(true);
     });
-    let result =
-        transport::http::serve(listener, router, &shared.config.transport, stop_accepting).await;
+    let result = transport::http::serve(
+        listener,
+        router,
+        &shared.config.transport,
+        tls,
+        stop_accepting,
+    )
+    .await;
     drop(shared);
     // Every connection task holds a `live` sender; all dropped means all closed.
     let _ = tokio::time::timeout(SHUTDOWN_GRACE, live_rx.recv()).await;

@@ -7,6 +7,7 @@ mod seam;
 #[cfg(not(feature = "faults"))]
 #[path = "seam_off.rs"]
 mod seam;
+pub(crate) mod tls;
 mod upgrade;
 mod ws;
 
@@ -59,6 +60,7 @@ async fn upgrade(
     let strict = (shared.faults.refuse_unknown_query_params() && unknown)
         .then_some(CloseCode::InvalidVersionFormat);
     let refusal = check_protocol(query.protocol.as_deref()).err().or(strict);
+    let secure = upgrade.secure;
     upgrade
         // A plain closure choosing the future, not an `async` block awaiting
         // it: the block would keep its own copy of the 368-byte socket in
@@ -67,6 +69,11 @@ async fn upgrade(
         .on_upgrade(config, move |socket| {
             let app = shared.hub.app_by_key(&key).cloned();
             match (refusal, app) {
+                (None, Some(app)) if app.config.require_tls && !secure => {
+                    let code = CloseCode::TlsRequired;
+                    let raw = Seam::close_code(&shared.faults, code);
+                    Either::Right(boxed(ws::refuse_raw(socket, raw, code.reason())))
+                }
                 (None, Some(app)) => Either::Left(ws::run(socket, shared, app)),
                 (Some(code), _) => {
                     let raw = Seam::close_code(&shared.faults, code);

@@ -17,4 +17,5 @@ mod signin;
 mod slow_consumer;
 mod subscriptions;
 mod support;
+mod tls;
 mod webhooks;
