@@ -1,8 +1,9 @@
 //! A faithful, fast Pusher Channels protocol 7 server: WebSocket, signed HTTP API, webhooks.
 //!
 //! It is pushcheck's default target, the oracle in differential runs, and a
-//! server other projects can run in their own CI. Behaviour follows
-//! `shared/spec/pusher-protocol.md`; section numbers in comments point there.
+//! server other projects can run in their own CI. Behaviour follows the
+//! project's Pusher protocol specification; "spec N.N" in comments cites
+//! its sections.
 //!
 //! # Layout
 //!
@@ -10,10 +11,13 @@
 //! - [`protocol`]: sans-IO protocol code: channel names, signatures, frames,
 //!   and the per-connection [`protocol::session::Session`].
 //! - [`hub`]: shared state: channels, presence rosters, cache slots, users, fan-out.
-//! - `transport`: axum WebSocket upgrade and per-connection task.
+//! - `transport`: the accept loop (timeouts, pending bound, TLS), the
+//!   WebSocket upgrade, the per-connection task, and the seam where frame
+//!   faults act; axum routes requests.
 //! - `rest`: the signed HTTP API.
 //! - [`webhooks`]: batched, signed, retried delivery from a bounded queue.
 //! - [`metrics`]: what the server counts, as `GET /metrics` (Prometheus text).
+//! - [`faults`]: test-only misbehaviours; zero-sized without the `faults` feature.
 //!
 //! # Embedding
 //!

@@ -1,4 +1,6 @@
-//! axum transport: the WebSocket upgrade at `/app/{key}`, the HTTP API routes, shutdown.
+//! Transport: the accept loop (`http`), TLS, the WebSocket upgrade at
+//! `/app/{key}`, the HTTP API, `/metrics` and `/up` routes, and the
+//! per-connection task (`ws`).
 
 mod closing;
 pub(crate) mod http;

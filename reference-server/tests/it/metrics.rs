@@ -1,10 +1,8 @@
 //! `GET /metrics` (Prometheus text format) and `GET /up` (issue 9 item 12).
 
 use serde_json::json;
-use tokio::net::TcpSocket;
-use tokio_tungstenite::{MaybeTlsStream, client_async};
 
-use crate::support::{Client, TestServer, WAIT, config, start_server};
+use crate::support::{TestServer, WAIT, config, stalled_client, start_server};
 
 async fn get(server: &TestServer, path: &str) -> (u16, String, String) {
     let response = tokio::time::timeout(
@@ -102,16 +100,7 @@ async fn metrics_count_slow_consumer_closes() {
     let mut config = config();
     config.transport.outbound_queue_bytes = 64 * 1024;
     let server = start_server(config).await;
-    let socket = TcpSocket::new_v4().expect("socket");
-    socket.set_recv_buffer_size(4096).expect("small buffer");
-    let stream = socket.connect(server.addr()).await.expect("connect");
-    let (ws, _) = client_async(
-        server.ws_url("/app/app-key?protocol=7"),
-        MaybeTlsStream::Plain(stream),
-    )
-    .await
-    .expect("upgrade");
-    let mut slow = Client::from_stream(ws).await;
+    let mut slow = stalled_client(server.addr()).await;
     slow.subscribe("firehose").await;
     let data = "x".repeat(10 * 1024);
     let batch: Vec<_> = (0..10)

@@ -3,26 +3,11 @@
 //! budget, and publishing never waits for it (DESIGN, spec 1.5); a client
 //! that reads survives bursts of any frame count within the byte bound.
 
-use std::net::SocketAddr;
-
 use serde_json::json;
-use tokio::net::TcpSocket;
-use tokio_tungstenite::{MaybeTlsStream, client_async};
 
-use crate::support::{ChildServer, Client, Rest, config, config_with, start_server};
-
-/// A client whose socket takes almost nothing into the kernel: 4 KB
-/// receive buffer, and it never reads unless told to.
-async fn stalled_client(addr: SocketAddr) -> Client {
-    let socket = TcpSocket::new_v4().expect("socket");
-    socket.set_recv_buffer_size(4096).expect("small buffer");
-    let stream = socket.connect(addr).await.expect("connect");
-    let url = format!("ws://{addr}/app/app-key?protocol=7");
-    let (ws, _) = client_async(url, MaybeTlsStream::Plain(stream))
-        .await
-        .expect("upgrade");
-    Client::from_stream(ws).await
-}
+use crate::support::{
+    ChildServer, Client, Rest, config, config_with, stalled_client, start_server,
+};
 
 /// Reads a stalled client's frames until the close; returns code and count.
 async fn close_of(client: &mut Client) -> (Option<u16>, usize) {
@@ -44,14 +29,7 @@ async fn a_client_that_never_reads_is_closed_with_4100() {
     config.transport.outbound_queue_bytes = 256 * 1024;
     let server = start_server(config).await;
     // A tiny receive buffer keeps the kernel from absorbing megabytes first.
-    let socket = TcpSocket::new_v4().expect("socket");
-    socket.set_recv_buffer_size(4096).expect("small buffer");
-    let stream = socket.connect(server.addr()).await.expect("connect");
-    let url = server.ws_url("/app/app-key?protocol=7");
-    let (ws, _) = client_async(url, MaybeTlsStream::Plain(stream))
-        .await
-        .expect("upgrade");
-    let mut slow = Client::from_stream(ws).await;
+    let mut slow = stalled_client(server.addr()).await;
     slow.subscribe("firehose").await;
     let mut fast = server.connect().await;
     fast.subscribe("firehose").await;
