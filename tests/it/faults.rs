@@ -437,6 +437,37 @@ const PAIRS: &[Pair] = &[
         |c| c.webhooks.vacate_delay_ms = 0,
         ["webhooks/events/vacate-delay",]
     ),
+    // Issue 12 item 2: the frame monitor, one fault per invariant.
+    pair!(
+        malformed_frame_before_pong,
+        ["protocol/framing/every-frame"]
+    ),
+    pair!(
+        error_with_channel,
+        [
+            "protocol/framing/every-frame",
+            "protocol/subscriptions/private-missing-auth",
+        ]
+    ),
+    pair!(
+        extra_client_side_succeeded,
+        ["protocol/framing/every-frame"]
+    ),
+    pair!(
+        pong_timeout_close_4301,
+        [
+            "protocol/framing/every-frame",
+            "protocol/ping-pong/dead-client-closed",
+        ]
+    ),
+    pair!(
+        drop_on_signin,
+        [
+            "protocol/framing/every-frame",
+            "protocol/presence/signin-identity",
+            "auth-signatures/signin/valid",
+        ]
+    ),
     // Issue 12 item 5: delivery delayed after the REST reply, pongs
     // immediate (a server behind a broker). A leak or echo that arrives
     // after a pong but before the sentinel is still caught.
@@ -819,5 +850,21 @@ pub(crate) async fn the_catalogue_gives_the_same_verdicts_with_delayed_delivery(
     assert!(
         lag >= std::time::Duration::from_millis(140),
         "delivery lag {lag:?}"
+    );
+}
+
+/// Issue 12: a connection that dies without a close frame in answer to a
+/// frame is a Must failure whatever the case checked, so the Should case
+/// signin-identity fails (not warns) against a server whose task crashes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_dropped_without_a_close_frame_fails_even_a_should_case() {
+    let prefixes = ["protocol/presence/signin-identity".to_owned()];
+    let (results, _b, _sink) = run_catalogue(&prefixes, |c| c.faults.drop_on_signin = true).await;
+    let r = &results[0];
+    assert_eq!(r.verdict, Verdict::Fail, "{r:?}");
+    let actual = r.actual.as_deref().unwrap_or("");
+    assert!(
+        actual.contains("without a close frame") && actual.contains("pusher:signin"),
+        "{actual}"
     );
 }
