@@ -88,6 +88,10 @@ pub struct ConformArgs {
     /// List the selected cases without running them.
     #[arg(long)]
     pub dry_run: bool,
+    /// Run only this case (its exact id) and print its transcript: every
+    /// frame and HTTP exchange with relative times.
+    #[arg(long, value_name = "CASE")]
+    pub trace: Option<String>,
 }
 
 /// Errors of the command line (exit code 2).
@@ -120,6 +124,9 @@ pub enum CliError {
     /// `compare` could not read its inputs or write its outputs.
     #[error(transparent)]
     Gate(#[from] crate::gate::GateError),
+    /// `--trace` names no case of the catalogue.
+    #[error("no case {0:?} in the catalogue (see `pushcheck list`)")]
+    UnknownCase(String),
 }
 
 fn io(path: &str) -> impl FnOnce(std::io::Error) -> CliError + '_ {
@@ -252,7 +259,13 @@ async fn sink_for(profile: &Profile) -> Result<Arc<WebhookSink>, CliError> {
 
 async fn conform(args: ConformArgs) -> Result<u8, CliError> {
     let cases = registry();
-    let picked = select(&cases, &args.prefixes, &args.exclude);
+    let picked = match &args.trace {
+        Some(id) => cases.iter().filter(|c| c.id == id.as_str()).collect(),
+        None => select(&cases, &args.prefixes, &args.exclude),
+    };
+    if let (Some(id), true) = (&args.trace, picked.is_empty()) {
+        return Err(CliError::UnknownCase(id.clone()));
+    }
     if args.dry_run {
         for c in &picked {
             println!("{}", c.id);
@@ -332,6 +345,15 @@ async fn conform(args: ConformArgs) -> Result<u8, CliError> {
         });
     }
     write_outputs(&args, &reports)?;
+    if let Some(id) = &args.trace {
+        for c in reports
+            .iter()
+            .flat_map(|r| &r.cases)
+            .filter(|c| &c.id == id)
+        {
+            print!("{}", c.trace());
+        }
+    }
     Ok(reports.iter().map(Report::exit_code).max().unwrap_or(0))
 }
 

@@ -19,7 +19,11 @@
 //!   `known_deviation` (bool: listed in `--known-deviations`) and
 //!   `duration_ms`; a `fail` or `warn` adds `expected` and `actual`; an
 //!   `error`, `skip` or `n/a` adds `message` (the harness error chain or the
-//!   reason).
+//!   reason). `security` (bool) says whether a failure of the case is a
+//!   security hole (an accepted forgery, a leak, a bypass); a `fail`, `warn`
+//!   or `error` adds `transcript`, every frame and HTTP exchange of the case
+//!   as lines `+<ms>ms <ws#n|http> <>|<> <payload>`.
+//! - `security_failures`: how many failed or warned cases are security holes.
 //!
 //! Verdicts: `pass`; `fail` (a MUST broken, or a SHOULD under `--strict`);
 //! `warn` (a SHOULD broken); `error` (the harness could not check); `skip`
@@ -71,7 +75,11 @@ pub fn render(report: &Report) -> Value {
                 "verdict": c.verdict.as_str(),
                 "known_deviation": report.known_deviations.contains(&c.id),
                 "duration_ms": c.duration.as_millis() as u64,
+                "security": c.security,
             });
+            if matches!(c.verdict, Verdict::Fail | Verdict::Warn | Verdict::Error) {
+                v["transcript"] = json!(c.transcript_lines());
+            }
             for (k, val) in [
                 ("expected", &c.expected),
                 ("actual", &c.actual),
@@ -92,6 +100,7 @@ pub fn render(report: &Report) -> Value {
         "schema_version": SCHEMA_VERSION,
         "target": {"name": report.target_name, "ws": report.ws, "rest": report.rest},
         "summary": summary,
+        "security_failures": report.cases.iter().filter(|c| c.security_failure()).count(),
         "cases": cases,
     })
 }

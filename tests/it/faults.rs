@@ -868,3 +868,40 @@ async fn a_connection_dropped_without_a_close_frame_fails_even_a_should_case() {
         "{actual}"
     );
 }
+
+/// Issue 12 item 7: a failing case keeps its transcript in the JSON report
+/// (validated against the schema) and `--trace` prints it as lines, with
+/// the offending frame in both; its security flag is reported.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_case_keeps_its_transcript_and_is_marked_as_a_security_failure() {
+    let prefixes = ["protocol/client-events/reserved-names-presence".to_owned()];
+    let (results, _b, _sink) =
+        run_catalogue(&prefixes, |c| c.faults.relay_reserved_client_events = true).await;
+    let r = &results[0];
+    assert_eq!(r.verdict, Verdict::Fail, "{r:?}");
+    assert!(r.security_failure());
+    let trace = r.trace();
+    assert!(trace.starts_with("# protocol/client-events/reserved-names-presence fail"));
+    assert!(
+        trace.contains(" < {") && trace.contains("pusher_internal:member_added"),
+        "{trace}"
+    );
+    let report = pushcheck::report::Report {
+        target_name: "faulty".into(),
+        ws: "ws://127.0.0.1:1".into(),
+        rest: "http://127.0.0.1:1".into(),
+        cases: results.clone(),
+        known_deviations: Default::default(),
+    };
+    let json = pushcheck::report::json::render(&report);
+    assert_eq!(json["security_failures"], 1);
+    let case = &json["cases"][0];
+    assert_eq!(case["security"], true);
+    let lines = case["transcript"].as_array().expect("a transcript");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.as_str().is_some_and(|l| l.contains("ghost")))
+    );
+    crate::reference::check(&json).expect("the report validates against the schema");
+}

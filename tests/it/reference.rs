@@ -14,7 +14,7 @@ fn schema() -> Value {
         .expect("the schema is JSON")
 }
 
-fn check(value: &Value) -> Result<(), String> {
+pub(crate) fn check(value: &Value) -> Result<(), String> {
     let schema = schema();
     validate_schema(&schema, &schema, value, "")
 }
