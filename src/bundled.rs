@@ -59,7 +59,7 @@ pub fn main_config(sink: SocketAddr) -> Config {
     config.webhooks.vacate_delay_ms = 0;
     // Wide enough that the cache-miss case's five subscribes share one batch,
     // where the server de-duplicates cache_miss (spec 10.1).
-    config.webhooks.batch_window_ms = 50;
+    config.webhooks.batch_window_ms = 100;
     config.webhooks.retry_initial_ms = 100;
     config
 }

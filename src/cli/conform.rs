@@ -56,6 +56,10 @@ pub struct ConformArgs {
     /// List the selected cases without running them.
     #[arg(long)]
     pub dry_run: bool,
+    /// Run only this case (its exact id) and print its transcript: every
+    /// frame and HTTP exchange with relative times.
+    #[arg(long, value_name = "CASE")]
+    pub trace: Option<String>,
 }
 
 /// The REST timestamp window of a production server (spec 5.5).
@@ -140,7 +144,13 @@ pub(super) async fn preflight_all(targets: &[Target]) -> Result<(), CliError> {
 
 pub(super) async fn conform(args: ConformArgs, interrupt: Interrupt) -> Result<Status, CliError> {
     let cases = registry();
-    let picked = select_checked(&cases, &args.prefixes, &args.exclude)?;
+    let picked = match &args.trace {
+        Some(id) => cases.iter().filter(|c| c.id == id.as_str()).collect(),
+        None => select_checked(&cases, &args.prefixes, &args.exclude)?,
+    };
+    if let (Some(id), true) = (&args.trace, picked.is_empty()) {
+        return Err(CliError::UnknownCase(id.clone()));
+    }
     if args.dry_run {
         for c in &picked {
             println!("{}", c.id);
@@ -203,6 +213,15 @@ pub(super) async fn conform(args: ConformArgs, interrupt: Interrupt) -> Result<S
         });
     }
     write_outputs(&args, &reports)?;
+    if let Some(id) = &args.trace {
+        for c in reports
+            .iter()
+            .flat_map(|r| &r.cases)
+            .filter(|c| &c.id == id)
+        {
+            print!("{}", c.trace());
+        }
+    }
     Ok(Status::worst(reports.iter().map(Report::status)))
 }
 

@@ -132,6 +132,9 @@ pub enum CliError {
         /// The second.
         second: PathBuf,
     },
+    /// `--trace` names no case of the catalogue.
+    #[error("no case {0:?} in the catalogue (see `pushcheck list`)")]
+    UnknownCase(String),
 }
 
 impl From<crate::target::PreflightError> for CliError {

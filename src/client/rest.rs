@@ -6,8 +6,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::Value;
 
 use super::TlsTrust;
-use crate::signing::Credentials;
 use super::journal::{Channel, Direction, Journal, Payload};
+use crate::signing::Credentials;
 use crate::signing::{RestSignature, Secret, body_md5};
 
 /// Errors of the HTTP transport (not target misbehaviour).

@@ -367,6 +367,19 @@ mod tests {
     }
 
     #[test]
+    fn every_forgery_and_signature_binding_case_is_marked_as_security() {
+        let cases = registry();
+        for c in &cases {
+            let forgery = c.id.starts_with("auth-signatures/forgery/")
+                || c.id.contains("/anchored-infix-")
+                || c.id.starts_with("rest-api/auth/missing-auth-signature");
+            assert!(!forgery || c.security, "{} is a forgery case", c.id);
+        }
+        let marked = cases.iter().filter(|c| c.security).count();
+        assert!(marked >= 60, "{marked} security cases");
+    }
+
+    #[test]
     fn selection_works_by_prefix_with_exclusions() {
         let cases = registry();
         let picked = select(

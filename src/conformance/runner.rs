@@ -8,8 +8,8 @@ use tokio::sync::Semaphore;
 
 use super::monitor::{self, Breach};
 use super::{Case, Ctx, Env, Failure, HarnessError, Level, SpecRef, Verdict};
-use crate::interrupt::{Interrupt, Request};
 use crate::client::journal::Entry;
+use crate::interrupt::{Interrupt, Request};
 
 /// How to run a selection.
 #[derive(Debug, Clone)]
@@ -66,6 +66,38 @@ pub struct CaseResult {
     pub security: bool,
     /// Every frame and HTTP exchange of the case, with relative times.
     pub transcript: Vec<Entry>,
+}
+
+impl CaseResult {
+    /// A failed or warned case whose failure is a security hole.
+    pub fn security_failure(&self) -> bool {
+        self.security && matches!(self.verdict, Verdict::Fail | Verdict::Warn)
+    }
+
+    /// The transcript as replayable lines (`+12.3ms ws#1 > {...}`).
+    pub fn transcript_lines(&self) -> Vec<String> {
+        self.transcript.iter().map(Entry::line).collect()
+    }
+
+    /// `pushcheck conform --trace`: the verdict, then every frame and HTTP
+    /// exchange in order; `>` is sent by the harness, `<` by the target.
+    pub fn trace(&self) -> String {
+        let mut out = format!("# {} {}\n", self.id, self.verdict.as_str());
+        for (k, v) in [
+            ("expected", &self.expected),
+            ("actual", &self.actual),
+            ("message", &self.message),
+        ] {
+            if let Some(v) = v {
+                out.push_str(&format!("# {k}: {v}\n"));
+            }
+        }
+        for line in self.transcript_lines() {
+            out.push_str(&line);
+            out.push('\n');
+        }
+        out
+    }
 }
 
 fn verdict_of(outcome: &Result<(), Failure>, level: Level, strict: bool) -> Verdict {

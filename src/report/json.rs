@@ -23,7 +23,11 @@
 //!   `known_deviation` (bool: listed in `--known-deviations`) and
 //!   `duration_ms`; a `fail` or `warn` adds `expected` and `actual`; an
 //!   `error`, `skip` or `n/a` adds `message` (the harness error chain or the
-//!   reason).
+//!   reason). `security` (bool) says whether a failure of the case is a
+//!   security hole (an accepted forgery, a leak, a bypass); a `fail`, `warn`
+//!   or `error` adds `transcript`, every frame and HTTP exchange of the case
+//!   as lines `+<ms>ms <ws#n|http> <>|<> <payload>`.
+//! - `security_failures`: how many failed or warned cases are security holes.
 //!
 //! Verdicts: `pass`; `fail` (a MUST broken, or a SHOULD under `--strict`);
 //! `warn` (a SHOULD broken); `error` (the harness could not check); `skip`

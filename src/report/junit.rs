@@ -89,9 +89,15 @@ fn suites(out: &mut String, report: &Report, prefix: &str) {
             match c.verdict {
                 Verdict::Pass => out.push_str("/>\n"),
                 Verdict::Fail => {
+                    let tag = if c.security_failure() {
+                        "SECURITY: "
+                    } else {
+                        ""
+                    };
                     let _ = write!(
                         *out,
-                        ">\n      <failure message=\"{}\">{}</failure>\n    </testcase>\n",
+                        ">\n      <failure message=\"{}{}\">{}</failure>\n    </testcase>\n",
+                        tag,
                         escape(&c.requirement),
                         escape(&body)
                     );

@@ -32,8 +32,13 @@ pub fn render(report: &Report) -> String {
         for c in bad {
             let _ = writeln!(
                 out,
-                "| {} | `{}` | {} | {} |",
+                "| {}{} | `{}` | {} | {} |",
                 c.verdict.as_str(),
+                if c.security_failure() {
+                    " (security)"
+                } else {
+                    ""
+                },
                 c.id,
                 cell(c.expected.as_deref().unwrap_or("")),
                 cell(c.actual.as_deref().or(c.message.as_deref()).unwrap_or(""))

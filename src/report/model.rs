@@ -68,6 +68,14 @@ pub struct CaseDoc {
     /// The harness error chain or the reason (`error`, `skip`, `n/a`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// A failure of this case is a security hole (an accepted forgery, a
+    /// leak, a bypass).
+    #[serde(default)]
+    pub security: bool,
+    /// Every frame and HTTP exchange of a `fail`, `warn` or `error` case, as
+    /// lines `+<ms>ms <ws#n|http> <>|<> <payload>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transcript: Option<Vec<String>>,
 }
 
 /// A conformance run against one target.
@@ -85,6 +93,9 @@ pub struct ConformanceDoc {
     pub target: TargetDoc,
     /// Count per verdict.
     pub summary: BTreeMap<String, usize>,
+    /// How many failed or warned cases are security holes.
+    #[serde(default)]
+    pub security_failures: usize,
     /// Cases in catalogue order.
     pub cases: Vec<CaseDoc>,
 }
@@ -144,6 +155,9 @@ pub fn conformance(report: &Report) -> ConformanceDoc {
             expected: c.expected.clone(),
             actual: c.actual.clone(),
             message: c.message.clone(),
+            security: c.security,
+            transcript: matches!(c.verdict, Verdict::Fail | Verdict::Warn | Verdict::Error)
+                .then(|| c.transcript_lines()),
         })
         .collect();
     ConformanceDoc {
@@ -161,6 +175,7 @@ pub fn conformance(report: &Report) -> ConformanceDoc {
             .iter()
             .map(|v| (v.as_str().to_owned(), s.count(*v)))
             .collect(),
+        security_failures: report.cases.iter().filter(|c| c.security_failure()).count(),
         cases,
     }
 }

@@ -20,9 +20,14 @@ pub fn render(report: &Report) -> String {
         } else {
             ""
         };
+        let security = if c.security_failure() {
+            " [SECURITY]"
+        } else {
+            ""
+        };
         let _ = writeln!(
             out,
-            "  {:5} {}{known}",
+            "  {:5} {}{known}{security}",
             c.verdict.as_str().to_uppercase(),
             c.id
         );
@@ -49,11 +54,33 @@ pub fn render(report: &Report) -> String {
         s.skip,
         s.na
     );
+    let holes = report.cases.iter().filter(|c| c.security_failure()).count();
+    if holes > 0 {
+        let _ = writeln!(
+            out,
+            "{holes} security failures (accepted forgeries, leaks, bypasses): marked [SECURITY] above"
+        );
+    }
     out
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn security_failures_are_marked_and_counted() {
+        let mut report = super::super::every_verdict_sample();
+        for c in &mut report.cases {
+            c.security = true;
+        }
+        let text = super::render(&report);
+        let marked = text
+            .lines()
+            .filter(|l| l.starts_with("  ") && l.ends_with("[SECURITY]"))
+            .count();
+        assert_eq!(marked, 2, "{text}");
+        assert!(text.contains("2 security failures"), "{text}");
+    }
+
     #[test]
     fn golden_output_covers_every_verdict() {
         let report = super::super::every_verdict_sample();

@@ -15,6 +15,15 @@ pub(crate) async fn run_catalogue(
     prefixes: &[String],
     configure: impl Fn(&mut Config),
 ) -> (Vec<CaseResult>, Bundled, Arc<WebhookSink>) {
+    run_catalogue_settled(prefixes, configure, None).await
+}
+
+/// [`run_catalogue`] with the target profile's `settle` set (both servers).
+pub(crate) async fn run_catalogue_settled(
+    prefixes: &[String],
+    configure: impl Fn(&mut Config),
+    settle: Option<Duration>,
+) -> (Vec<CaseResult>, Bundled, Arc<WebhookSink>) {
     let sink = Arc::new(
         WebhookSink::start("127.0.0.1:0".parse().expect("valid addr"))
             .await
@@ -27,8 +36,13 @@ pub(crate) async fn run_catalogue(
     let b = bundled::start_with(main, short, sink.local_addr())
         .await
         .expect("bundled servers start");
+    let mut target = b.target.clone();
+    target.profile.settle = settle;
+    if let Some(slow) = target.slow.as_mut() {
+        slow.target.profile.settle = settle;
+    }
     let env = Arc::new(Env {
-        target: b.target.clone(),
+        target,
         sink: Some(sink.clone()),
         slow: true,
         timeout: Duration::from_secs(2),

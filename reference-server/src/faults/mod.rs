@@ -260,6 +260,16 @@ switches! {
     delay_deliveries_ms: Option<u64> = None;
     /// Each pair of channel events reaches the client in swapped order.
     reorder_deliveries: bool = false;
+    /// `pusher:error` frames carry a `channel` (they are connection-level).
+    error_with_channel: bool = false;
+    /// A `pusher:subscription_succeeded` (the client library's name) follows
+    /// every `pusher_internal:subscription_succeeded`.
+    extra_client_side_succeeded: bool = false;
+    /// A client missing its pong is closed with 4301, an error-frame code.
+    pong_timeout_close_4301: bool = false;
+    /// A `pusher:signin` makes the connection task end without a close
+    /// frame, as a crashed task would.
+    drop_on_signin: bool = false;
     /// Event names of delivered events lose their backslashes and
     /// non-ASCII characters (each becomes `_`).
     mangle_event_names: bool = false;

@@ -79,6 +79,14 @@ impl Seam {
             "pusher:pong" if f.no_pong => Vec::new(),
             "pusher:pong" if f.malformed_frame_before_pong => vec![Frame::from_static("[]"), frame],
             "pusher:ping" if f.no_server_ping => Vec::new(),
+            "pusher:error" if f.error_with_channel => {
+                map.insert("channel".into(), json!("pc-connection-level"));
+                vec![encode(map)]
+            }
+            "pusher_internal:subscription_succeeded" if f.extra_client_side_succeeded => {
+                map.insert("event".into(), json!("pusher:subscription_succeeded"));
+                vec![frame, encode(map)]
+            }
             "pusher:error" if f.error_without_message => {
                 vec![Frame::from_static(
                     r#"{"event":"pusher:error","data":{"code":null}}"#,
@@ -186,6 +194,12 @@ impl Seam {
         due.into_iter()
     }
 
+    /// Whether the connection task ends on this inbound text without a
+    /// close frame (the `drop_on_signin` fault).
+    pub(crate) fn drops_on(&self, text: &str) -> bool {
+        self.faults.drop_on_signin && text.contains("\"pusher:signin\"")
+    }
+
     /// Whether the server sends its control ping to a silent client.
     pub(crate) fn pings(&self) -> bool {
         !self.faults.no_server_ping
@@ -203,6 +217,7 @@ impl Seam {
             | CloseCode::InvalidVersionFormat
             | CloseCode::UnsupportedProtocol => refusal.unwrap_or(code.code()),
             CloseCode::PongTimeout if faults.pong_timeout_close_4200 => 4200,
+            CloseCode::PongTimeout if faults.pong_timeout_close_4301 => 4301,
             CloseCode::PongTimeout
             | CloseCode::ProtocolError
             | CloseCode::InvalidPayload

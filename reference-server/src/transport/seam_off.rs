@@ -35,6 +35,12 @@ impl Seam {
         std::iter::empty()
     }
 
+    /// No inbound text ends the connection task.
+    #[inline(always)]
+    pub(crate) fn drops_on(&self, _text: &str) -> bool {
+        false
+    }
+
     /// The server pings silent clients.
     #[inline(always)]
     pub(crate) fn pings(&self) -> bool {

@@ -165,6 +165,7 @@ impl Driver {
                 }
                 inbound = socket.next() => {
                     let actions = match inbound {
+                        Some(Ok(Message::Text(text))) if self.seam.drops_on(text.as_str()) => return None,
                         Some(Ok(Message::Text(text))) => session.on_text(text.as_str(), Instant::now()),
                         Some(Ok(Message::Ping(_) | Message::Pong(_))) => {
                             session.on_activity(Instant::now());

@@ -32,7 +32,8 @@ pub(super) fn cases() -> Vec<Case> {
             SIGNIN,
             Must,
             "A sign-in with a wrong signature gets pusher:error and no signin_success.",
-            bad_signature
+            bad_signature,
+            security
         ),
         case!(
             "auth-signatures/signin/other-socket",
@@ -55,7 +56,8 @@ pub(super) fn cases() -> Vec<Case> {
             SIGNIN,
             Must,
             "A sign-in whose user_data has no id is refused.",
-            missing_id
+            missing_id,
+            security
         ),
         // Spec 5.3 constrains the app's signer, not the server: a Should.
         case!(

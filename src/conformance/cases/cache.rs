@@ -42,7 +42,8 @@ pub(super) fn cases() -> Vec<Case> {
             SECTION,
             Must,
             "A client event on private-cache- is not replayed to a later subscriber.",
-            client_events_not_cached
+            client_events_not_cached,
+            security
         ),
         case!(
             "protocol/cache/ttl",

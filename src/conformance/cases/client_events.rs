@@ -21,7 +21,8 @@ pub(super) fn cases() -> Vec<Case> {
             SECTION,
             Must,
             "A client event reaches other subscribers but not the sender.",
-            private_relay
+            private_relay,
+            security
         ),
         case!(
             "protocol/client-events/presence-user-id",
@@ -35,35 +36,40 @@ pub(super) fn cases() -> Vec<Case> {
             SECTION,
             Must,
             "A user_id supplied by the client is replaced with the authorized one.",
-            spoofed_user_id
+            spoofed_user_id,
+            security
         ),
         case!(
             "protocol/client-events/public-rejected",
             SECTION,
             Must,
             "Client events on public and cache- channels are not relayed.",
-            public_rejected
+            public_rejected,
+            security
         ),
         case!(
             "protocol/client-events/not-subscribed",
             SECTION,
             Must,
             "A client event on a channel the sender is not subscribed to is not relayed.",
-            not_subscribed
+            not_subscribed,
+            security
         ),
         case!(
             "protocol/client-events/prefix-required",
             SECTION,
             Must,
             "An event without the client- prefix sent by a client is not relayed.",
-            prefix_required
+            prefix_required,
+            security
         ),
         case!(
             "protocol/client-events/disabled",
             SECTION,
             Must,
             "An app without client events relays none and answers with an error frame.",
-            disabled
+            disabled,
+            security
         ),
         case!(
             "protocol/client-events/rate-limit",

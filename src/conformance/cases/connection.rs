@@ -43,14 +43,16 @@ pub(super) fn cases() -> Vec<Case> {
             SECTION,
             Must,
             "A connection with an unknown app key is closed with 4001.",
-            unknown_key
+            unknown_key,
+            security
         ),
         case!(
             "protocol/connection/disabled-app",
             SECTION,
             Must,
             "A connection to a disabled app is closed with 4003.",
-            disabled_app
+            disabled_app,
+            security
         ),
         case!(
             "protocol/connection/over-quota",

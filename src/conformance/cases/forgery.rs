@@ -22,126 +22,144 @@ pub(super) fn cases() -> Vec<Case> {
             SECTION,
             Must,
             "A presence subscribe without auth is refused.",
-            presence_missing_auth
+            presence_missing_auth,
+            security
         ),
         case!(
             "auth-signatures/forgery/wrong-secret",
             SECTION,
             Must,
             "A private auth signed with another secret is refused.",
-            wrong_secret
+            wrong_secret,
+            security
         ),
         case!(
             "auth-signatures/forgery/presence-wrong-secret",
             SECTION,
             Must,
             "A presence auth signed with another secret is refused.",
-            presence_wrong_secret
+            presence_wrong_secret,
+            security
         ),
         case!(
             "auth-signatures/forgery/replay-other-connection",
             SECTION,
             Must,
             "An auth captured on one connection is refused on another.",
-            replay_other_connection
+            replay_other_connection,
+            security
         ),
         case!(
             "auth-signatures/forgery/replay-after-reconnect",
             SECTION,
             Must,
             "An auth captured before a reconnect is refused after it.",
-            replay_after_reconnect
+            replay_after_reconnect,
+            security
         ),
         case!(
             "auth-signatures/forgery/presence-user-id-changed",
             SECTION,
             Must,
             "Presence channel_data with another user_id than signed is refused.",
-            presence_user_id_changed
+            presence_user_id_changed,
+            security
         ),
         case!(
             "auth-signatures/forgery/presence-whitespace-changed",
             SECTION,
             Must,
             "Presence channel_data with whitespace added after signing is refused.",
-            presence_whitespace_changed
+            presence_whitespace_changed,
+            security
         ),
         case!(
             "auth-signatures/forgery/presence-key-order-changed",
             SECTION,
             Must,
             "Presence channel_data with keys reordered after signing is refused.",
-            presence_key_order_changed
+            presence_key_order_changed,
+            security
         ),
         case!(
             "auth-signatures/forgery/malformed-no-colon",
             SECTION,
             Must,
             "An auth without a colon is refused.",
-            malformed_no_colon
+            malformed_no_colon,
+            security
         ),
         case!(
             "auth-signatures/forgery/malformed-truncated",
             SECTION,
             Must,
             "An auth with a truncated signature is refused.",
-            malformed_truncated
+            malformed_truncated,
+            security
         ),
         case!(
             "auth-signatures/forgery/malformed-non-hex",
             SECTION,
             Must,
             "An auth whose signature is not hex is refused.",
-            malformed_non_hex
+            malformed_non_hex,
+            security
         ),
         case!(
             "auth-signatures/forgery/malformed-uppercase-hex",
             SECTION,
             Should,
             "An auth with the signature in upper-case hex is refused (signatures are lowercase hex).",
-            malformed_uppercase_hex
+            malformed_uppercase_hex,
+            security
         ),
         case!(
             "auth-signatures/forgery/malformed-empty",
             SECTION,
             Must,
             "An empty auth on a private channel is refused.",
-            malformed_empty
+            malformed_empty,
+            security
         ),
         case!(
             "auth-signatures/forgery/encrypted-forged",
             SECTION,
             Must,
             "A private-encrypted- subscribe with a forged auth is refused.",
-            encrypted_forged
+            encrypted_forged,
+            security
         ),
         case!(
             "auth-signatures/forgery/private-cache-forged",
             SECTION,
             Must,
             "A private-cache- subscribe with a forged auth is refused.",
-            private_cache_forged
+            private_cache_forged,
+            security
         ),
         case!(
             "auth-signatures/forgery/presence-cache-forged",
             SECTION,
             Must,
             "A presence-cache- subscribe with a forged auth is refused.",
-            presence_cache_forged
+            presence_cache_forged,
+            security
         ),
         case!(
             "auth-signatures/forgery/encrypted-cache-forged",
             SECTION,
             Must,
             "A private-encrypted-cache- subscribe with a forged auth is refused.",
-            encrypted_cache_forged
+            encrypted_cache_forged,
+            security
         ),
         case!(
             "auth-signatures/forgery/other-app-secret",
             SECTION,
             Must,
             "An auth signed by another app on the same server is refused.",
-            other_app_secret
+            other_app_secret,
+            security
         ),
     ]
 }

@@ -75,7 +75,8 @@ pub(super) fn cases() -> Vec<Case> {
             SECTION,
             Should,
             "A signed-in connection subscribes without channel_data and is the signed-in user.",
-            signin_identity
+            signin_identity,
+            security
         ),
         case!(
             "protocol/presence/subscription-count-excluded",

@@ -88,7 +88,8 @@ pub(super) fn cases() -> Vec<Case> {
             EVENTS,
             Should,
             "Events named pusher:* are refused with 400.",
-            reserved_name
+            reserved_name,
+            security
         ),
         case!(
             "rest-api/events/encrypted-multi",
@@ -102,7 +103,8 @@ pub(super) fn cases() -> Vec<Case> {
             EVENTS,
             Must,
             "Events to #server-to-user-<id> reach every connection signed in as id.",
-            send_to_user
+            send_to_user,
+            security
         ),
         case!(
             "rest-api/batch/ok",

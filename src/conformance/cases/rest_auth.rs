@@ -28,28 +28,32 @@ pub(super) fn cases() -> Vec<Case> {
             SECTION,
             Must,
             "A request with a wrong signature is refused with 401.",
-            bad_signature
+            bad_signature,
+            security
         ),
         case!(
             "rest-api/auth/wrong-secret",
             SECTION,
             Must,
             "A request signed with another secret is refused with 401.",
-            wrong_secret
+            wrong_secret,
+            security
         ),
         case!(
             "rest-api/auth/body-md5",
             SECTION,
             Must,
             "A body altered after signing (body_md5 mismatch) is refused with 401.",
-            body_md5
+            body_md5,
+            security
         ),
         case!(
             "rest-api/auth/missing-body-md5",
             SECTION,
             Must,
             "A POST with a body but no body_md5 is refused with 401.",
-            missing_body_md5
+            missing_body_md5,
+            security
         ),
         case!(
             "rest-api/auth/timestamp-window",
@@ -63,21 +67,24 @@ pub(super) fn cases() -> Vec<Case> {
             SECTION,
             Must,
             "A timestamp 601 s in the past is refused with 401.",
-            stale_timestamp
+            stale_timestamp,
+            security
         ),
         case!(
             "rest-api/auth/future-timestamp",
             SECTION,
             Must,
             "A timestamp 601 s in the future is refused with 401.",
-            future_timestamp
+            future_timestamp,
+            security
         ),
         case!(
             "rest-api/auth/boundary-600",
             SECTION,
             Should,
             "A timestamp exactly 600 s old is refused (the signature gem rejects >= 600).",
-            boundary_600
+            boundary_600,
+            security
         ),
         case!(
             "rest-api/auth/replay",
@@ -85,14 +92,16 @@ pub(super) fn cases() -> Vec<Case> {
             Must,
             "A captured signed request replayed after the timestamp window is refused with 401.",
             replay,
-            slow
+            slow,
+            security
         ),
         case!(
             "rest-api/auth/version",
             SECTION,
             Should,
             "auth_version=2.0 is refused with 401.",
-            version
+            version,
+            security
         ),
         case!(
             "rest-api/auth/param-case",
@@ -106,14 +115,16 @@ pub(super) fn cases() -> Vec<Case> {
             SECTION,
             Must,
             "A request with an unknown auth_key is refused with 401.",
-            unknown_key
+            unknown_key,
+            security
         ),
         case!(
             "rest-api/auth/other-app-key",
             SECTION,
             Must,
             "A request for this app signed with another app's key and secret is refused.",
-            other_app_key
+            other_app_key,
+            security
         ),
         case!(
             "rest-api/auth/get-empty-body-md5",

@@ -43,35 +43,40 @@ pub(super) fn cases() -> Vec<Case> {
             SECTION,
             Must,
             "A private subscribe without auth is refused and gets no events.",
-            private_missing_auth
+            private_missing_auth,
+            security
         ),
         case!(
             "protocol/subscriptions/private-wrong-key",
             SECTION,
             Should,
             "An auth whose key part is not the app key is refused.",
-            private_wrong_key
+            private_wrong_key,
+            security
         ),
         case!(
             "protocol/subscriptions/private-other-socket",
             SECTION,
             Must,
             "A signature made for another socket id is refused.",
-            private_other_socket
+            private_other_socket,
+            security
         ),
         case!(
             "protocol/subscriptions/private-other-channel",
             SECTION,
             Must,
             "A signature made for another channel is refused.",
-            private_other_channel
+            private_other_channel,
+            security
         ),
         case!(
             "protocol/subscriptions/presence-altered-data",
             SECTION,
             Must,
             "Presence channel_data changed after signing is refused.",
-            presence_altered_data
+            presence_altered_data,
+            security
         ),
         case!(
             "protocol/subscriptions/error-not-fatal",
@@ -85,7 +90,8 @@ pub(super) fn cases() -> Vec<Case> {
             SECTION,
             Must,
             "A refused subscriber receives no events and does not occupy the channel.",
-            no_leak_after_failure
+            no_leak_after_failure,
+            security
         ),
         case!(
             "protocol/subscriptions/duplicate",
@@ -99,7 +105,8 @@ pub(super) fn cases() -> Vec<Case> {
             SECTION,
             Must,
             "After pusher:unsubscribe no further events arrive.",
-            unsubscribe
+            unsubscribe,
+            security
         ),
         case!(
             "protocol/subscriptions/unsubscribe-unknown",
@@ -127,21 +134,24 @@ pub(super) fn cases() -> Vec<Case> {
             SECTION,
             Must,
             "Cache variants of private, presence and encrypted channels refuse wrong signatures; presence-cache gives a roster.",
-            cache_variants_need_auth
+            cache_variants_need_auth,
+            security
         ),
         case!(
             "protocol/subscriptions/prefix-anchored",
             SECTION,
             Must,
             "Kinds are decided by anchored prefixes: my-private-x is public, my-cache-x is not cached.",
-            prefix_anchored
+            prefix_anchored,
+            security
         ),
         case!(
             "protocol/subscriptions/hash-reserved",
             SECTION,
             Should,
             "#foo and #server-to-user-<someone else> are refused.",
-            hash_reserved
+            hash_reserved,
+            security
         ),
     ]
 }

@@ -22,7 +22,8 @@ pub(super) fn cases() -> Vec<Case> {
             SECTION,
             Must,
             "Webhooks carry X-Pusher-Key, X-Pusher-Signature = HMAC of the raw body, and Content-Type: application/json exactly.",
-            signature
+            signature,
+            security
         ),
         case!(
             "webhooks/events/occupied-vacated",
