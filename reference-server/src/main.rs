@@ -24,9 +24,16 @@ struct Args {
     /// Address to listen on; port 0 picks a free port (printed on start).
     #[arg(long, default_value = "127.0.0.1:6001", env = "PUSHCHECK_SERVER_BIND")]
     bind: SocketAddr,
-    /// TOML configuration file (apps, timeouts, transport, rest, webhooks).
+    /// TOML configuration file (apps, timeouts, transport, rest, webhooks, cluster).
     #[arg(long)]
     config: Option<PathBuf>,
+    /// Cluster mode: share channels, presence and cache with every node using
+    /// this Redis (`redis://HOST:PORT`); overrides `[cluster] redis_url`.
+    #[arg(long, env = "PUSHCHECK_REDIS_URL", value_name = "URL")]
+    redis: Option<String>,
+    /// This node's name in the cluster; overrides `[cluster] node_id`.
+    #[arg(long, value_name = "NAME")]
+    node_id: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -42,7 +49,7 @@ fn main() -> ExitCode {
     if let Err(e) = rlimit::increase_nofile_limit(u64::MAX) {
         eprintln!("reference-server: cannot raise the open-files limit: {e}");
     }
-    let config = match &args.config {
+    let mut config = match &args.config {
         Some(path) => match Config::load(path) {
             Ok(config) => config,
             Err(e) => {
@@ -52,6 +59,16 @@ fn main() -> ExitCode {
         },
         None => Config::default(),
     };
+    if args.redis.is_some() {
+        config.cluster.redis_url = args.redis;
+    }
+    if args.node_id.is_some() {
+        config.cluster.node_id = args.node_id;
+    }
+    if let Err(e) = config.validate() {
+        eprintln!("reference-server: {}", error_chain(&e));
+        return ExitCode::from(2);
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(e) => {
@@ -73,6 +90,9 @@ async fn run(bind: SocketAddr, config: Config) -> std::io::Result<()> {
         .await
         .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {bind}: {e}")))?;
     let addr = listener.local_addr()?;
+    if let Some(url) = &config.cluster.redis_url {
+        println!("reference-server cluster mode: sharing state through {url}");
+    }
     for app in &config.apps {
         println!(
             "reference-server listening on ws://{addr}/app/{} (app id {}), http://{addr}/apps/{}",
