@@ -5,6 +5,7 @@
 
 mod fanout;
 mod outage;
+mod presence;
 mod redis;
 
 use reference_server::Config;
