@@ -3,10 +3,12 @@
 //! by SIGKILL). Each test has its own key prefix, so tests share the binary's
 //! Redis without seeing each other.
 
+mod death;
 mod fanout;
 mod outage;
 mod presence;
 mod redis;
+mod state;
 
 use reference_server::Config;
 
