@@ -8,6 +8,7 @@ mod fanout;
 mod outage;
 mod presence;
 mod redis;
+mod soak;
 mod state;
 
 use reference_server::Config;
