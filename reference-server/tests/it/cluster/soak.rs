@@ -69,7 +69,7 @@ async fn churn(nodes: Vec<std::net::SocketAddr>, task: usize) -> Option<Client> 
         frames.extend(client.barrier().await);
         account(&frames, &mut HashMap::new());
         // Even tasks keep their last connection open: the final roster.
-        if round + 1 == ROUNDS && task % 2 == 0 {
+        if round + 1 == ROUNDS && task.is_multiple_of(2) {
             kept = Some(client);
         } else {
             client.close().await;
@@ -161,7 +161,7 @@ async fn three_nodes_churning_account_for_every_delivery_and_end_with_true_roste
     let mut truth: BTreeSet<String> = (0..3).map(|n| format!("w{n}")).collect();
     truth.extend(
         (0..CHURNERS)
-            .filter(|t| t % 2 == 0)
+            .filter(|t| t.is_multiple_of(2))
             .map(|t| format!("c{t}")),
     );
 
