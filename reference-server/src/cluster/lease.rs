@@ -85,13 +85,21 @@ async fn reap_dead(node: &Node, receiver: &dyn Receiver) -> Result<(), ClusterEr
 /// Makes this node's share in Redis equal to what it holds: reconciles every
 /// channel it holds, and every channel Redis still lists for it.
 async fn resync(node: &Node, receiver: &dyn Receiver) -> Result<(), ClusterError> {
+    let lost = node.current_epoch().await?;
     let listed = node.own_channels().await?;
-    let replies = receiver.resync(&listed);
+    if lost {
+        tracing::warn!(
+            node = node.name(),
+            "redis lost its data: restoring this node's share quietly"
+        );
+    }
+    let replies = receiver.resync(&listed, !lost);
     for reply in replies {
         let value = reply
             .await
             .map_err(|_| ClusterError::Stopped)?
             .map_err(ClusterError::Redis)?;
+        // Replies that are not transitions (a raised counter) carry none.
         receiver.transitions(scripts::transitions(&value).unwrap_or_default());
     }
     Ok(())

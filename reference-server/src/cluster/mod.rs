@@ -110,7 +110,9 @@ pub(crate) trait Receiver: Send + Sync + 'static {
     /// the link before any later join or leave of the same connections.
     /// `listed` is what Redis lists as this node's channels; those the node
     /// no longer holds are reconciled to nothing.
-    fn resync(&self, listed: &[(String, String)]) -> Vec<Reconciling>;
+    /// `loud` says whether the cluster saw this node's share change (see
+    /// `lua/reconcile.lua`).
+    fn resync(&self, listed: &[(String, String)], loud: bool) -> Vec<Reconciling>;
 }
 
 /// A queued reconcile's reply.
@@ -136,6 +138,9 @@ struct Inner {
     settings: ClusterSettings,
     /// Set when the node's shared state may differ from what it holds.
     resync: AtomicBool,
+    /// The Redis data set this node's share was last written to (`P:epoch`):
+    /// a different one means Redis lost its data.
+    epoch: parking_lot::Mutex<String>,
     wake: Notify,
 }
 
@@ -180,9 +185,11 @@ impl Node {
                 link,
                 settings: settings.clone(),
                 resync: AtomicBool::new(false),
+                epoch: parking_lot::Mutex::new(String::new()),
                 wake: Notify::new(),
             }),
         };
+        node.current_epoch().await?;
         node.claim_name().await?;
         node.renew().await?;
         Ok(node)
@@ -245,6 +252,29 @@ impl Node {
         Ok(out)
     }
 
+    /// Reads (creating it if missing) the data set's epoch; `true` when it
+    /// is not the one this node last saw, i.e. Redis lost its data since.
+    pub(crate) async fn current_epoch(&self) -> Result<bool, ClusterError> {
+        let key = self.key("epoch");
+        let fresh = format!("{}-{}", self.inner.number, std::process::id());
+        let mut set = redis::cmd("SET");
+        set.arg(&key).arg(&fresh).arg("NX");
+        let values = self
+            .inner
+            .link
+            .call_all(vec![set, redis::Cmd::get(&key)])
+            .await?;
+        let now = values
+            .get(1)
+            .map(scripts::text)
+            .transpose()?
+            .unwrap_or(fresh);
+        let mut epoch = self.inner.epoch.lock();
+        let changed = !epoch.is_empty() && *epoch != now;
+        *epoch = now;
+        Ok(changed)
+    }
+
     async fn claim_name(&self) -> Result<(), ClusterError> {
         let key = self.key(&format!("name:{}", self.inner.name));
         let mut set = redis::cmd("SET");
@@ -268,10 +298,15 @@ impl Node {
             .arg(&self.inner.name)
             .arg("PX")
             .arg(self.inner.settings.lease_ms);
+        let raise = scripts::eval(scripts::RAISE, &[&self.inner.prefix, "node_seq", &number]);
         let values = self
             .inner
             .link
-            .call_all(vec![set, redis::Cmd::sadd(self.key("nodes"), &number)])
+            .call_all(vec![
+                set,
+                redis::Cmd::sadd(self.key("nodes"), &number),
+                raise,
+            ])
             .await?;
         Ok(values.get(1).map(scripts::int).transpose()?.unwrap_or(0) == 1)
     }
@@ -365,6 +400,7 @@ impl Node {
         counting: bool,
         count: u64,
         members: &[MemberShare],
+        loud: bool,
     ) -> Result<Reconciling, ClusterError> {
         let number = self.inner.number.to_string();
         let count = count.to_string();
@@ -379,6 +415,7 @@ impl Node {
             &number,
             flag(counting),
             &count,
+            flag(loud),
         ];
         for ((_, user, info), conn) in members.iter().zip(&conns) {
             args.extend([conn.as_str(), user.as_str(), info.as_str()]);
@@ -386,6 +423,18 @@ impl Node {
         self.inner
             .link
             .enqueue(scripts::eval(scripts::RECONCILE, &args))
+    }
+
+    /// Queues raising the app's message sequence to at least `seq` (resync:
+    /// a Redis that lost its data must not number messages below what this
+    /// node's subscriptions already saw, or they would be taken as old).
+    pub(crate) fn raise_seq(&self, app: &str, seq: u64) -> Result<Reconciling, ClusterError> {
+        let tail = format!("{app}:seq");
+        let cmd = scripts::eval(
+            scripts::RAISE,
+            &[&self.inner.prefix, &tail, &seq.to_string()],
+        );
+        self.inner.link.enqueue(cmd)
     }
 
     /// Queues setting this node's connection count of an app (resync).

@@ -13,6 +13,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::Mutex;
 use serde_json::value::RawValue;
@@ -67,6 +68,9 @@ impl Sub {
 pub(crate) struct Clustered {
     node: Node,
     channels: Mutex<HashMap<String, HashMap<u64, Sub>>>,
+    /// The highest sequence number seen, so a resync against a Redis that
+    /// lost its data can raise the counter past it.
+    max_seq: AtomicU64,
 }
 
 fn is_presence(channel: &str) -> bool {
@@ -78,6 +82,7 @@ impl Clustered {
         Clustered {
             node,
             channels: Mutex::new(HashMap::new()),
+            max_seq: AtomicU64::new(0),
         }
     }
 
@@ -180,6 +185,7 @@ impl Clustered {
 
     /// The join answered: success frames, then what was buffered after it.
     fn joined(&self, conn_id: u64, name: &str, seq: u64, first: Vec<Frame>) {
+        self.max_seq.fetch_max(seq, Ordering::AcqRel);
         let mut channels = self.channels.lock();
         let Some(sub) = channels
             .get_mut(name)
@@ -225,11 +231,11 @@ impl Clustered {
             return;
         }
         let counting = app.config.subscription_count && !is_presence(name);
+        let id = app.config.id.clone();
         let app = app.clone();
-        self.node
-            .leave(&app.config.id.clone(), name, conn_id, counting, move |t| {
-                app.transitions(t);
-            });
+        self.node.leave(&id, name, conn_id, counting, move |t| {
+            app.transitions(t);
+        });
     }
 
     /// Relays a client event here and to the other nodes (spec 6).
@@ -280,6 +286,9 @@ impl Clustered {
     /// Offers `frame` to this node's subscribers of `channel`, but not to the
     /// socket id `exclude` (spec 8.9).
     fn deliver(&self, channel: &str, frame: &Frame, seq: Option<u64>, exclude: Option<&str>) {
+        if let Some(seq) = seq {
+            self.max_seq.fetch_max(seq, Ordering::AcqRel);
+        }
         let mut channels = self.channels.lock();
         if let Some(subs) = channels.get_mut(channel) {
             for sub in subs.values_mut() {
@@ -348,10 +357,18 @@ impl Clustered {
 
     /// Queues a reconcile of every channel this node holds, and of those
     /// Redis lists for it that it no longer holds.
-    pub(super) fn resync(&self, app: &AppState, listed: &[(String, String)]) -> Vec<Reconciling> {
+    pub(super) fn resync(
+        &self,
+        app: &AppState,
+        listed: &[(String, String)],
+        loud: bool,
+    ) -> Vec<Reconciling> {
         let channels = self.channels.lock();
         let id = &app.config.id;
         let mut queued = Vec::new();
+        // First, so every reconcile below is numbered after what was seen.
+        let seen = self.max_seq.load(Ordering::Acquire);
+        queued.extend(self.node.raise_seq(id, seen).ok());
         for (name, subs) in channels.iter().filter(|(name, _)| !name.starts_with('#')) {
             let members: Vec<(u64, String, String)> = subs
                 .values()
@@ -363,7 +380,7 @@ impl Clustered {
             let counting = app.config.subscription_count && !is_presence(name);
             queued.extend(
                 self.node
-                    .reconcile(id, name, counting, subs.len() as u64, &members)
+                    .reconcile(id, name, counting, subs.len() as u64, &members, loud)
                     .ok(),
             );
         }
@@ -371,7 +388,7 @@ impl Clustered {
             .iter()
             .filter(|(a, c)| a == id && !channels.contains_key(c))
         {
-            queued.extend(self.node.reconcile(id, name, false, 0, &[]).ok());
+            queued.extend(self.node.reconcile(id, name, false, 0, &[], loud).ok());
         }
         queued.extend(self.node.set_connections(id, app.connection_count()).ok());
         queued
@@ -520,10 +537,10 @@ impl crate::cluster::Receiver for Apps {
         }
     }
 
-    fn resync(&self, listed: &[(String, String)]) -> Vec<Reconciling> {
+    fn resync(&self, listed: &[(String, String)], loud: bool) -> Vec<Reconciling> {
         self.0
             .values()
-            .filter_map(|state| Some(state.clustered.as_ref()?.resync(state, listed)))
+            .filter_map(|state| Some(state.clustered.as_ref()?.resync(state, listed, loud)))
             .flatten()
             .collect()
     }

@@ -1,13 +1,17 @@
 -- ARGV: prefix, app, channel, node, counting, local subscription count,
--- then (conn, user, user_info) per local presence connection. Makes the
--- node's share of the channel in Redis equal to what the node holds, with
--- the transitions that implies: used after a Redis outage.
+-- loud ('1'/'0'), then (conn, user, user_info) per local presence
+-- connection. Makes the node's share of the channel in Redis equal to what
+-- the node holds: used after a Redis outage. Loud (the cluster saw the
+-- node's share change, e.g. it was reaped) publishes and reports the
+-- transitions; quiet (Redis lost its data, nobody saw anything change)
+-- restores the state silently, so clients and webhooks get no duplicates.
 local app, ch, node, counting = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local want = tonumber(ARGV[6])
+QUIET = ARGV[7] ~= '1'
 local b = base(app)
 local prefix = node .. ':'
 local wanted = {}
-for i = 7, #ARGV, 3 do wanted[prefix .. ARGV[i]] = {ARGV[i + 1], ARGV[i + 2]} end
+for i = 8, #ARGV, 3 do wanted[prefix .. ARGV[i]] = {ARGV[i + 1], ARGV[i + 2]} end
 local pm = redis.call('HGETALL', b .. ':pm:' .. ch)
 local have = {}
 for i = 1, #pm, 2 do

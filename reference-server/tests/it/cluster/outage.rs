@@ -74,6 +74,14 @@ async fn redis_outage_answers_503_then_nodes_resync_without_duplicates() {
         "occupancy rebuilt too"
     );
 
+    // Member events flow again, numbered after what the nodes saw before.
+    let mut newcomer = nodes[0].connect().await;
+    newcomer
+        .subscribe_presence("presence-r", r#"{"user_id":"u2"}"#)
+        .await;
+    let added = member.expect_event("pusher_internal:member_added").await;
+    assert_eq!(crate::support::data_of(&added)["user_id"], "u2");
+
     for i in 0..10 {
         rest.publish("room", "e", &i.to_string()).await;
     }
