@@ -122,6 +122,7 @@ impl Clustered {
             if internal {
                 // `#server-to-user-` channels are per connection: nothing shared.
                 conn.send(message::subscription_succeeded(&name));
+                app.metrics.subscription(join.kind.access, 1);
                 return Ok(());
             }
             self.node.join(
@@ -160,6 +161,7 @@ impl Clustered {
                     first.push(message::subscription_count(&name, total as usize));
                 }
                 self.joined(conn.id, &name, seq, first);
+                app.metrics.subscription(join.kind.access, 1);
                 if join.kind.cache && cached.is_none() {
                     app.hook(WebhookKind::CacheMiss, || WebhookEvent::CacheMiss {
                         channel: name.clone(),
@@ -221,11 +223,14 @@ impl Clustered {
         let Some(subs) = channels.get_mut(name) else {
             return;
         };
-        if subs.remove(&conn_id).is_none() {
+        let Some(sub) = subs.remove(&conn_id) else {
             return;
-        }
+        };
         if subs.is_empty() {
             channels.remove(name);
+        }
+        if sub.joined.is_some() {
+            app.metrics.subscription(ChannelKind::of(name).access, -1);
         }
         if name.starts_with('#') {
             return;
@@ -278,25 +283,37 @@ impl Clustered {
         let seqs = self.node.publish(&app.config.id, &outgoing).await?;
         for (event, seq) in events.iter().zip(seqs) {
             let frame = message::channel_event(event.channel, event.event, event.data);
-            self.deliver(event.channel, &frame, seq, event.exclude);
+            app.metrics
+                .delivered(self.deliver(event.channel, &frame, seq, event.exclude));
         }
         Ok(())
     }
 
     /// Offers `frame` to this node's subscribers of `channel`, but not to the
     /// socket id `exclude` (spec 8.9).
-    fn deliver(&self, channel: &str, frame: &Frame, seq: Option<u64>, exclude: Option<&str>) {
+    /// Returns how many subscriptions it reached (buffered ones included).
+    fn deliver(
+        &self,
+        channel: &str,
+        frame: &Frame,
+        seq: Option<u64>,
+        exclude: Option<&str>,
+    ) -> usize {
         if let Some(seq) = seq {
             self.max_seq.fetch_max(seq, Ordering::AcqRel);
         }
         let mut channels = self.channels.lock();
-        if let Some(subs) = channels.get_mut(channel) {
-            for sub in subs.values_mut() {
-                if Some(sub.conn.socket_id.as_ref()) != exclude {
-                    sub.offer(frame, seq);
-                }
+        let Some(subs) = channels.get_mut(channel) else {
+            return 0;
+        };
+        let mut reached = 0;
+        for sub in subs.values_mut() {
+            if Some(sub.conn.socket_id.as_ref()) != exclude {
+                sub.offer(frame, seq);
+                reached += 1;
             }
         }
+        reached
     }
 
     /// A message from the app's Redis channel.
@@ -316,7 +333,8 @@ impl Clustered {
                 ..
             } => {
                 let frame = message::channel_event(&channel, &event, &data);
-                self.deliver(&channel, &frame, seq, exclude.as_deref());
+                app.metrics
+                    .delivered(self.deliver(&channel, &frame, seq, exclude.as_deref()));
             }
             Envelope::Client { channel, frame, .. } => {
                 self.deliver(&channel, &Frame::from(frame), None, None);
@@ -336,12 +354,10 @@ impl Clustered {
                 channel,
                 user_id,
                 seq,
-            } => self.deliver(
-                &channel,
-                &member_removed(&channel, &user_id),
-                Some(seq),
-                None,
-            ),
+            } => {
+                let frame = member_removed(&channel, &user_id);
+                self.deliver(&channel, &frame, Some(seq), None);
+            }
             Envelope::Count {
                 channel,
                 count,

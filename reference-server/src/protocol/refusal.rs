@@ -124,6 +124,12 @@ pub enum SubscribeRefusal {
         /// The channel.
         channel: String,
     },
+    /// The connection has as many subscriptions as the app allows.
+    #[error("Subscription limit ({limit}) reached for this connection; unsubscribe first")]
+    TooManySubscriptions {
+        /// The limit.
+        limit: usize,
+    },
     /// The presence channel is full (spec 7.3).
     #[error("Presence channel member limit ({limit}) reached for {channel}")]
     MemberLimit {

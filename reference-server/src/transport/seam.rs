@@ -199,7 +199,8 @@ impl Seam {
         let refusal = faults.refusal_close_code;
         match code {
             CloseCode::UnknownApp => faults.unknown_key_close_code.unwrap_or(code.code()),
-            CloseCode::AppDisabled
+            CloseCode::TlsRequired
+            | CloseCode::AppDisabled
             | CloseCode::OverQuota
             | CloseCode::PathNotFound
             | CloseCode::InvalidVersionFormat
