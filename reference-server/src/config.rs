@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::cluster::ClusterSettings;
 use crate::webhooks::{WebhookSettings, WebhookTarget};
 
 /// The whole server configuration.
@@ -25,6 +26,8 @@ pub struct Config {
     pub rest: RestSettings,
     /// Webhook delivery settings (spec 9).
     pub webhooks: WebhookSettings,
+    /// Cluster mode: nodes sharing state through Redis. Off without a `redis_url`.
+    pub cluster: ClusterSettings,
     /// TLS on the listener: `wss://` and `https://` instead of the plain
     /// schemes (`--tls-cert`/`--tls-key` set it too).
     pub tls: Option<TlsSettings>,
@@ -41,6 +44,7 @@ impl Default for Config {
             transport: TransportLimits::default(),
             rest: RestSettings::default(),
             webhooks: WebhookSettings::default(),
+            cluster: ClusterSettings::default(),
             tls: None,
             #[cfg(feature = "faults")]
             faults: crate::faults::Faults::default(),
@@ -418,6 +422,39 @@ impl Config {
                 "must be at least 1",
             );
         }
+        self.validate_cluster()
+    }
+
+    fn validate_cluster(&self) -> Result<(), ConfigError> {
+        let invalid = |field: &str, reason| {
+            Err(ConfigError::Invalid {
+                field: format!("cluster.{field}"),
+                reason,
+            })
+        };
+        let cluster = &self.cluster;
+        if let Some(url) = &cluster.redis_url
+            && !["redis://", "rediss://", "redis+unix://", "unix://"]
+                .iter()
+                .any(|scheme| url.starts_with(scheme))
+        {
+            return invalid("redis_url", "must be a redis:// (or redis+unix://) URL");
+        }
+        if cluster.key_prefix.is_empty() {
+            return invalid("key_prefix", "must not be empty");
+        }
+        if cluster.node_id.as_deref().is_some_and(str::is_empty) {
+            return invalid("node_id", "must not be empty");
+        }
+        if cluster.heartbeat_ms == 0 || cluster.command_timeout_ms == 0 {
+            return invalid(
+                "heartbeat_ms",
+                "heartbeat_ms and command_timeout_ms must be positive",
+            );
+        }
+        if cluster.lease_ms <= cluster.heartbeat_ms {
+            return invalid("lease_ms", "must be longer than heartbeat_ms");
+        }
         Ok(())
     }
 
@@ -474,6 +511,10 @@ mod tests {
         assert_eq!(
             format!("{:?}", example.webhooks),
             format!("{:?}", defaults.webhooks)
+        );
+        assert_eq!(
+            format!("{:?}", example.cluster),
+            format!("{:?}", defaults.cluster)
         );
         let mut app = example.apps[0].clone();
         assert_eq!(app.webhooks.len(), 1);

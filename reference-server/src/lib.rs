@@ -18,6 +18,8 @@
 //! - [`webhooks`]: batched, signed, retried delivery from a bounded queue.
 //! - [`metrics`]: what the server counts, as `GET /metrics` (Prometheus text).
 //! - [`faults`]: test-only misbehaviours; zero-sized without the `faults` feature.
+//! - `cluster`: cluster mode, nodes sharing state through Redis (off unless
+//!   `[cluster] redis_url` is set).
 //!
 //! # Embedding
 //!
@@ -30,6 +32,7 @@
 //! # Ok(()) }
 //! ```
 
+mod cluster;
 pub mod config;
 pub mod faults;
 pub mod hub;
@@ -49,6 +52,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
+pub use cluster::{ClusterError, ClusterSettings};
 pub use config::{
     AppConfig, AppSecret, Config, ConfigError, RestSettings, Timeouts, TlsSettings, TransportLimits,
 };
@@ -95,9 +99,17 @@ pub async fn serve(
     let webhooks = webhooks::Webhooks::start(config.webhooks.clone());
     let (stop_tx, stop_rx) = watch::channel(false);
     let (live_tx, mut live_rx) = mpsc::channel::<()>(1);
+    let node = join_cluster(&config).await?;
+    let hub = hub::Hub::with_node(&config, &webhooks, node.as_ref());
+    let receiver = Arc::new(hub.receiver());
+    if let Some(node) = &node {
+        node.start(receiver.clone(), stop_rx.clone())
+            .await
+            .map_err(cluster_unreachable)?;
+    }
     let shared = Arc::new(shared::Shared {
         faults: config.fault_handle(),
-        hub: hub::Hub::new(&config, &webhooks),
+        hub,
         config,
         shutdown: stop_rx,
         live: live_tx,
@@ -119,8 +131,38 @@ pub async fn serve(
     drop(shared);
     // Every connection task holds a `live` sender; all dropped means all closed.
     let _ = tokio::time::timeout(SHUTDOWN_GRACE, live_rx.recv()).await;
+    if let Some(node) = node {
+        // Leave at once rather than let the lease run out.
+        match node.leave_cluster().await {
+            Ok(transitions) => cluster::Receiver::transitions(receiver.as_ref(), transitions),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not leave the cluster; the lease will expire")
+            }
+        }
+    }
     webhooks.shutdown(SHUTDOWN_GRACE).await;
     result
+}
+
+/// Connects to Redis when the config names it.
+async fn join_cluster(config: &Config) -> std::io::Result<Option<cluster::Node>> {
+    let Some(url) = &config.cluster.redis_url else {
+        return Ok(None);
+    };
+    let apps = config.apps.iter().map(|a| a.id.clone()).collect();
+    let node = cluster::Node::connect(&config.cluster, url, apps)
+        .await
+        .map_err(cluster_unreachable)?;
+    tracing::info!(
+        node = node.name(),
+        number = node.number(),
+        "joined the cluster"
+    );
+    Ok(Some(node))
+}
+
+fn cluster_unreachable(e: ClusterError) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::ConnectionRefused, e)
 }
 
 /// A server running on its own task; dropping it shuts it down.

@@ -24,7 +24,7 @@ struct Args {
     /// Address to listen on; port 0 picks a free port (printed on start).
     #[arg(long, default_value = "127.0.0.1:6001", env = "PUSHCHECK_SERVER_BIND")]
     bind: SocketAddr,
-    /// TOML configuration file (apps, timeouts, transport, rest, webhooks, tls).
+    /// TOML configuration file (apps, timeouts, transport, rest, webhooks, tls, cluster).
     #[arg(long)]
     config: Option<PathBuf>,
     /// Serve wss:// and https:// with this certificate chain (PEM, leaf
@@ -34,6 +34,13 @@ struct Args {
     /// The private key of --tls-cert (PEM).
     #[arg(long, requires = "tls_cert", value_name = "FILE")]
     tls_key: Option<PathBuf>,
+    /// Cluster mode: share channels, presence and cache with every node using
+    /// this Redis (`redis://HOST:PORT`); overrides `[cluster] redis_url`.
+    #[arg(long, env = "PUSHCHECK_REDIS_URL", value_name = "URL")]
+    redis: Option<String>,
+    /// This node's name in the cluster; overrides `[cluster] node_id`.
+    #[arg(long, value_name = "NAME")]
+    node_id: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -49,7 +56,7 @@ fn main() -> ExitCode {
     if let Err(e) = rlimit::increase_nofile_limit(u64::MAX) {
         eprintln!("reference-server: cannot raise the open-files limit: {e}");
     }
-    let config = match &args.config {
+    let mut config = match &args.config {
         Some(path) => match Config::read(path) {
             Ok(config) => config,
             Err(e) => {
@@ -59,9 +66,14 @@ fn main() -> ExitCode {
         },
         None => Config::default(),
     };
-    let mut config = config;
     if let (Some(cert), Some(key)) = (args.tls_cert.clone(), args.tls_key.clone()) {
         config.tls = Some(reference_server::TlsSettings::new(cert, key));
+    }
+    if args.redis.is_some() {
+        config.cluster.redis_url = args.redis;
+    }
+    if args.node_id.is_some() {
+        config.cluster.node_id = args.node_id;
     }
     if let Err(e) = config.validate() {
         eprintln!("reference-server: {}", error_chain(&e));
@@ -96,6 +108,9 @@ async fn run(bind: SocketAddr, config: Config) -> std::io::Result<()> {
         .await
         .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {bind}: {e}")))?;
     let addr = listener.local_addr()?;
+    if let Some(url) = &config.cluster.redis_url {
+        println!("reference-server cluster mode: sharing state through {url}");
+    }
     let (ws, http) = if config.tls.is_some() {
         ("wss", "https")
     } else {

@@ -61,33 +61,41 @@ impl Channel {
 
     /// `subscription_succeeded` for a presence channel: ids, hash and count (spec 4.4).
     pub(crate) fn roster_frame(&self, channel: &str) -> Frame {
-        #[derive(Serialize)]
-        struct Presence<'a> {
-            ids: Vec<&'a str>,
-            hash: HashMap<&'a str, Option<&'a RawValue>>,
-            count: usize,
-        }
-        #[derive(Serialize)]
-        struct Data<'a> {
-            presence: Presence<'a>,
-        }
-        let ids: Vec<&str> = self.members.keys().map(AsRef::as_ref).collect();
-        let hash = self
+        let members = self
             .members
             .iter()
-            .map(|(id, m)| (id.as_ref(), m.user_info.as_deref()))
-            .collect();
-        let presence = Presence {
-            count: ids.len(),
-            ids,
-            hash,
-        };
-        message::json_string_data(
-            "pusher_internal:subscription_succeeded",
-            Some(channel),
-            &Data { presence },
-        )
+            .map(|(id, m)| (id.as_ref(), m.user_info.as_deref()));
+        roster(channel, members)
     }
+}
+
+/// `subscription_succeeded` for a presence channel with these members (spec 4.4).
+pub(crate) fn roster<'a>(
+    channel: &str,
+    members: impl Iterator<Item = (&'a str, Option<&'a RawValue>)>,
+) -> Frame {
+    #[derive(Serialize)]
+    struct Presence<'a> {
+        ids: Vec<&'a str>,
+        hash: HashMap<&'a str, Option<&'a RawValue>>,
+        count: usize,
+    }
+    #[derive(Serialize)]
+    struct Data<'a> {
+        presence: Presence<'a>,
+    }
+    let hash: HashMap<&str, Option<&RawValue>> = members.collect();
+    let ids: Vec<&str> = hash.keys().copied().collect();
+    let presence = Presence {
+        count: ids.len(),
+        ids,
+        hash,
+    };
+    message::json_string_data(
+        "pusher_internal:subscription_succeeded",
+        Some(channel),
+        &Data { presence },
+    )
 }
 
 /// `pusher_internal:member_added` (spec 7.2); `user_info` left out when absent (spec 13.7).

@@ -6,6 +6,7 @@
 //! an app: a `channels` shard (never two), then `cache`, then `users`.
 
 mod channel;
+mod clustered;
 mod conn;
 mod users;
 
@@ -18,8 +19,11 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 
 use self::channel::{Channel, Member, member_added, member_removed};
+pub(crate) use self::clustered::Apps;
+use self::clustered::Clustered;
 pub use self::conn::Conn;
 use self::users::Users;
+use crate::cluster::{ClusterError, Node};
 use crate::config::{AppConfig, Config};
 use crate::faults::Handle;
 use crate::metrics::{AppMetrics, Metrics};
@@ -66,7 +70,7 @@ const COUNT_THROTTLE: Duration = Duration::from_secs(5);
 pub struct Hub {
     by_key: HashMap<String, Arc<AppState>>,
     by_id: HashMap<String, Arc<AppState>>,
-    socket_prefix: u32,
+    socket_prefix: u64,
     next_conn: AtomicU64,
     metrics: Metrics,
 }
@@ -74,23 +78,35 @@ pub struct Hub {
 impl Hub {
     /// Builds the hub for the configured apps.
     pub fn new(config: &Config, webhooks: &Webhooks) -> Hub {
+        Hub::with_node(config, webhooks, None)
+    }
+
+    /// Builds the hub; with a cluster node, every app shares its state
+    /// through it and socket ids start with the node's number.
+    pub(crate) fn with_node(config: &Config, webhooks: &Webhooks, node: Option<&Node>) -> Hub {
         let faults = config.fault_handle();
         let metrics = Metrics::new(webhooks);
         let mut by_key = HashMap::new();
         let mut by_id = HashMap::new();
         for app in &config.apps {
-            let state = Arc::new(AppState::new(
+            let mut state = AppState::new(
                 app.clone(),
                 webhooks.clone(),
                 faults.clone(),
                 metrics.app(&app.id),
-            ));
+            );
+            state.clustered = node.map(|node| Clustered::new(node.clone()));
+            let state = Arc::new(state);
             by_key.insert(app.key.clone(), state.clone());
             by_id.insert(app.id.clone(), state);
         }
         // Socket ids are `<prefix>.<counter>` (spec 1.3: `^\d+\.\d+$`); the random
-        // prefix keeps ids of two runs of the server from colliding.
-        let socket_prefix = (RandomState::new().hash_one(0u8) % 1_000_000) as u32;
+        // prefix keeps ids of two runs of the server from colliding. A cluster
+        // node's number is unique in the cluster for ever, so its ids are too.
+        let socket_prefix = match node {
+            Some(node) => node.number(),
+            None => RandomState::new().hash_one(0u8) % 1_000_000,
+        };
         Hub {
             by_key,
             by_id,
@@ -118,6 +134,11 @@ impl Hub {
     /// Every app.
     pub fn apps(&self) -> impl Iterator<Item = &Arc<AppState>> {
         self.by_id.values()
+    }
+
+    /// Every app by id, as the cluster's stream delivers to them.
+    pub(crate) fn receiver(&self) -> Apps {
+        Apps(self.by_id.clone())
     }
 
     /// A fresh connection handle with a process-unique socket id and an
@@ -175,6 +196,22 @@ pub struct AppState {
     users: Mutex<Users>,
     /// Users terminated while the `ban_terminated_users` fault is on.
     banned: Mutex<std::collections::HashSet<Arc<str>>>,
+    /// Cluster mode: this node's share of the app. `None` is single-node,
+    /// where nothing below touches Redis.
+    clustered: Option<Clustered>,
+}
+
+/// One HTTP API event for one channel.
+#[derive(Clone, Copy, Debug)]
+pub struct Publish<'a> {
+    /// Channel.
+    pub channel: &'a str,
+    /// Event name.
+    pub event: &'a str,
+    /// Event data.
+    pub data: &'a str,
+    /// Socket id that must not get it (spec 8.9).
+    pub exclude: Option<&'a str>,
 }
 
 impl AppState {
@@ -197,6 +234,7 @@ impl AppState {
             cache: Mutex::new(HashMap::new()),
             users: Mutex::new(Users::default()),
             banned: Mutex::new(std::collections::HashSet::new()),
+            clustered: None,
         }
     }
 
@@ -220,6 +258,30 @@ impl AppState {
             .map_err(|_| CloseCode::OverQuota)
     }
 
+    /// [`AppState::admit`] against the cluster-wide quota in cluster mode.
+    /// When Redis cannot be asked, the node's own count is held to the limit.
+    pub async fn admit_shared(&self) -> Result<(), CloseCode> {
+        let (Some(clustered), Some(limit), true) = (
+            &self.clustered,
+            self.config.max_connections,
+            self.config.enabled,
+        ) else {
+            return self.admit();
+        };
+        match clustered.node().admit(&self.config.id, limit).await {
+            Ok(true) => {
+                self.connections.fetch_add(1, Ordering::AcqRel);
+                self.metrics.connection(1);
+                Ok(())
+            }
+            Ok(false) => Err(CloseCode::OverQuota),
+            Err(error) => {
+                tracing::warn!(%error, "cluster quota unavailable; counting locally");
+                self.admit()
+            }
+        }
+    }
+
     /// Current connection count.
     pub fn connection_count(&self) -> u32 {
         self.connections.load(Ordering::Acquire)
@@ -241,6 +303,23 @@ impl AppState {
         }
         self.connections.fetch_sub(1, Ordering::AcqRel);
         self.metrics.connection(-1);
+        if let (Some(clustered), Some(_)) = (&self.clustered, self.config.max_connections) {
+            clustered.node().release(&self.config.id);
+        }
+    }
+
+    /// Subscribes a connection: [`AppState::join`] on a single node, the
+    /// cluster's join (which waits for Redis) in cluster mode.
+    pub async fn subscribe(
+        self: &Arc<Self>,
+        conn: &Arc<Conn>,
+        join: Join,
+        now: Instant,
+    ) -> Result<(), SubscribeRefusal> {
+        match &self.clustered {
+            Some(clustered) => clustered.join(self, conn, join).await,
+            None => self.join(conn, join, now),
+        }
     }
 
     /// Adds a connection to a channel and sends it the success frames (spec 4.4,
@@ -352,6 +431,9 @@ impl AppState {
 
     /// Removes a connection from a channel (spec 4.6, 7.2, 9.2).
     pub fn leave(self: &Arc<Self>, conn_id: u64, name: &str, now: Instant) {
+        if let Some(clustered) = &self.clustered {
+            return clustered.leave(self, conn_id, name);
+        }
         let mut channels = self.channels.shard(name).lock();
         let Some(channel) = channels.get_mut(name) else {
             return;
@@ -436,7 +518,9 @@ impl AppState {
 
     /// Relays a client event to the channel's other subscribers (spec 6).
     pub fn client_event(&self, sender: &Conn, event: ClientEvent, now: Instant) {
-        {
+        if let Some(clustered) = &self.clustered {
+            clustered.client_event(self, sender, &event);
+        } else {
             let channels = self.channels.shard(&event.channel).lock();
             let Some(channel) = channels.get(&event.channel) else {
                 return;
@@ -458,6 +542,75 @@ impl AppState {
                 .filter(|_| !self.faults.client_event_webhook_without_user())
                 .map(|id| id.to_string()),
         });
+    }
+
+    /// Delivers HTTP API events in order: [`AppState::publish`] each on a
+    /// single node; in cluster mode through Redis, where an error means
+    /// nobody got them (the HTTP API answers 503).
+    pub async fn publish_events(
+        &self,
+        events: &[Publish<'_>],
+        now: Instant,
+    ) -> Result<(), ClusterError> {
+        match &self.clustered {
+            Some(clustered) => clustered.publish(self, events).await,
+            None => {
+                for e in events {
+                    self.publish(e.channel, e.event, e.data, e.exclude, now);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Counts for one channel across the cluster (or this node alone).
+    pub async fn query_stats(&self, name: &str) -> Result<Option<ChannelStats>, ClusterError> {
+        match &self.clustered {
+            Some(clustered) => clustered.channel_stats(&self.config.id, name).await,
+            None => Ok(self.channel_stats(name)),
+        }
+    }
+
+    /// [`AppState::occupied_channels`] across the cluster.
+    pub async fn query_occupied(
+        &self,
+        prefix: &str,
+    ) -> Result<Vec<(String, ChannelStats)>, ClusterError> {
+        match &self.clustered {
+            Some(clustered) => clustered.occupied(&self.config.id, prefix).await,
+            None => Ok(self.occupied_channels(prefix)),
+        }
+    }
+
+    /// [`AppState::presence_users`] across the cluster.
+    pub async fn query_users(&self, name: &str) -> Result<Vec<String>, ClusterError> {
+        match &self.clustered {
+            Some(clustered) => clustered.node().users(&self.config.id, name).await,
+            None => Ok(self.presence_users(name)),
+        }
+    }
+
+    /// [`AppState::cached`] from the shared slot in cluster mode.
+    pub async fn query_cached(
+        &self,
+        name: &str,
+        now: Instant,
+    ) -> Result<Option<CachedEvent>, ClusterError> {
+        match &self.clustered {
+            Some(clustered) => clustered.cached(&self.config.id, name).await,
+            None => Ok(self.cached(name, now)),
+        }
+    }
+
+    /// [`AppState::terminate_user`] on every node of the cluster.
+    pub async fn terminate(&self, user_id: &str) -> Result<(), ClusterError> {
+        match &self.clustered {
+            Some(clustered) => clustered.terminate(self, user_id).await,
+            None => {
+                self.terminate_user(user_id);
+                Ok(())
+            }
+        }
     }
 
     /// Delivers an HTTP API event to one channel and caches it on cache

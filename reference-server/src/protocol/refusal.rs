@@ -115,6 +115,15 @@ pub enum SubscribeRefusal {
     /// `channel_data` is not an acceptable presence member (spec 7.1).
     #[error(transparent)]
     Member(#[from] MemberRefusal),
+    /// Cluster mode: the shared state (Redis) did not answer, so the
+    /// subscription could not be made cluster-wide; the client may retry.
+    #[error(
+        "Cannot subscribe to {channel} now: the cluster's shared state is unavailable; retry later"
+    )]
+    ClusterUnavailable {
+        /// The channel.
+        channel: String,
+    },
     /// The connection has as many subscriptions as the app allows.
     #[error("Subscription limit ({limit}) reached for this connection; unsubscribe first")]
     TooManySubscriptions {

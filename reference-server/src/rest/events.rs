@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 use super::{Authorized, RestError, RestResult, info_attributes};
 use crate::config::AppConfig;
 use crate::faults::Faults;
-use crate::hub::AppState;
+use crate::hub::{AppState, Publish};
 use crate::protocol::channel::{Access, ChannelKind, validate_channel_name};
 
 /// One event as the API receives it; types checked by hand for clear errors.
@@ -50,12 +50,12 @@ pub(crate) async fn trigger(request: Authorized) -> RestResult {
         parsed => parsed?,
     };
     let event = validate(&request.app.config, &request.app.faults, body, false)?;
-    deliver(&request.app, &event);
+    deliver(&request.app, std::slice::from_ref(&event)).await?;
     Ok(Json(
         if event.info.is_empty() || request.app.faults.ignore_publish_info() {
             json!({})
         } else {
-            json!({ "channels": info_of(&request.app, &event)? })
+            json!({ "channels": info_of(&request.app, &event).await? })
         },
     ))
 }
@@ -76,18 +76,17 @@ pub(crate) async fn batch(request: Authorized) -> RestResult {
         .into_iter()
         .map(|e| validate(config, &request.app.faults, from_map(e)?, true))
         .collect::<Result<Vec<_>, _>>()?;
-    let infos = events
-        .iter()
-        .map(|e| info_of(&request.app, e))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut infos = Vec::with_capacity(events.len());
+    for event in &events {
+        infos.push(info_of(&request.app, event).await?);
+    }
     let first_only = if request.app.faults.deliver_first_only() {
         1
     } else {
         usize::MAX
     };
-    for event in events.iter().take(first_only) {
-        deliver(&request.app, event);
-    }
+    let taken = events.len().min(first_only);
+    deliver(&request.app, &events[..taken]).await?;
     if events.iter().all(|e| e.info.is_empty()) {
         return Ok(Json(json!({})));
     }
@@ -244,32 +243,40 @@ pub(crate) fn is_socket_id(text: &str) -> bool {
         .is_some_and(|(a, b)| digits(a) && digits(b))
 }
 
-fn deliver(app: &AppState, event: &Event) {
-    let now = Instant::now();
+/// Delivers events in order, each to its channels; in cluster mode an
+/// error means Redis did not take them (503).
+async fn deliver(app: &AppState, events: &[Event]) -> Result<(), RestError> {
     let first_only = if app.faults.deliver_first_only() {
         1
     } else {
         usize::MAX
     };
-    for channel in event.channels.iter().take(first_only) {
-        app.publish(
-            channel,
-            &event.name,
-            &event.data,
-            event.socket_id.as_deref(),
-            now,
-        );
-    }
+    let publishes: Vec<Publish<'_>> = events
+        .iter()
+        .flat_map(|event| {
+            event
+                .channels
+                .iter()
+                .take(first_only)
+                .map(|channel| Publish {
+                    channel,
+                    event: &event.name,
+                    data: &event.data,
+                    exclude: event.socket_id.as_deref(),
+                })
+        })
+        .collect();
+    Ok(app.publish_events(&publishes, Instant::now()).await?)
 }
 
 /// The `info` attributes of every channel of an event (spec 8.2).
-fn info_of(app: &AppState, event: &Event) -> Result<Map<String, Value>, RestError> {
+async fn info_of(app: &AppState, event: &Event) -> Result<Map<String, Value>, RestError> {
     let mut channels = Map::new();
     if event.info.is_empty() {
         return Ok(channels);
     }
     for channel in &event.channels {
-        let stats = app.channel_stats(channel).unwrap_or_default();
+        let stats = app.query_stats(channel).await?.unwrap_or_default();
         let presence = ChannelKind::of(channel).access == Access::Presence;
         let mut attributes = Map::new();
         for attribute in &event.info {

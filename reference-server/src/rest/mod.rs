@@ -39,6 +39,10 @@ pub(crate) enum RestError {
     /// 413: event data over the size limit.
     #[error("{0}")]
     TooLarge(String),
+    /// 503: cluster mode, and the shared state (Redis) did not answer, so
+    /// nothing was delivered or the answer would not be cluster-wide.
+    #[error("The cluster's shared state is unavailable, nothing was done: {0}")]
+    Unavailable(#[from] crate::cluster::ClusterError),
     /// 408: the body did not arrive in time.
     #[error("Request body not received within {} ms", .0.as_millis())]
     BodyTimeout(Duration),
@@ -52,6 +56,7 @@ impl RestError {
             RestError::Forbidden(_) => StatusCode::FORBIDDEN,
             RestError::NotFound(_) => StatusCode::NOT_FOUND,
             RestError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            RestError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             RestError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
         }
     }

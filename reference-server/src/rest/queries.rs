@@ -39,7 +39,7 @@ pub(crate) async fn channels(request: Authorized) -> RestResult {
     } else {
         prefix
     };
-    for (name, stats) in request.app.occupied_channels(prefix) {
+    for (name, stats) in request.app.query_occupied(prefix).await? {
         let value = if user_count {
             json!({ "user_count": stats.user_count })
         } else {
@@ -57,7 +57,7 @@ pub(crate) async fn channel(
 ) -> RestResult {
     let app = &request.app;
     let kind = ChannelKind::of(&channel);
-    let stats = app.channel_stats(&channel);
+    let stats = app.query_stats(&channel).await?;
     let mut out = Map::new();
     out.insert(
         "occupied".into(),
@@ -78,7 +78,8 @@ pub(crate) async fn channel(
             }
             "cache" if kind.cache => {
                 let cached = app
-                    .cached(&channel, Instant::now())
+                    .query_cached(&channel, Instant::now())
+                    .await?
                     .map(|c| json!({ "data": &*c.data, "ttl": c.ttl.as_secs() }));
                 out.insert("cache".into(), cached.unwrap_or(Value::Null));
             }
@@ -106,7 +107,8 @@ pub(crate) async fn users(
     }
     let users: Vec<Value> = request
         .app
-        .presence_users(&channel)
+        .query_users(&channel)
+        .await?
         .into_iter()
         .filter(|_| !request.app.faults.users_list_empty())
         .map(|id| json!({ "id": id }))
@@ -120,7 +122,7 @@ pub(crate) async fn terminate(
     request: Authorized,
 ) -> RestResult {
     if !request.app.faults.terminate_noop() {
-        request.app.terminate_user(&user_id);
+        request.app.terminate(&user_id).await?;
     }
     Ok(Json(json!({})))
 }

@@ -68,7 +68,7 @@ pub(super) fn run(
     app: Arc<AppState>,
 ) -> impl Future<Output = ()> + Send {
     async move {
-        if let Err(code) = app.admit() {
+        if let Err(code) = app.admit_shared().await {
             let raw = Seam::close_code(&shared.faults, code);
             return Box::pin(refuse_raw(socket, raw, code.reason())).await;
         }
@@ -275,7 +275,7 @@ impl Driver {
                 }
                 Action::Join(join) => {
                     let channel = join.channel.clone();
-                    if let Err(refusal) = self.app.join(&self.conn, join, now) {
+                    if let Err(refusal) = self.app.subscribe(&self.conn, join, now).await {
                         session.forget(&channel);
                         self.conn.send(Refusal::from(refusal).frame());
                     }

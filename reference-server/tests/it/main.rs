@@ -6,6 +6,7 @@
 mod binary;
 mod cache;
 mod client_events;
+mod cluster;
 mod connection;
 mod framing;
 mod half_open;

@@ -1,0 +1,106 @@
+//! The lease keeper: renews this node's lease every heartbeat, reaps nodes
+//! whose lease expired, and resynchronises this node's share of the shared
+//! state after Redis comes back.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use super::{ClusterError, Node, Receiver, scripts};
+
+/// Runs until `stop`.
+pub(super) async fn run(node: Node, receiver: Arc<dyn Receiver>, mut stop: watch::Receiver<bool>) {
+    let every = Duration::from_millis(node.inner.settings.heartbeat_ms);
+    let health = node.inner.link.health().clone();
+    let mut recoveries = health.recoveries();
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(every) => {}
+            () = node.inner.wake.notified() => {}
+            () = health.changed() => {}
+            _ = stop.changed() => return,
+        }
+        let reaped = match node.renew().await {
+            Ok(unlisted) => unlisted,
+            Err(e) => {
+                tracing::debug!(node = node.name(), error = %e, "lease renewal failed");
+                continue;
+            }
+        };
+        let now = health.recoveries();
+        if reaped || now != recoveries {
+            node.request_resync();
+        }
+        recoveries = now;
+        if node.inner.resync.swap(false, Ordering::AcqRel) {
+            if let Err(e) = resync(&node, receiver.as_ref()).await {
+                tracing::warn!(node = node.name(), error = %e, "resync failed; retrying");
+                node.request_resync();
+                continue;
+            }
+            tracing::info!(node = node.name(), "shared state resynchronised");
+        }
+        if let Err(e) = reap_dead(&node, receiver.as_ref()).await {
+            tracing::debug!(node = node.name(), error = %e, "reaping failed");
+        }
+    }
+}
+
+/// Reaps every listed node whose lease is gone; the script makes sure only
+/// one survivor does each.
+async fn reap_dead(node: &Node, receiver: &dyn Receiver) -> Result<(), ClusterError> {
+    let listed = node
+        .inner
+        .link
+        .call(redis::Cmd::smembers(node.key("nodes")))
+        .await?;
+    let me = node.number().to_string();
+    let others: Vec<String> = scripts::array(&listed)?
+        .iter()
+        .filter_map(|v| scripts::text(v).ok())
+        .filter(|n| *n != me)
+        .collect();
+    if others.is_empty() {
+        return Ok(());
+    }
+    let exists = others
+        .iter()
+        .map(|n| redis::Cmd::exists(node.key(&format!("node:{n}"))))
+        .collect();
+    let exists = node.inner.link.call_all(exists).await?;
+    for (other, alive) in others.iter().zip(exists) {
+        if scripts::int(&alive)? == 0 {
+            let transitions = node.reap(other, "dead").await?;
+            if !transitions.is_empty() {
+                tracing::info!(node = node.name(), dead = %other, n = transitions.len(), "reaped a dead node");
+            }
+            receiver.transitions(transitions);
+        }
+    }
+    Ok(())
+}
+
+/// Makes this node's share in Redis equal to what it holds: reconciles every
+/// channel it holds, and every channel Redis still lists for it.
+async fn resync(node: &Node, receiver: &dyn Receiver) -> Result<(), ClusterError> {
+    let lost = node.current_epoch().await?;
+    let listed = node.own_channels().await?;
+    if lost {
+        tracing::warn!(
+            node = node.name(),
+            "redis lost its data: restoring this node's share quietly"
+        );
+    }
+    let replies = receiver.resync(&listed, !lost);
+    for reply in replies {
+        let value = reply
+            .await
+            .map_err(|_| ClusterError::Stopped)?
+            .map_err(ClusterError::Redis)?;
+        // Replies that are not transitions (a raised counter) carry none.
+        receiver.transitions(scripts::transitions(&value).unwrap_or_default());
+    }
+    Ok(())
+}

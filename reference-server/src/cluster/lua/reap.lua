@@ -1,0 +1,26 @@
+-- ARGV: prefix, node, mode, app ids... Removes every subscription and
+-- presence connection of `node`. Mode 'dead' acts only when the node's lease
+-- has expired and it is still listed, and unlists it, so of all the nodes
+-- that notice, exactly one reaps. Mode 'own' is a node clearing an earlier
+-- incarnation of itself. Returns transitions.
+local node, mode = ARGV[2], ARGV[3]
+if mode == 'dead' then
+  if redis.call('EXISTS', P .. ':node:' .. node) == 1 then return out end
+  if redis.call('SREM', P .. ':nodes', node) == 0 then return out end
+end
+local chans = P .. ':node:' .. node .. ':chans'
+local prefix = node .. ':'
+for _, entry in ipairs(redis.call('SMEMBERS', chans)) do
+  local nl = string.find(entry, '\n', 1, true)
+  local app, ch = string.sub(entry, 1, nl - 1), string.sub(entry, nl + 1)
+  local b = base(app)
+  local pm = redis.call('HGETALL', b .. ':pm:' .. ch)
+  for i = 1, #pm, 2 do
+    if string.sub(pm[i], 1, #prefix) == prefix then member_out(app, ch, pm[i]) end
+  end
+  local mine = tonumber(redis.call('HGET', b .. ':ch:' .. ch, 'n:' .. node)) or 0
+  if mine > 0 then count_by(app, ch, node, -mine, '1') end
+end
+redis.call('DEL', chans)
+for i = 4, #ARGV do redis.call('HDEL', base(ARGV[i]) .. ':conns', node) end
+return out

@@ -1,0 +1,563 @@
+//! The hub in cluster mode: this node's share of each channel, kept in step
+//! with the shared state in Redis through [`Node`].
+//!
+//! Each subscription is queued to Redis under the channel lock, so a resync
+//! (which reconciles under the same lock) always sees what is queued before
+//! it. A subscription is pending until its join script answers; messages
+//! for it meanwhile are buffered, and on the answer it gets its success
+//! frames first, then the buffered ones numbered after the join. Presence,
+//! count and cache-channel messages carry the app's sequence number; a
+//! subscription takes only those numbered after its join, which is what
+//! keeps `member_added` from reaching the joiner and a cached event from
+//! arriving twice.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use parking_lot::Mutex;
+use serde_json::value::RawValue;
+
+use super::channel::{member_added, member_removed, roster};
+use super::{AppState, CachedEvent, ChannelStats, Conn};
+use crate::cluster::{
+    ClusterError, Envelope, JoinReply, Node, Outgoing, Reconciling, Transition, TransitionKind,
+};
+use crate::protocol::channel::{Access, ChannelKind};
+use crate::protocol::close::CloseCode;
+use crate::protocol::frame::Frame;
+use crate::protocol::message;
+use crate::protocol::refusal::SubscribeRefusal;
+use crate::protocol::session::{ClientEvent, Join};
+use crate::webhooks::{WebhookEvent, WebhookKind};
+
+/// Frames buffered for one pending subscription at most; past it the
+/// connection is closed 4100 (the join is taking far longer than Redis ever should).
+const MAX_PENDING: usize = 4096;
+
+/// One local subscription.
+#[derive(Debug)]
+struct Sub {
+    conn: Arc<Conn>,
+    /// The app's sequence number at the join; `None` while the join is in flight.
+    joined: Option<u64>,
+    /// Frames that arrived while pending, with their sequence numbers.
+    pending: Vec<(Option<u64>, Frame)>,
+    /// Presence member: user id and `user_info` JSON ("" when absent).
+    member: Option<(Arc<str>, String)>,
+}
+
+impl Sub {
+    /// Sends `frame` now, or buffers it while pending; numbered frames only
+    /// when they come after the join.
+    fn offer(&mut self, frame: &Frame, seq: Option<u64>) {
+        match self.joined {
+            Some(joined) => {
+                if seq.is_none_or(|seq| seq > joined) {
+                    self.conn.send(frame.clone());
+                }
+            }
+            None if self.pending.len() < MAX_PENDING => self.pending.push((seq, frame.clone())),
+            None => self.conn.close(CloseCode::OverCapacity),
+        }
+    }
+}
+
+/// This node's share of one app in cluster mode.
+#[derive(Debug)]
+pub(crate) struct Clustered {
+    node: Node,
+    channels: Mutex<HashMap<String, HashMap<u64, Sub>>>,
+    /// The highest sequence number seen, so a resync against a Redis that
+    /// lost its data can raise the counter past it.
+    max_seq: AtomicU64,
+}
+
+fn is_presence(channel: &str) -> bool {
+    ChannelKind::of(channel).access == Access::Presence
+}
+
+impl Clustered {
+    pub(super) fn new(node: Node) -> Clustered {
+        Clustered {
+            node,
+            channels: Mutex::new(HashMap::new()),
+            max_seq: AtomicU64::new(0),
+        }
+    }
+
+    /// The node.
+    pub(super) fn node(&self) -> &Node {
+        &self.node
+    }
+
+    /// Joins across the cluster (spec 4.4, 7.2, 7.3, 10.1).
+    pub(super) async fn join(
+        &self,
+        app: &AppState,
+        conn: &Arc<Conn>,
+        join: Join,
+    ) -> Result<(), SubscribeRefusal> {
+        let name = join.channel;
+        let member = join.member.map(|m| {
+            (
+                m.user_id,
+                m.user_info.map(|i| i.get().to_owned()).unwrap_or_default(),
+            )
+        });
+        let internal = name.starts_with('#');
+        let counting = app.config.subscription_count && member.is_none();
+        let reply = {
+            let mut channels = self.channels.lock();
+            let sub = Sub {
+                conn: conn.clone(),
+                joined: internal.then_some(0),
+                pending: Vec::new(),
+                member: member.clone(),
+            };
+            channels
+                .entry(name.clone())
+                .or_default()
+                .insert(conn.id, sub);
+            if internal {
+                // `#server-to-user-` channels are per connection: nothing shared.
+                conn.send(message::subscription_succeeded(&name));
+                app.metrics.subscription(join.kind.access, 1);
+                return Ok(());
+            }
+            self.node.join(
+                &app.config.id,
+                &name,
+                conn.id,
+                member
+                    .as_ref()
+                    .map(|(user, info)| (user.as_ref(), info.as_str())),
+                app.config.max_presence_members,
+                counting,
+                join.kind.cache,
+            )
+        };
+        match reply.await {
+            Ok(JoinReply::Joined {
+                seq,
+                total,
+                transitions,
+                roster: members,
+                cached,
+            }) => {
+                let mut first = vec![match &member {
+                    Some(_) => roster_frame(&name, &members),
+                    None => message::subscription_succeeded(&name),
+                }];
+                if join.kind.cache {
+                    // The cached event or cache_miss comes right after
+                    // subscription_succeeded (spec 10.1).
+                    first.push(match &cached {
+                        Some(slot) => message::channel_event(&name, &slot.event, &slot.data),
+                        None => message::cache_miss(&name),
+                    });
+                }
+                if counting {
+                    first.push(message::subscription_count(&name, total as usize));
+                }
+                self.joined(conn.id, &name, seq, first);
+                app.metrics.subscription(join.kind.access, 1);
+                if join.kind.cache && cached.is_none() {
+                    app.hook(WebhookKind::CacheMiss, || WebhookEvent::CacheMiss {
+                        channel: name.clone(),
+                    });
+                }
+                app.transitions(transitions);
+                Ok(())
+            }
+            Ok(JoinReply::Full) => {
+                self.forget(conn.id, &name);
+                Err(SubscribeRefusal::MemberLimit {
+                    limit: app.config.max_presence_members,
+                    channel: name,
+                })
+            }
+            Err(error) => {
+                tracing::warn!(%error, channel = %name, "cluster join failed");
+                self.forget(conn.id, &name);
+                Err(SubscribeRefusal::ClusterUnavailable { channel: name })
+            }
+        }
+    }
+
+    /// The join answered: success frames, then what was buffered after it.
+    fn joined(&self, conn_id: u64, name: &str, seq: u64, first: Vec<Frame>) {
+        self.max_seq.fetch_max(seq, Ordering::AcqRel);
+        let mut channels = self.channels.lock();
+        let Some(sub) = channels
+            .get_mut(name)
+            .and_then(|subs| subs.get_mut(&conn_id))
+        else {
+            return;
+        };
+        for frame in first {
+            sub.conn.send(frame);
+        }
+        sub.joined = Some(seq);
+        for (at, frame) in std::mem::take(&mut sub.pending) {
+            if at.is_none_or(|at| at > seq) {
+                sub.conn.send(frame);
+            }
+        }
+    }
+
+    fn forget(&self, conn_id: u64, name: &str) {
+        let mut channels = self.channels.lock();
+        if let Some(subs) = channels.get_mut(name) {
+            subs.remove(&conn_id);
+            if subs.is_empty() {
+                channels.remove(name);
+            }
+        }
+    }
+
+    /// Leaves across the cluster (spec 4.6, 7.2); the transitions' webhooks
+    /// are sent when Redis answers.
+    pub(super) fn leave(&self, app: &Arc<AppState>, conn_id: u64, name: &str) {
+        let mut channels = self.channels.lock();
+        let Some(subs) = channels.get_mut(name) else {
+            return;
+        };
+        let Some(sub) = subs.remove(&conn_id) else {
+            return;
+        };
+        if subs.is_empty() {
+            channels.remove(name);
+        }
+        if sub.joined.is_some() {
+            app.metrics.subscription(ChannelKind::of(name).access, -1);
+        }
+        if name.starts_with('#') {
+            return;
+        }
+        let counting = app.config.subscription_count && !is_presence(name);
+        let id = app.config.id.clone();
+        let app = app.clone();
+        self.node.leave(&id, name, conn_id, counting, move |t| {
+            app.transitions(t);
+        });
+    }
+
+    /// Relays a client event here and to the other nodes (spec 6).
+    pub(super) fn client_event(&self, app: &AppState, sender: &Conn, event: &ClientEvent) {
+        {
+            let mut channels = self.channels.lock();
+            let Some(subs) = channels.get_mut(&event.channel) else {
+                return;
+            };
+            for sub in subs.values_mut().filter(|s| s.conn.id != sender.id) {
+                sub.offer(&event.frame, None);
+            }
+        }
+        let envelope = Envelope::Client {
+            origin: self.node.number(),
+            channel: event.channel.clone(),
+            frame: event.frame.as_str().to_owned(),
+        };
+        self.node.publish_later(&app.config.id, &envelope);
+    }
+
+    /// Publishes HTTP API events: Redis first (an error is the caller's 503,
+    /// and nobody got the event), then this node's subscribers, in order.
+    pub(super) async fn publish(
+        &self,
+        app: &AppState,
+        events: &[super::Publish<'_>],
+    ) -> Result<(), ClusterError> {
+        let ttl = app.config.cache_ttl_ms.max(1);
+        let outgoing: Vec<Outgoing<'_>> = events
+            .iter()
+            .map(|e| Outgoing {
+                channel: e.channel,
+                event: e.event,
+                data: e.data,
+                exclude: e.exclude,
+                cache_ttl_ms: ChannelKind::of(e.channel).cache.then_some(ttl),
+            })
+            .collect();
+        let seqs = self.node.publish(&app.config.id, &outgoing).await?;
+        for (event, seq) in events.iter().zip(seqs) {
+            let frame = message::channel_event(event.channel, event.event, event.data);
+            app.metrics
+                .delivered(self.deliver(event.channel, &frame, seq, event.exclude));
+        }
+        Ok(())
+    }
+
+    /// Offers `frame` to this node's subscribers of `channel`, but not to the
+    /// socket id `exclude` (spec 8.9).
+    /// Returns how many subscriptions it reached (buffered ones included).
+    fn deliver(
+        &self,
+        channel: &str,
+        frame: &Frame,
+        seq: Option<u64>,
+        exclude: Option<&str>,
+    ) -> usize {
+        if let Some(seq) = seq {
+            self.max_seq.fetch_max(seq, Ordering::AcqRel);
+        }
+        let mut channels = self.channels.lock();
+        let Some(subs) = channels.get_mut(channel) else {
+            return 0;
+        };
+        let mut reached = 0;
+        for sub in subs.values_mut() {
+            if Some(sub.conn.socket_id.as_ref()) != exclude {
+                sub.offer(frame, seq);
+                reached += 1;
+            }
+        }
+        reached
+    }
+
+    /// A message from the app's Redis channel.
+    pub(super) fn receive(&self, app: &AppState, envelope: Envelope) {
+        let me = self.node.number();
+        match envelope {
+            Envelope::Publish { origin, .. }
+            | Envelope::Client { origin, .. }
+            | Envelope::Terminate { origin, .. }
+                if origin == me => {}
+            Envelope::Publish {
+                channel,
+                event,
+                data,
+                exclude,
+                seq,
+                ..
+            } => {
+                let frame = message::channel_event(&channel, &event, &data);
+                app.metrics
+                    .delivered(self.deliver(&channel, &frame, seq, exclude.as_deref()));
+            }
+            Envelope::Client { channel, frame, .. } => {
+                self.deliver(&channel, &Frame::from(frame), None, None);
+            }
+            Envelope::Terminate { user_id, .. } => app.terminate_user(&user_id),
+            Envelope::Added {
+                channel,
+                user_id,
+                user_info,
+                seq,
+            } => {
+                let info = raw(&user_info);
+                let frame = member_added(&channel, &user_id, info.as_deref());
+                self.deliver(&channel, &frame, Some(seq), None);
+            }
+            Envelope::Removed {
+                channel,
+                user_id,
+                seq,
+            } => {
+                let frame = member_removed(&channel, &user_id);
+                self.deliver(&channel, &frame, Some(seq), None);
+            }
+            Envelope::Count {
+                channel,
+                count,
+                seq,
+            } => {
+                if app.config.subscription_count {
+                    let frame = message::subscription_count(&channel, count as usize);
+                    self.deliver(&channel, &frame, Some(seq), None);
+                }
+            }
+        }
+    }
+
+    /// Queues a reconcile of every channel this node holds, and of those
+    /// Redis lists for it that it no longer holds.
+    pub(super) fn resync(
+        &self,
+        app: &AppState,
+        listed: &[(String, String)],
+        loud: bool,
+    ) -> Vec<Reconciling> {
+        let channels = self.channels.lock();
+        let id = &app.config.id;
+        let mut queued = Vec::new();
+        // First, so every reconcile below is numbered after what was seen.
+        let seen = self.max_seq.load(Ordering::Acquire);
+        queued.extend(self.node.raise_seq(id, seen).ok());
+        for (name, subs) in channels.iter().filter(|(name, _)| !name.starts_with('#')) {
+            let members: Vec<(u64, String, String)> = subs
+                .values()
+                .filter_map(|s| {
+                    let (user, info) = s.member.as_ref()?;
+                    Some((s.conn.id, user.to_string(), info.clone()))
+                })
+                .collect();
+            let counting = app.config.subscription_count && !is_presence(name);
+            queued.extend(
+                self.node
+                    .reconcile(id, name, counting, subs.len() as u64, &members, loud)
+                    .ok(),
+            );
+        }
+        for (_, name) in listed
+            .iter()
+            .filter(|(a, c)| a == id && !channels.contains_key(c))
+        {
+            queued.extend(self.node.reconcile(id, name, false, 0, &[], loud).ok());
+        }
+        queued.extend(self.node.set_connections(id, app.connection_count()).ok());
+        queued
+    }
+
+    /// Counts for one channel across the cluster; `None` when unoccupied.
+    pub(super) async fn channel_stats(
+        &self,
+        app_id: &str,
+        name: &str,
+    ) -> Result<Option<ChannelStats>, ClusterError> {
+        let (subscriptions, users) = self.node.channel_stats(app_id, name).await?;
+        Ok((subscriptions > 0).then_some(ChannelStats {
+            subscription_count: subscriptions as usize,
+            user_count: users as usize,
+        }))
+    }
+
+    /// Occupied channels across the cluster with their counts.
+    pub(super) async fn occupied(
+        &self,
+        app_id: &str,
+        prefix: &str,
+    ) -> Result<Vec<(String, ChannelStats)>, ClusterError> {
+        let mut out = Vec::new();
+        for name in self.node.occupied(app_id).await? {
+            if !name.starts_with(prefix) || name.starts_with('#') {
+                continue;
+            }
+            if let Some(stats) = self.channel_stats(app_id, &name).await? {
+                out.push((name, stats));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The shared cache slot (spec 8.5, 10.1).
+    pub(super) async fn cached(
+        &self,
+        app_id: &str,
+        name: &str,
+    ) -> Result<Option<CachedEvent>, ClusterError> {
+        Ok(self
+            .node
+            .cached(app_id, name)
+            .await?
+            .map(|(event, data, ms)| CachedEvent {
+                event: event.into(),
+                data: data.into(),
+                ttl: std::time::Duration::from_millis(ms),
+            }))
+    }
+
+    /// Closes the user's connections on every node (spec 8.7).
+    pub(super) async fn terminate(
+        &self,
+        app: &AppState,
+        user_id: &str,
+    ) -> Result<(), ClusterError> {
+        let envelope = Envelope::Terminate {
+            origin: self.node.number(),
+            user_id: user_id.to_owned(),
+        };
+        self.node.publish_now(&app.config.id, &envelope).await?;
+        app.terminate_user(user_id);
+        Ok(())
+    }
+}
+
+impl AppState {
+    /// Sends the webhooks of transitions this node's scripts reported: each
+    /// happened once in the cluster, so each is sent once (spec 9.2).
+    pub(crate) fn transitions(&self, transitions: Vec<Transition>) {
+        for Transition { channel, kind, .. } in transitions {
+            if channel.starts_with('#') {
+                continue;
+            }
+            match kind {
+                TransitionKind::Occupied => self.hook(WebhookKind::ChannelOccupied, || {
+                    WebhookEvent::ChannelOccupied { channel }
+                }),
+                TransitionKind::Vacated => self.hook(WebhookKind::ChannelVacated, || {
+                    WebhookEvent::ChannelVacated { channel }
+                }),
+                TransitionKind::MemberAdded(user_id) => self.hook(WebhookKind::MemberAdded, || {
+                    WebhookEvent::MemberAdded { channel, user_id }
+                }),
+                TransitionKind::MemberRemoved(user_id) => {
+                    self.hook(WebhookKind::MemberRemoved, || WebhookEvent::MemberRemoved {
+                        channel,
+                        user_id,
+                    })
+                }
+                TransitionKind::Count(count) if self.config.subscription_count => {
+                    self.hook(WebhookKind::SubscriptionCount, || {
+                        WebhookEvent::SubscriptionCount {
+                            channel,
+                            subscription_count: count,
+                        }
+                    })
+                }
+                TransitionKind::Count(_) => {}
+            }
+        }
+    }
+}
+
+/// `user_info` JSON text as a raw value; empty means absent.
+fn raw(info: &str) -> Option<Box<RawValue>> {
+    if info.is_empty() {
+        return None;
+    }
+    RawValue::from_string(info.to_owned()).ok()
+}
+
+/// The presence `subscription_succeeded` from the cluster's roster (spec 4.4).
+fn roster_frame(channel: &str, members: &[(String, String)]) -> Frame {
+    let infos: Vec<(&str, Option<Box<RawValue>>)> = members
+        .iter()
+        .map(|(id, info)| (id.as_str(), raw(info)))
+        .collect();
+    roster(
+        channel,
+        infos.iter().map(|(id, info)| (*id, info.as_deref())),
+    )
+}
+
+/// The hub's side of [`crate::cluster::Receiver`]: every app of the node.
+#[derive(Debug)]
+pub(crate) struct Apps(pub(crate) HashMap<String, Arc<AppState>>);
+
+impl crate::cluster::Receiver for Apps {
+    fn deliver(&self, app: &str, message: Envelope) {
+        if let Some(state) = self.0.get(app)
+            && let Some(clustered) = &state.clustered
+        {
+            clustered.receive(state, message);
+        }
+    }
+
+    fn transitions(&self, transitions: Vec<Transition>) {
+        for transition in transitions {
+            if let Some(state) = self.0.get(&transition.app) {
+                state.transitions(vec![transition]);
+            }
+        }
+    }
+
+    fn resync(&self, listed: &[(String, String)], loud: bool) -> Vec<Reconciling> {
+        self.0
+            .values()
+            .filter_map(|state| Some(state.clustered.as_ref()?.resync(state, listed, loud)))
+            .flatten()
+            .collect()
+    }
+}
