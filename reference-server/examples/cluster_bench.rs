@@ -114,11 +114,12 @@ fn spawn(bin: &PathBuf, redis: Option<(&str, &str)>, name: &str) -> Node {
         .spawn()
         .expect("spawn reference-server");
     let stdout = child.stdout.take().expect("stdout");
-    let line = BufReader::new(stdout)
-        .lines()
-        .map_while(Result::ok)
+    let mut lines = BufReader::new(stdout).lines().map_while(Result::ok);
+    let line = lines
         .find(|l| l.contains("listening on ws://"))
         .expect("listening line");
+    // Keep reading, so the node never writes into a closed pipe.
+    std::thread::spawn(move || lines.for_each(drop));
     let addr = line
         .split("ws://")
         .nth(1)
