@@ -41,7 +41,7 @@ use serde::Deserialize;
 use tokio::sync::{Notify, watch};
 
 use self::link::Link;
-pub(crate) use self::scripts::{JoinReply, Transition, TransitionKind};
+pub(crate) use self::scripts::{CacheSlot, JoinReply, Transition, TransitionKind};
 pub(crate) use self::wire::Envelope;
 
 /// The `[cluster]` table of the config file; `--redis` sets `redis_url`.
@@ -626,12 +626,7 @@ impl Node {
         if matches!(slot, redis::Value::Nil) {
             return Ok(None);
         }
-        #[derive(Deserialize)]
-        struct Slot {
-            event: String,
-            data: String,
-        }
-        let slot: Slot =
+        let slot: CacheSlot =
             serde_json::from_str(&scripts::text(slot)?).map_err(|_| ClusterError::Reply {
                 what: "a cache slot",
             })?;

@@ -21,7 +21,8 @@ use serde_json::value::RawValue;
 use super::channel::{member_added, member_removed, roster};
 use super::{AppState, CachedEvent, ChannelStats, Conn};
 use crate::cluster::{
-    ClusterError, Envelope, JoinReply, Node, Outgoing, Reconciling, Transition, TransitionKind,
+    CacheSlot, ClusterError, Envelope, JoinReply, Node, Outgoing, Reconciling, Transition,
+    TransitionKind,
 };
 use crate::protocol::channel::{Access, ChannelKind};
 use crate::protocol::close::CloseCode;
@@ -145,21 +146,12 @@ impl Clustered {
                 roster: members,
                 cached,
             }) => {
-                let mut first = vec![match &member {
-                    Some(_) => roster_frame(&name, &members),
-                    None => message::subscription_succeeded(&name),
-                }];
-                if join.kind.cache {
-                    // The cached event or cache_miss comes right after
-                    // subscription_succeeded (spec 10.1).
-                    first.push(match &cached {
-                        Some(slot) => message::channel_event(&name, &slot.event, &slot.data),
-                        None => message::cache_miss(&name),
-                    });
-                }
-                if counting {
-                    first.push(message::subscription_count(&name, total as usize));
-                }
+                let first = success_frames(
+                    &name,
+                    member.is_some().then_some(members.as_slice()),
+                    join.kind.cache.then_some(cached.as_ref()),
+                    counting.then_some(total),
+                );
                 self.joined(conn.id, &name, seq, first);
                 app.metrics.subscription(join.kind.access, 1);
                 if join.kind.cache && cached.is_none() {
@@ -510,6 +502,31 @@ impl AppState {
             }
         }
     }
+}
+
+/// What a new subscription gets first, in the spec's order: the success
+/// frame (with the cluster's roster on presence channels, spec 4.4), then on
+/// cache channels the cached event or `cache_miss` (spec 10.1), then, when
+/// counting, the cluster-wide `subscription_count` (spec 7.5).
+fn success_frames(
+    name: &str,
+    roster: Option<&[(String, String)]>,
+    cache: Option<Option<&CacheSlot>>,
+    count: Option<u64>,
+) -> Vec<Frame> {
+    let mut frames = vec![match roster {
+        Some(members) => roster_frame(name, members),
+        None => message::subscription_succeeded(name),
+    }];
+    match cache {
+        Some(Some(slot)) => frames.push(message::channel_event(name, &slot.event, &slot.data)),
+        Some(None) => frames.push(message::cache_miss(name)),
+        None => {}
+    }
+    if let Some(total) = count {
+        frames.push(message::subscription_count(name, total as usize));
+    }
+    frames
 }
 
 /// `user_info` JSON text as a raw value; empty means absent.
