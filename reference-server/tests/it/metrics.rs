@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::support::{TestServer, WAIT, config, stalled_client, start_server};
+use crate::support::{TestServer, WAIT, config, firehose_batch, stalled_client, start_server};
 
 async fn get(server: &TestServer, path: &str) -> (u16, String, String) {
     let response = tokio::time::timeout(
@@ -102,10 +102,7 @@ async fn metrics_count_slow_consumer_closes() {
     let server = start_server(config).await;
     let mut slow = stalled_client(server.addr()).await;
     slow.subscribe("firehose").await;
-    let data = "x".repeat(10 * 1024);
-    let batch: Vec<_> = (0..10)
-        .map(|_| json!({"name": "e", "channel": "firehose", "data": data}))
-        .collect();
+    let batch = firehose_batch();
     for _ in 0..60 {
         server
             .rest()

@@ -6,7 +6,7 @@
 use serde_json::json;
 
 use crate::support::{
-    ChildServer, Client, Rest, config, config_with, stalled_client, start_server,
+    ChildServer, Client, Rest, config, config_with, firehose_batch, stalled_client, start_server,
 };
 
 /// Reads a stalled client's frames until the close; returns code and count.
@@ -35,10 +35,7 @@ async fn a_client_that_never_reads_is_closed_with_4100() {
     fast.subscribe("firehose").await;
 
     let rest = server.rest();
-    let data = "x".repeat(10 * 1024);
-    let batch: Vec<_> = (0..10)
-        .map(|_| json!({"name": "e", "channel": "firehose", "data": data}))
-        .collect();
+    let batch = firehose_batch();
     let published = 40 * batch.len();
     for _ in 0..40 {
         rest.post("/batch_events", &json!({"batch": batch}))
@@ -101,10 +98,7 @@ async fn a_client_whose_writes_stall_past_the_drain_budget_is_closed_with_4100()
     let mut slow = stalled_client(server.addr()).await;
     slow.subscribe("firehose").await;
     let rest = server.rest();
-    let data = "x".repeat(10 * 1024);
-    let batch: Vec<_> = (0..10)
-        .map(|_| json!({"name": "e", "channel": "firehose", "data": data}))
-        .collect();
+    let batch = firehose_batch();
     // 8 MB: more than the kernel takes for a socket, so the writer stalls.
     for _ in 0..80 {
         rest.post("/batch_events", &json!({"batch": batch})).await;
@@ -134,10 +128,7 @@ async fn ten_clients_that_never_read_are_closed_with_4100_and_server_memory_stay
     fast.subscribe("firehose").await;
     let before = server.status_kb("VmRSS");
     let rest = Rest::new(server.addr, "app-id", "app-key", "app-secret");
-    let data = "x".repeat(10 * 1024);
-    let batch: Vec<_> = (0..10)
-        .map(|_| json!({"name": "e", "channel": "firehose", "data": data}))
-        .collect();
+    let batch = firehose_batch();
     // 10 MB to every subscriber: far past what the kernel holds for a socket.
     for _ in 0..100 {
         rest.post("/batch_events", &json!({"batch": batch})).await;

@@ -169,3 +169,11 @@ pub(crate) async fn stalled_client(addr: SocketAddr) -> Client {
         .expect("upgrade");
     Client::from_stream(ws).await
 }
+
+/// Ten 10 KB events for channel `firehose`: one batch request's worth.
+pub(crate) fn firehose_batch() -> Vec<Value> {
+    let data = "x".repeat(10 * 1024);
+    (0..10)
+        .map(|_| serde_json::json!({"name": "e", "channel": "firehose", "data": data}))
+        .collect()
+}
