@@ -81,6 +81,15 @@ impl Default for ClusterSettings {
 /// Why a cluster operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
+    /// The node could not join: Redis at this URL did not answer.
+    #[error("cannot connect to redis at {url}")]
+    Connect {
+        /// The configured URL.
+        url: String,
+        /// Why.
+        #[source]
+        source: redis::RedisError,
+    },
     /// Redis refused or could not be reached.
     #[error("redis command failed")]
     Redis(#[source] redis::RedisError),
@@ -152,7 +161,11 @@ impl Node {
         url: &str,
         apps: Vec<String>,
     ) -> Result<Node, ClusterError> {
-        let client = redis::Client::open(url).map_err(ClusterError::Redis)?;
+        let connect = |source| ClusterError::Connect {
+            url: url.to_owned(),
+            source,
+        };
+        let client = redis::Client::open(url).map_err(connect)?;
         let timeout = Duration::from_millis(settings.command_timeout_ms);
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(timeout))
@@ -161,8 +174,8 @@ impl Node {
             .set_max_delay(Duration::from_millis(500));
         let conn = tokio::time::timeout(timeout, client.get_connection_manager_with_config(config))
             .await
-            .map_err(|_| ClusterError::Redis(timed_out()))?
-            .map_err(ClusterError::Redis)?;
+            .map_err(|_| connect(timed_out()))?
+            .map_err(connect)?;
         let link = Link::start(conn, timeout);
         let prefix = settings.key_prefix.clone();
         let number = scripts::int(
