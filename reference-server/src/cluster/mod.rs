@@ -571,26 +571,36 @@ impl Node {
         self.inner.link.send(cmd, drop);
     }
 
-    /// (subscription count, user count) of a channel across the cluster.
+    /// (subscription count, user count) of each channel across the
+    /// cluster, in one round trip.
     pub(crate) async fn channel_stats(
         &self,
         app: &str,
-        channel: &str,
-    ) -> Result<(u64, u64), ClusterError> {
-        let cmds = vec![
-            redis::Cmd::hget(self.app_key(app, &format!("ch:{channel}")), "total"),
-            redis::Cmd::hlen(self.app_key(app, &format!("pu:{channel}"))),
-        ];
+        channels: &[String],
+    ) -> Result<Vec<(u64, u64)>, ClusterError> {
+        let cmds = channels
+            .iter()
+            .flat_map(|channel| {
+                [
+                    redis::Cmd::hget(self.app_key(app, &format!("ch:{channel}")), "total"),
+                    redis::Cmd::hlen(self.app_key(app, &format!("pu:{channel}"))),
+                ]
+            })
+            .collect();
         let values = self.inner.link.call_all(cmds).await?;
-        let get = |i: usize| {
-            values
-                .get(i)
-                .filter(|v| !matches!(v, redis::Value::Nil))
-                .map(scripts::int)
-                .transpose()
-                .map(|n| n.unwrap_or(0).max(0) as u64)
+        let count = |value: &redis::Value| match value {
+            redis::Value::Nil => Ok(0),
+            value => scripts::int(value).map(|n| n.max(0) as u64),
         };
-        Ok((get(0)?, get(1)?))
+        values
+            .chunks(2)
+            .map(|pair| match pair {
+                [subscriptions, users] => Ok((count(subscriptions)?, count(users)?)),
+                _ => Err(ClusterError::Reply {
+                    what: "two counts per channel",
+                }),
+            })
+            .collect()
     }
 
     /// Occupied channels of an app across the cluster.

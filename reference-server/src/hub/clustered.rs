@@ -408,11 +408,10 @@ impl Clustered {
         app_id: &str,
         name: &str,
     ) -> Result<Option<ChannelStats>, ClusterError> {
-        let (subscriptions, users) = self.node.channel_stats(app_id, name).await?;
-        Ok((subscriptions > 0).then_some(ChannelStats {
-            subscription_count: subscriptions as usize,
-            user_count: users as usize,
-        }))
+        let stats = self.node.channel_stats(app_id, &[name.to_owned()]).await?;
+        Ok(stats
+            .first()
+            .and_then(|&(subscriptions, users)| occupied(subscriptions, users)))
     }
 
     /// Occupied channels across the cluster with their counts.
@@ -421,16 +420,21 @@ impl Clustered {
         app_id: &str,
         prefix: &str,
     ) -> Result<Vec<(String, ChannelStats)>, ClusterError> {
-        let mut out = Vec::new();
-        for name in self.node.occupied(app_id).await? {
-            if !name.starts_with(prefix) || name.starts_with('#') {
-                continue;
-            }
-            if let Some(stats) = self.channel_stats(app_id, &name).await? {
-                out.push((name, stats));
-            }
-        }
-        Ok(out)
+        let names: Vec<String> = self
+            .node
+            .occupied(app_id)
+            .await?
+            .into_iter()
+            .filter(|name| name.starts_with(prefix) && !name.starts_with('#'))
+            .collect();
+        let stats = self.node.channel_stats(app_id, &names).await?;
+        Ok(names
+            .into_iter()
+            .zip(stats)
+            .filter_map(|(name, (subscriptions, users))| {
+                Some((name, occupied(subscriptions, users)?))
+            })
+            .collect())
     }
 
     /// The shared cache slot (spec 8.5, 10.1).
@@ -527,6 +531,14 @@ fn success_frames(
         frames.push(message::subscription_count(name, total as usize));
     }
     frames
+}
+
+/// Stats of an occupied channel; `None` when nobody is subscribed.
+fn occupied(subscriptions: u64, users: u64) -> Option<ChannelStats> {
+    (subscriptions > 0).then_some(ChannelStats {
+        subscription_count: subscriptions as usize,
+        user_count: users as usize,
+    })
 }
 
 /// `user_info` JSON text as a raw value; empty means absent.

@@ -54,6 +54,19 @@ async fn redis_outage_answers_503_then_nodes_resync_without_duplicates() {
         "query while Redis is down: {}",
         reply.body
     );
+    // A subscription cannot be made cluster-wide: refused, the connection stays.
+    let mut late = nodes[0].connect().await;
+    late.send_subscribe(json!({"channel": "room", "auth": ""}))
+        .await;
+    let error = late.expect_error().await;
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("unavailable"),
+        "{error}"
+    );
+    late.expect_quiet().await;
 
     // Back, and empty: nothing shared survived the restart.
     let redis = RedisServer::start_on(port);
