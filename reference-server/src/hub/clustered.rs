@@ -14,12 +14,13 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 
 use parking_lot::Mutex;
 use serde_json::value::RawValue;
 
 use super::channel::{member_added, member_removed, roster};
-use super::{AppState, CachedEvent, ChannelStats, Conn};
+use super::{AppState, COUNT_THROTTLE, COUNT_THROTTLE_ABOVE, CachedEvent, ChannelStats, Conn};
 use crate::cluster::{
     CacheSlot, ClusterError, Envelope, JoinReply, Node, Outgoing, Reconciling, Transition,
     TransitionKind,
@@ -72,6 +73,16 @@ pub(crate) struct Clustered {
     /// The highest sequence number seen, so a resync against a Redis that
     /// lost its data can raise the counter past it.
     max_seq: AtomicU64,
+    /// `subscription_count` throttle per channel (spec 7.5).
+    counts: Mutex<HashMap<String, Throttle>>,
+}
+
+/// When a channel's count was last sent here, and the newest one held back.
+#[derive(Debug, Default)]
+struct Throttle {
+    sent: Option<Instant>,
+    /// (count, sequence number) waiting for the throttle to pass.
+    held: Option<(u64, u64)>,
 }
 
 fn is_presence(channel: &str) -> bool {
@@ -84,6 +95,7 @@ impl Clustered {
             node,
             channels: Mutex::new(HashMap::new()),
             max_seq: AtomicU64::new(0),
+            counts: Mutex::new(HashMap::new()),
         }
     }
 
@@ -309,7 +321,7 @@ impl Clustered {
     }
 
     /// A message from the app's Redis channel.
-    pub(super) fn receive(&self, app: &AppState, envelope: Envelope) {
+    pub(super) fn receive(&self, app: &Arc<AppState>, envelope: Envelope) {
         let me = self.node.number();
         match envelope {
             Envelope::Publish { origin, .. }
@@ -356,10 +368,62 @@ impl Clustered {
                 seq,
             } => {
                 if app.config.subscription_count {
-                    let frame = message::subscription_count(&channel, count as usize);
-                    self.deliver(&channel, &frame, Some(seq), None);
+                    self.count(app, channel, count, seq);
                 }
             }
+        }
+    }
+
+    /// A cluster-wide count for this node's subscribers: at once up to 100
+    /// subscribers, above that at most every 5 s, the newest count when the
+    /// throttle passes (spec 7.5), as on a single node.
+    fn count(&self, app: &Arc<AppState>, channel: String, count: u64, seq: u64) {
+        let now = Instant::now();
+        let mut counts = self.counts.lock();
+        if !self.channels.lock().contains_key(&channel) {
+            counts.remove(&channel);
+            return;
+        }
+        let throttle = counts.entry(channel.clone()).or_default();
+        let due = throttle
+            .sent
+            .is_none_or(|sent| now >= sent + COUNT_THROTTLE);
+        if count as usize <= COUNT_THROTTLE_ABOVE || due {
+            throttle.sent = Some(now);
+            throttle.held = None;
+            drop(counts);
+            let frame = message::subscription_count(&channel, count as usize);
+            self.deliver(&channel, &frame, Some(seq), None);
+            return;
+        }
+        let scheduled = throttle.held.replace((count, seq)).is_some();
+        let Some(at) = throttle.sent.map(|sent| sent + COUNT_THROTTLE) else {
+            return;
+        };
+        if !scheduled {
+            let app = app.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep_until(at.into()).await;
+                if let Some(clustered) = &app.clustered {
+                    clustered.release_count(&channel);
+                }
+            });
+        }
+    }
+
+    /// Sends the count the throttle held back.
+    fn release_count(&self, channel: &str) {
+        let held = {
+            let mut counts = self.counts.lock();
+            let Some(throttle) = counts.get_mut(channel) else {
+                return;
+            };
+            throttle.sent = Some(Instant::now());
+            throttle.held.take()
+        };
+        if let Some((count, seq)) = held {
+            let frame = message::subscription_count(channel, count as usize);
+            self.deliver(channel, &frame, Some(seq), None);
         }
     }
 
