@@ -182,6 +182,20 @@ async fn each_cluster_wide_transition_sends_one_webhook() {
             clients.push(client);
         }
     }
+    // A client event seen by subscribers on three nodes, and a cache miss.
+    let mut chat = Vec::new();
+    for node in &nodes {
+        let mut client = node.connect().await;
+        client.subscribe_private("private-chat").await;
+        chat.push(client);
+    }
+    chat[0].trigger("private-chat", "client-x", json!({})).await;
+    for client in &mut chat[1..] {
+        client.expect_event("client-x").await;
+    }
+    let mut missing = nodes[1].connect().await;
+    missing.subscribe("cache-nothing").await;
+    missing.expect_next("pusher:cache_miss").await;
     for client in clients {
         client.close().await;
     }
@@ -215,6 +229,10 @@ async fn each_cluster_wide_transition_sends_one_webhook() {
         assert_eq!(room("member_added", user), 1, "{tally:?}");
         assert_eq!(room("member_removed", user), 1, "{tally:?}");
     }
+    let once = |key: &str| tally.get(key).copied().unwrap_or(0);
+    assert_eq!(once("client_event private-chat "), 1, "{tally:?}");
+    assert_eq!(once("cache_miss cache-nothing "), 1, "{tally:?}");
+    assert_eq!(once("channel_occupied private-chat "), 1, "{tally:?}");
 }
 
 #[tokio::test]
