@@ -523,6 +523,31 @@ mod tests {
     }
 
     #[test]
+    fn cluster_is_off_by_default_and_reaps_within_ten_seconds() {
+        let cluster = Config::default().cluster;
+        assert_eq!(cluster.redis_url, None, "single node unless asked");
+        assert!(cluster.lease_ms + cluster.heartbeat_ms <= 10_000);
+    }
+
+    #[test]
+    fn cluster_settings_that_cannot_work_are_refused() {
+        for (text, field) in [
+            ("[cluster]\nredis_url = 'http://x'\n", "cluster.redis_url"),
+            (
+                "[cluster]\nlease_ms = 100\nheartbeat_ms = 100\n",
+                "cluster.lease_ms",
+            ),
+            ("[cluster]\nheartbeat_ms = 0\n", "cluster.heartbeat_ms"),
+            ("[cluster]\nkey_prefix = ''\n", "cluster.key_prefix"),
+        ] {
+            let err = Config::from_toml_str(text).expect_err(text);
+            assert!(err.to_string().contains(field), "{text}: {err}");
+        }
+        Config::from_toml_str("[cluster]\nredis_url = 'redis://127.0.0.1:6379'\n")
+            .expect("a redis URL is accepted");
+    }
+
+    #[test]
     fn advertised_timeout_rounds_up_to_a_positive_second() {
         let mut config = Config::default();
         config.timeouts.activity_timeout_ms = 200;

@@ -108,9 +108,6 @@ async fn run(bind: SocketAddr, config: Config) -> std::io::Result<()> {
         .await
         .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {bind}: {e}")))?;
     let addr = listener.local_addr()?;
-    if let Some(url) = &config.cluster.redis_url {
-        println!("reference-server cluster mode: sharing state through {url}");
-    }
     let (ws, http) = if config.tls.is_some() {
         ("wss", "https")
     } else {
@@ -121,6 +118,10 @@ async fn run(bind: SocketAddr, config: Config) -> std::io::Result<()> {
             "reference-server listening on {ws}://{addr}/app/{} (app id {}), {http}://{addr}/apps/{}",
             app.key, app.id, app.id
         );
+    }
+    // After the listening lines, which tools read first.
+    if let Some(url) = &config.cluster.redis_url {
+        println!("reference-server cluster mode: sharing state through {url}");
     }
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;

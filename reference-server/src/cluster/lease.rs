@@ -40,7 +40,11 @@ pub(super) async fn run(node: Node, receiver: Arc<dyn Receiver>, mut stop: watch
                 node.request_resync();
                 continue;
             }
-            tracing::info!(node = node.name(), "shared state resynchronised");
+            tracing::info!(
+                node = node.name(),
+                dropped_commands = health.dropped(),
+                "shared state resynchronised"
+            );
         }
         if let Err(e) = reap_dead(&node, receiver.as_ref()).await {
             tracing::debug!(node = node.name(), error = %e, "reaping failed");

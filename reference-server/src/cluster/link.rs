@@ -64,6 +64,11 @@ pub(crate) struct Health {
 }
 
 impl Health {
+    /// Fire-and-forget commands dropped on a full queue so far.
+    pub(crate) fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
     /// How many times the link has come back after failing.
     pub(crate) fn recoveries(&self) -> u64 {
         self.recoveries.load(Ordering::Acquire)

@@ -41,7 +41,7 @@ use serde::Deserialize;
 use tokio::sync::{Notify, watch};
 
 use self::link::Link;
-pub(crate) use self::scripts::{JoinReply, Transition, TransitionKind};
+pub(crate) use self::scripts::{CacheSlot, JoinReply, Transition, TransitionKind};
 pub(crate) use self::wire::Envelope;
 
 /// The `[cluster]` table of the config file; `--redis` sets `redis_url`.
@@ -81,6 +81,15 @@ impl Default for ClusterSettings {
 /// Why a cluster operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
+    /// The node could not join: Redis at this URL did not answer.
+    #[error("cannot connect to redis at {url}")]
+    Connect {
+        /// The configured URL.
+        url: String,
+        /// Why.
+        #[source]
+        source: redis::RedisError,
+    },
     /// Redis refused or could not be reached.
     #[error("redis command failed")]
     Redis(#[source] redis::RedisError),
@@ -152,7 +161,11 @@ impl Node {
         url: &str,
         apps: Vec<String>,
     ) -> Result<Node, ClusterError> {
-        let client = redis::Client::open(url).map_err(ClusterError::Redis)?;
+        let connect = |source| ClusterError::Connect {
+            url: url.to_owned(),
+            source,
+        };
+        let client = redis::Client::open(url).map_err(connect)?;
         let timeout = Duration::from_millis(settings.command_timeout_ms);
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(timeout))
@@ -161,8 +174,8 @@ impl Node {
             .set_max_delay(Duration::from_millis(500));
         let conn = tokio::time::timeout(timeout, client.get_connection_manager_with_config(config))
             .await
-            .map_err(|_| ClusterError::Redis(timed_out()))?
-            .map_err(ClusterError::Redis)?;
+            .map_err(|_| connect(timed_out()))?
+            .map_err(connect)?;
         let link = Link::start(conn, timeout);
         let prefix = settings.key_prefix.clone();
         let number = scripts::int(
@@ -558,26 +571,36 @@ impl Node {
         self.inner.link.send(cmd, drop);
     }
 
-    /// (subscription count, user count) of a channel across the cluster.
+    /// (subscription count, user count) of each channel across the
+    /// cluster, in one round trip.
     pub(crate) async fn channel_stats(
         &self,
         app: &str,
-        channel: &str,
-    ) -> Result<(u64, u64), ClusterError> {
-        let cmds = vec![
-            redis::Cmd::hget(self.app_key(app, &format!("ch:{channel}")), "total"),
-            redis::Cmd::hlen(self.app_key(app, &format!("pu:{channel}"))),
-        ];
+        channels: &[String],
+    ) -> Result<Vec<(u64, u64)>, ClusterError> {
+        let cmds = channels
+            .iter()
+            .flat_map(|channel| {
+                [
+                    redis::Cmd::hget(self.app_key(app, &format!("ch:{channel}")), "total"),
+                    redis::Cmd::hlen(self.app_key(app, &format!("pu:{channel}"))),
+                ]
+            })
+            .collect();
         let values = self.inner.link.call_all(cmds).await?;
-        let get = |i: usize| {
-            values
-                .get(i)
-                .filter(|v| !matches!(v, redis::Value::Nil))
-                .map(scripts::int)
-                .transpose()
-                .map(|n| n.unwrap_or(0).max(0) as u64)
+        let count = |value: &redis::Value| match value {
+            redis::Value::Nil => Ok(0),
+            value => scripts::int(value).map(|n| n.max(0) as u64),
         };
-        Ok((get(0)?, get(1)?))
+        values
+            .chunks(2)
+            .map(|pair| match pair {
+                [subscriptions, users] => Ok((count(subscriptions)?, count(users)?)),
+                _ => Err(ClusterError::Reply {
+                    what: "two counts per channel",
+                }),
+            })
+            .collect()
     }
 
     /// Occupied channels of an app across the cluster.
@@ -626,12 +649,7 @@ impl Node {
         if matches!(slot, redis::Value::Nil) {
             return Ok(None);
         }
-        #[derive(Deserialize)]
-        struct Slot {
-            event: String,
-            data: String,
-        }
-        let slot: Slot =
+        let slot: CacheSlot =
             serde_json::from_str(&scripts::text(slot)?).map_err(|_| ClusterError::Reply {
                 what: "a cache slot",
             })?;

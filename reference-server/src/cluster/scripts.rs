@@ -171,3 +171,91 @@ pub(crate) fn join_reply(value: &Value) -> Result<JoinReply, ClusterError> {
         _ => Err(bad("a join reply")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bulk(text: &str) -> Value {
+        Value::BulkString(text.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn transitions_are_read_five_fields_at_a_time() {
+        let out = Value::Array(vec![
+            bulk("app"),
+            bulk("presence-a"),
+            bulk("member_added"),
+            bulk("u1"),
+            Value::Int(0),
+            bulk("app"),
+            bulk("c"),
+            bulk("count"),
+            bulk(""),
+            Value::Int(3),
+        ]);
+        assert_eq!(
+            transitions(&out).expect("valid"),
+            vec![
+                Transition {
+                    app: "app".into(),
+                    channel: "presence-a".into(),
+                    kind: TransitionKind::MemberAdded("u1".into()),
+                },
+                Transition {
+                    app: "app".into(),
+                    channel: "c".into(),
+                    kind: TransitionKind::Count(3),
+                },
+            ]
+        );
+        let unknown = Value::Array(vec![
+            bulk("a"),
+            bulk("c"),
+            bulk("exploded"),
+            bulk(""),
+            Value::Int(0),
+        ]);
+        assert!(matches!(
+            transitions(&unknown),
+            Err(ClusterError::Reply { .. })
+        ));
+        let short = Value::Array(vec![bulk("a"), bulk("c")]);
+        assert!(
+            transitions(&short).is_err(),
+            "a partial row is an error, not dropped"
+        );
+    }
+
+    #[test]
+    fn join_replies_say_full_or_joined() {
+        assert!(matches!(
+            join_reply(&Value::Array(vec![Value::Int(-1)])),
+            Ok(JoinReply::Full)
+        ));
+        let joined = Value::Array(vec![
+            Value::Int(7),
+            Value::Int(2),
+            Value::Array(vec![]),
+            Value::Array(vec![bulk("u1"), bulk(r#"{"n":1}"#)]),
+            bulk(r#"{"event":"e","data":"d"}"#),
+        ]);
+        let Ok(JoinReply::Joined {
+            seq,
+            total,
+            roster,
+            cached,
+            ..
+        }) = join_reply(&joined)
+        else {
+            panic!("a join reply");
+        };
+        assert_eq!((seq, total), (7, 2));
+        assert_eq!(roster, vec![("u1".to_owned(), r#"{"n":1}"#.to_owned())]);
+        assert_eq!(
+            cached.map(|slot| (slot.event, slot.data)),
+            Some(("e".into(), "d".into()))
+        );
+        assert!(join_reply(&Value::Array(vec![Value::Int(1)])).is_err());
+    }
+}

@@ -14,14 +14,16 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 
 use parking_lot::Mutex;
 use serde_json::value::RawValue;
 
 use super::channel::{member_added, member_removed, roster};
-use super::{AppState, CachedEvent, ChannelStats, Conn};
+use super::{AppState, COUNT_THROTTLE, COUNT_THROTTLE_ABOVE, CachedEvent, ChannelStats, Conn};
 use crate::cluster::{
-    ClusterError, Envelope, JoinReply, Node, Outgoing, Reconciling, Transition, TransitionKind,
+    CacheSlot, ClusterError, Envelope, JoinReply, Node, Outgoing, Reconciling, Transition,
+    TransitionKind,
 };
 use crate::protocol::channel::{Access, ChannelKind};
 use crate::protocol::close::CloseCode;
@@ -71,6 +73,16 @@ pub(crate) struct Clustered {
     /// The highest sequence number seen, so a resync against a Redis that
     /// lost its data can raise the counter past it.
     max_seq: AtomicU64,
+    /// `subscription_count` throttle per channel (spec 7.5).
+    counts: Mutex<HashMap<String, Throttle>>,
+}
+
+/// When a channel's count was last sent here, and the newest one held back.
+#[derive(Debug, Default)]
+struct Throttle {
+    sent: Option<Instant>,
+    /// (count, sequence number) waiting for the throttle to pass.
+    held: Option<(u64, u64)>,
 }
 
 fn is_presence(channel: &str) -> bool {
@@ -83,6 +95,7 @@ impl Clustered {
             node,
             channels: Mutex::new(HashMap::new()),
             max_seq: AtomicU64::new(0),
+            counts: Mutex::new(HashMap::new()),
         }
     }
 
@@ -145,21 +158,12 @@ impl Clustered {
                 roster: members,
                 cached,
             }) => {
-                let mut first = vec![match &member {
-                    Some(_) => roster_frame(&name, &members),
-                    None => message::subscription_succeeded(&name),
-                }];
-                if join.kind.cache {
-                    // The cached event or cache_miss comes right after
-                    // subscription_succeeded (spec 10.1).
-                    first.push(match &cached {
-                        Some(slot) => message::channel_event(&name, &slot.event, &slot.data),
-                        None => message::cache_miss(&name),
-                    });
-                }
-                if counting {
-                    first.push(message::subscription_count(&name, total as usize));
-                }
+                let first = success_frames(
+                    &name,
+                    member.is_some().then_some(members.as_slice()),
+                    join.kind.cache.then_some(cached.as_ref()),
+                    counting.then_some(total),
+                );
                 self.joined(conn.id, &name, seq, first);
                 app.metrics.subscription(join.kind.access, 1);
                 if join.kind.cache && cached.is_none() {
@@ -317,7 +321,7 @@ impl Clustered {
     }
 
     /// A message from the app's Redis channel.
-    pub(super) fn receive(&self, app: &AppState, envelope: Envelope) {
+    pub(super) fn receive(&self, app: &Arc<AppState>, envelope: Envelope) {
         let me = self.node.number();
         match envelope {
             Envelope::Publish { origin, .. }
@@ -364,10 +368,62 @@ impl Clustered {
                 seq,
             } => {
                 if app.config.subscription_count {
-                    let frame = message::subscription_count(&channel, count as usize);
-                    self.deliver(&channel, &frame, Some(seq), None);
+                    self.count(app, channel, count, seq);
                 }
             }
+        }
+    }
+
+    /// A cluster-wide count for this node's subscribers: at once up to 100
+    /// subscribers, above that at most every 5 s, the newest count when the
+    /// throttle passes (spec 7.5), as on a single node.
+    fn count(&self, app: &Arc<AppState>, channel: String, count: u64, seq: u64) {
+        let now = Instant::now();
+        let mut counts = self.counts.lock();
+        if !self.channels.lock().contains_key(&channel) {
+            counts.remove(&channel);
+            return;
+        }
+        let throttle = counts.entry(channel.clone()).or_default();
+        let due = throttle
+            .sent
+            .is_none_or(|sent| now >= sent + COUNT_THROTTLE);
+        if count as usize <= COUNT_THROTTLE_ABOVE || due {
+            throttle.sent = Some(now);
+            throttle.held = None;
+            drop(counts);
+            let frame = message::subscription_count(&channel, count as usize);
+            self.deliver(&channel, &frame, Some(seq), None);
+            return;
+        }
+        let scheduled = throttle.held.replace((count, seq)).is_some();
+        let Some(at) = throttle.sent.map(|sent| sent + COUNT_THROTTLE) else {
+            return;
+        };
+        if !scheduled {
+            let app = app.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep_until(at.into()).await;
+                if let Some(clustered) = &app.clustered {
+                    clustered.release_count(&channel);
+                }
+            });
+        }
+    }
+
+    /// Sends the count the throttle held back.
+    fn release_count(&self, channel: &str) {
+        let held = {
+            let mut counts = self.counts.lock();
+            let Some(throttle) = counts.get_mut(channel) else {
+                return;
+            };
+            throttle.sent = Some(Instant::now());
+            throttle.held.take()
+        };
+        if let Some((count, seq)) = held {
+            let frame = message::subscription_count(channel, count as usize);
+            self.deliver(channel, &frame, Some(seq), None);
         }
     }
 
@@ -416,11 +472,10 @@ impl Clustered {
         app_id: &str,
         name: &str,
     ) -> Result<Option<ChannelStats>, ClusterError> {
-        let (subscriptions, users) = self.node.channel_stats(app_id, name).await?;
-        Ok((subscriptions > 0).then_some(ChannelStats {
-            subscription_count: subscriptions as usize,
-            user_count: users as usize,
-        }))
+        let stats = self.node.channel_stats(app_id, &[name.to_owned()]).await?;
+        Ok(stats
+            .first()
+            .and_then(|&(subscriptions, users)| occupied(subscriptions, users)))
     }
 
     /// Occupied channels across the cluster with their counts.
@@ -429,16 +484,21 @@ impl Clustered {
         app_id: &str,
         prefix: &str,
     ) -> Result<Vec<(String, ChannelStats)>, ClusterError> {
-        let mut out = Vec::new();
-        for name in self.node.occupied(app_id).await? {
-            if !name.starts_with(prefix) || name.starts_with('#') {
-                continue;
-            }
-            if let Some(stats) = self.channel_stats(app_id, &name).await? {
-                out.push((name, stats));
-            }
-        }
-        Ok(out)
+        let names: Vec<String> = self
+            .node
+            .occupied(app_id)
+            .await?
+            .into_iter()
+            .filter(|name| name.starts_with(prefix) && !name.starts_with('#'))
+            .collect();
+        let stats = self.node.channel_stats(app_id, &names).await?;
+        Ok(names
+            .into_iter()
+            .zip(stats)
+            .filter_map(|(name, (subscriptions, users))| {
+                Some((name, occupied(subscriptions, users)?))
+            })
+            .collect())
     }
 
     /// The shared cache slot (spec 8.5, 10.1).
@@ -510,6 +570,39 @@ impl AppState {
             }
         }
     }
+}
+
+/// What a new subscription gets first, in the spec's order: the success
+/// frame (with the cluster's roster on presence channels, spec 4.4), then on
+/// cache channels the cached event or `cache_miss` (spec 10.1), then, when
+/// counting, the cluster-wide `subscription_count` (spec 7.5).
+fn success_frames(
+    name: &str,
+    roster: Option<&[(String, String)]>,
+    cache: Option<Option<&CacheSlot>>,
+    count: Option<u64>,
+) -> Vec<Frame> {
+    let mut frames = vec![match roster {
+        Some(members) => roster_frame(name, members),
+        None => message::subscription_succeeded(name),
+    }];
+    match cache {
+        Some(Some(slot)) => frames.push(message::channel_event(name, &slot.event, &slot.data)),
+        Some(None) => frames.push(message::cache_miss(name)),
+        None => {}
+    }
+    if let Some(total) = count {
+        frames.push(message::subscription_count(name, total as usize));
+    }
+    frames
+}
+
+/// Stats of an occupied channel; `None` when nobody is subscribed.
+fn occupied(subscriptions: u64, users: u64) -> Option<ChannelStats> {
+    (subscriptions > 0).then_some(ChannelStats {
+        subscription_count: subscriptions as usize,
+        user_count: users as usize,
+    })
 }
 
 /// `user_info` JSON text as a raw value; empty means absent.

@@ -43,16 +43,21 @@ impl ChildNode {
             .spawn()
             .expect("start the reference-server binary");
         let stdout = child.stdout.take().expect("piped stdout");
-        let line = tokio::task::spawn_blocking(move || {
-            BufReader::new(stdout)
-                .lines()
-                .map_while(Result::ok)
-                .find(|line| line.contains("listening on ws://"))
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        // Reads to the end, so the child never writes into a closed pipe.
+        std::thread::spawn(move || {
+            let mut tx = Some(tx);
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if line.contains("listening on ws://")
+                    && let Some(tx) = tx.take()
+                {
+                    let _ = tx.send(line);
+                }
+            }
         });
-        let line = tokio::time::timeout(Duration::from_secs(10), line)
+        let line = tokio::time::timeout(Duration::from_secs(10), rx)
             .await
             .expect("the child node starts within 10 s")
-            .expect("reader thread")
             .expect("the child prints its address");
         let addr = line
             .split("ws://")
@@ -66,6 +71,16 @@ impl ChildNode {
     async fn connect(&self) -> Client {
         let url = format!("ws://{}/app/{KEY}?protocol=7", self.addr);
         Client::connect(&url, KEY, SECRET).await
+    }
+
+    /// Sends `signal` (e.g. STOP, CONT) with kill(1).
+    fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{signal}");
     }
 
     /// SIGKILL, as `Child::kill` sends on Unix: no shutdown code runs.
@@ -176,5 +191,33 @@ async fn a_node_killed_with_sigkill_loses_its_members_within_the_lease() {
     let roster = fresh.subscribe_presence(ROOM, &member("fresh")).await;
     assert_eq!(roster["count"], 2, "watcher and fresh only: {roster}");
     watcher.expect_event("pusher_internal:member_added").await;
+    watcher.expect_quiet().await;
+}
+
+#[tokio::test]
+async fn a_node_that_was_reaped_while_frozen_announces_its_members_again() {
+    let redis = shared().url();
+    let prefix = unique_prefix("frozen");
+    let survivors = start_nodes(&redis, &prefix, 1, |_| {}).await;
+    let victim = ChildNode::start(&redis, &prefix, "frozen", "http://127.0.0.1:9/none").await;
+    let mut watcher = survivors[0].connect().await;
+    watcher.subscribe_presence(ROOM, &member("watcher")).await;
+    let mut sleeper = victim.connect().await;
+    sleeper.subscribe_presence(ROOM, &member("sleeper")).await;
+    watcher.expect_event("pusher_internal:member_added").await;
+
+    // Frozen (SIGSTOP) past its lease: the survivor reaps it.
+    victim.signal("STOP");
+    let removed = watcher.expect_event("pusher_internal:member_removed").await;
+    assert_eq!(data_of(&removed), json!({"user_id": "sleeper"}));
+    let rest = survivors[0].rest();
+    assert_eq!(user_ids(&rest).await, ["watcher"]);
+
+    // Thawed: it finds itself unlisted and puts back what it still holds,
+    // announced, since everyone saw the member leave.
+    victim.signal("CONT");
+    let added = watcher.expect_event("pusher_internal:member_added").await;
+    assert_eq!(data_of(&added), json!({"user_id": "sleeper"}));
+    assert_eq!(user_ids(&rest).await, ["sleeper", "watcher"]);
     watcher.expect_quiet().await;
 }

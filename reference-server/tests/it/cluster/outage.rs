@@ -39,8 +39,21 @@ async fn redis_outage_answers_503_then_nodes_resync_without_duplicates() {
     let rest = nodes[0].rest();
     assert_eq!(users(&rest, "presence-r").await, ["u1"]);
 
+    let mut chat = Vec::new();
+    for _ in 0..2 {
+        let mut client = nodes[1].connect().await;
+        client.subscribe_private("private-chat").await;
+        chat.push(client);
+    }
+
     let port = redis.port();
     redis.stop();
+    // Client events still reach the node's own subscribers.
+    chat[0]
+        .trigger("private-chat", "client-hi", json!({"n": 1}))
+        .await;
+    let relayed = chat[1].expect_event("client-hi").await;
+    assert_eq!(crate::support::data_of(&relayed), json!({"n": 1}));
     let event = |data: &str| json!({"name": "e", "channel": "room", "data": data});
     let reply = rest.post("/events", &event("lost")).await;
     assert_eq!(
@@ -54,6 +67,19 @@ async fn redis_outage_answers_503_then_nodes_resync_without_duplicates() {
         "query while Redis is down: {}",
         reply.body
     );
+    // A subscription cannot be made cluster-wide: refused, the connection stays.
+    let mut late = nodes[0].connect().await;
+    late.send_subscribe(json!({"channel": "room", "auth": ""}))
+        .await;
+    let error = late.expect_error().await;
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("unavailable"),
+        "{error}"
+    );
+    late.expect_quiet().await;
 
     // Back, and empty: nothing shared survived the restart.
     let redis = RedisServer::start_on(port);

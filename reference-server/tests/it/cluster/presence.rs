@@ -182,6 +182,20 @@ async fn each_cluster_wide_transition_sends_one_webhook() {
             clients.push(client);
         }
     }
+    // A client event seen by subscribers on three nodes, and a cache miss.
+    let mut chat = Vec::new();
+    for node in &nodes {
+        let mut client = node.connect().await;
+        client.subscribe_private("private-chat").await;
+        chat.push(client);
+    }
+    chat[0].trigger("private-chat", "client-x", json!({})).await;
+    for client in &mut chat[1..] {
+        client.expect_event("client-x").await;
+    }
+    let mut missing = nodes[1].connect().await;
+    missing.subscribe("cache-nothing").await;
+    missing.expect_next("pusher:cache_miss").await;
     for client in clients {
         client.close().await;
     }
@@ -215,4 +229,72 @@ async fn each_cluster_wide_transition_sends_one_webhook() {
         assert_eq!(room("member_added", user), 1, "{tally:?}");
         assert_eq!(room("member_removed", user), 1, "{tally:?}");
     }
+    let once = |key: &str| tally.get(key).copied().unwrap_or(0);
+    assert_eq!(once("client_event private-chat "), 1, "{tally:?}");
+    assert_eq!(once("cache_miss cache-nothing "), 1, "{tally:?}");
+    assert_eq!(once("channel_occupied private-chat "), 1, "{tally:?}");
+}
+
+#[tokio::test]
+async fn subscription_count_above_100_is_throttled_on_every_node() {
+    let nodes = start_cluster("throttle", 2, |config| {
+        config.apps[0].subscription_count = true;
+    })
+    .await;
+    let mut observer = nodes[1].connect().await;
+    observer.subscribe("crowd").await;
+    observer
+        .expect_next("pusher_internal:subscription_count")
+        .await;
+    let mut crowd = Vec::new();
+    for i in 0..104 {
+        let mut client = nodes[i % 2].connect().await;
+        client
+            .send_subscribe(json!({"channel": "crowd", "auth": ""}))
+            .await;
+        client.expect_succeeded("crowd").await;
+        crowd.push(client);
+    }
+    // The sentinel took the counts' path (node 0's publish reaches node 1
+    // through Redis, after every count the joins published).
+    nodes[0].rest().publish("crowd", "done", "").await;
+    let mut counts = Vec::new();
+    loop {
+        let frame = observer.recv_json().await;
+        match frame["event"].as_str() {
+            Some("done") => break,
+            Some("pusher_internal:subscription_count") => {
+                counts.push(
+                    data_of(&frame)["subscription_count"]
+                        .as_u64()
+                        .expect("count"),
+                );
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(
+        counts,
+        (2..=100).collect::<Vec<u64>>(),
+        "every count up to 100, none above at once"
+    );
+    // The newest count comes when the 5 s throttle passes (spec 7.5). Each
+    // read waits at most 5 s, too close to the throttle, so poll with the
+    // ping barrier (the pause only paces the polling).
+    let poll = async {
+        loop {
+            let frames = observer.barrier().await;
+            if let Some(count) = frames
+                .into_iter()
+                .find(|f| f["event"] == "pusher_internal:subscription_count")
+            {
+                return count;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    };
+    let held = tokio::time::timeout(std::time::Duration::from_secs(10), poll)
+        .await
+        .expect("the held count within the throttle");
+    assert_eq!(data_of(&held), json!({"subscription_count": 105}));
 }
