@@ -28,7 +28,7 @@ fn fanout(c: &mut Criterion) {
         let app = hub.app_by_key("app-key").expect("default app").clone();
         let mut queues = Vec::with_capacity(subscribers);
         for _ in 0..subscribers {
-            let (conn, rx) = hub.new_conn(16);
+            let (conn, rx) = hub.new_conn(64 * 1024);
             let join = Join {
                 channel: "bench".into(),
                 kind: ChannelKind::of("bench"),

@@ -20,6 +20,8 @@ pub fn fit_reason(reason: &str) -> &str {
 /// Why the server closes a connection. Each maps to one spec 1.5 code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CloseCode {
+    /// 4000: the app accepts only TLS; reconnect with `wss://`.
+    TlsRequired,
     /// 4001: no app has this key.
     UnknownApp,
     /// 4003: the app is disabled.
@@ -32,6 +34,10 @@ pub enum CloseCode {
     InvalidVersionFormat,
     /// 4007: `protocol` is an unsupported version.
     UnsupportedProtocol,
+    /// 1002 (RFC 6455 7.4.1): the client broke the WebSocket framing rules.
+    ProtocolError,
+    /// 1007 (RFC 6455 7.4.1): a text frame or close reason is not UTF-8.
+    InvalidPayload,
     /// 1009 (RFC 6455 7.4.1): an inbound message exceeded the frame limit.
     MessageTooBig,
     /// 4009: the user's connections were terminated through the HTTP API.
@@ -48,12 +54,15 @@ impl CloseCode {
     /// The numeric close code. Exhaustive on purpose: a new reason must be mapped.
     pub fn code(self) -> u16 {
         match self {
+            CloseCode::TlsRequired => 4000,
             CloseCode::UnknownApp => 4001,
             CloseCode::AppDisabled => 4003,
             CloseCode::OverQuota => 4004,
             CloseCode::PathNotFound => 4005,
             CloseCode::InvalidVersionFormat => 4006,
             CloseCode::UnsupportedProtocol => 4007,
+            CloseCode::ProtocolError => 1002,
+            CloseCode::InvalidPayload => 1007,
             CloseCode::MessageTooBig => 1009,
             CloseCode::Terminated => 4009,
             CloseCode::OverCapacity => 4100,
@@ -62,15 +71,39 @@ impl CloseCode {
         }
     }
 
+    /// Whether the close answers a WebSocket-level error by the client (RFC
+    /// 6455 7.4.1), after which the server drains the socket.
+    pub fn is_error(self) -> bool {
+        match self {
+            CloseCode::ProtocolError | CloseCode::InvalidPayload | CloseCode::MessageTooBig => true,
+            CloseCode::TlsRequired
+            | CloseCode::UnknownApp
+            | CloseCode::AppDisabled
+            | CloseCode::OverQuota
+            | CloseCode::PathNotFound
+            | CloseCode::InvalidVersionFormat
+            | CloseCode::UnsupportedProtocol
+            | CloseCode::Terminated
+            | CloseCode::OverCapacity
+            | CloseCode::Reconnect
+            | CloseCode::PongTimeout => false,
+        }
+    }
+
     /// The human-readable reason sent with the close frame.
     pub fn reason(self) -> &'static str {
         match self {
+            CloseCode::TlsRequired => {
+                "Application only accepts SSL connections, reconnect using wss://"
+            }
             CloseCode::UnknownApp => "Application does not exist",
             CloseCode::AppDisabled => "Application disabled",
             CloseCode::OverQuota => "Application is over connection quota",
             CloseCode::PathNotFound => "Path not found",
             CloseCode::InvalidVersionFormat => "Invalid version string format",
             CloseCode::UnsupportedProtocol => "Unsupported protocol version",
+            CloseCode::ProtocolError => "Protocol error",
+            CloseCode::InvalidPayload => "Invalid UTF-8",
             CloseCode::MessageTooBig => "Message too big",
             CloseCode::Terminated => "You got disconnected by the app.",
             CloseCode::OverCapacity => "Over capacity: client is not reading fast enough",

@@ -1,10 +1,16 @@
-//! axum transport: the WebSocket upgrade at `/app/{key}`, the HTTP API routes, shutdown.
+//! Transport: the accept loop (`http`), TLS, the WebSocket upgrade at
+//! `/app/{key}`, the HTTP API, `/metrics` and `/up` routes, and the
+//! per-connection task (`ws`).
 
+mod closing;
+pub(crate) mod http;
 #[cfg(feature = "faults")]
 mod seam;
 #[cfg(not(feature = "faults"))]
 #[path = "seam_off.rs"]
 mod seam;
+pub(crate) mod tls;
+mod upgrade;
 mod ws;
 
 use std::future::Future;
@@ -12,8 +18,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::{Path, Query, RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -21,6 +25,7 @@ use futures_util::future::Either;
 use serde::Deserialize;
 
 use self::seam::Seam;
+use self::upgrade::{Upgrade, UpgradeRejection};
 use crate::protocol::close::CloseCode;
 use crate::rest;
 use crate::shared::Shared;
@@ -29,7 +34,9 @@ use crate::shared::Shared;
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/app/{key}", get(upgrade))
-        .merge(rest::routes(shared.config.rest.max_body_bytes))
+        .route("/metrics", get(metrics))
+        .route("/up", get(up))
+        .merge(rest::routes(&shared))
         .fallback(fallback)
         .with_state(shared)
 }
@@ -45,9 +52,9 @@ async fn upgrade(
     Path(key): Path<String>,
     Query(query): Query<ConnectQuery>,
     RawQuery(raw): RawQuery,
-    upgrade: WebSocketUpgrade,
+    upgrade: Upgrade,
 ) -> Response {
-    let upgrade = ws::configure(upgrade, &shared.config.transport);
+    let config = ws::configure(&shared.config.transport);
     let unknown = raw
         .unwrap_or_default()
         .split('&')
@@ -55,14 +62,20 @@ async fn upgrade(
     let strict = (shared.faults.refuse_unknown_query_params() && unknown)
         .then_some(CloseCode::InvalidVersionFormat);
     let refusal = check_protocol(query.protocol.as_deref()).err().or(strict);
+    let secure = upgrade.secure;
     upgrade
         // A plain closure choosing the future, not an `async` block awaiting
         // it: the block would keep its own copy of the 368-byte socket in
         // every connection's task. Refusals are rare, so they are boxed to
         // keep the task no larger than the live connection needs.
-        .on_upgrade(move |socket| {
+        .on_upgrade(config, move |socket| {
             let app = shared.hub.app_by_key(&key).cloned();
             match (refusal, app) {
+                (None, Some(app)) if app.config.require_tls && !secure => {
+                    let code = CloseCode::TlsRequired;
+                    let raw = Seam::close_code(&shared.faults, code);
+                    Either::Right(boxed(ws::refuse_raw(socket, raw, code.reason())))
+                }
                 (None, Some(app)) => Either::Left(ws::run(socket, shared, app)),
                 (Some(code), _) => {
                     let raw = Seam::close_code(&shared.faults, code);
@@ -86,6 +99,23 @@ fn boxed(
     Box::pin(future)
 }
 
+/// `GET /metrics`: the Prometheus text exposition (see [`crate::metrics`]).
+async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        shared.hub.metrics().encode(),
+    )
+        .into_response()
+}
+
+/// `GET /up`: 200 while the server accepts connections, for health checks.
+async fn up() -> &'static str {
+    "ok\n"
+}
+
 /// Spec 1.2 / 13.1: 4..7 behave as 7; missing behaves as 7; others refused.
 fn check_protocol(protocol: Option<&str>) -> Result<(), CloseCode> {
     let Some(text) = protocol else { return Ok(()) };
@@ -100,13 +130,15 @@ fn check_protocol(protocol: Option<&str>) -> Result<(), CloseCode> {
 /// cannot see an HTTP status (spec 1.1); other requests get 404.
 async fn fallback(
     State(shared): State<Arc<Shared>>,
-    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    upgrade: Result<Upgrade, UpgradeRejection>,
 ) -> Response {
     let code = CloseCode::PathNotFound;
     let raw = Seam::close_code(&shared.faults, code);
     match upgrade {
         Ok(upgrade) => upgrade
-            .on_upgrade(move |socket| ws::refuse_raw(socket, raw, code.reason()))
+            .on_upgrade(ws::configure(&shared.config.transport), move |socket| {
+                ws::refuse_raw(socket, raw, code.reason())
+            })
             .into_response(),
         Err(_) => (axum::http::StatusCode::NOT_FOUND, "Not found\n").into_response(),
     }

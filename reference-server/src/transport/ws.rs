@@ -9,39 +9,45 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use futures_util::SinkExt;
+use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
+use tungstenite::Message;
+use tungstenite::protocol::WebSocketConfig;
+use tungstenite::protocol::frame::{CloseFrame, Utf8Bytes};
 
+use super::closing;
 use super::seam::Seam;
+use super::upgrade::Socket;
 use crate::config::TransportLimits;
 use crate::hub::{AppState, Conn};
 use crate::protocol::close::{self, CloseCode};
 use crate::protocol::frame::Frame;
 use crate::protocol::message;
-use crate::protocol::refusal::Refusal;
+use crate::protocol::refusal::{ClientEventRefusal, Refusal};
 use crate::protocol::session::{Action, Session, Timers};
 use crate::shared::Shared;
 
 /// Frames written before one flush when the queue has a backlog.
 const MAX_BATCH: usize = 64;
 
-/// How long a single write may block before the client is dropped.
+/// How long a control write (ping, close) may block before the client is dropped.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Per-connection buffers sized for Pusher's 10 KB messages, not library defaults.
-pub(super) fn configure(upgrade: WebSocketUpgrade, limits: &TransportLimits) -> WebSocketUpgrade {
-    upgrade
+/// Client frames must be masked (RFC 6455 5.1): unmasked ones close 1002.
+pub(super) fn configure(limits: &TransportLimits) -> WebSocketConfig {
+    WebSocketConfig::default()
         .read_buffer_size(limits.read_buffer_bytes)
         .write_buffer_size(0)
         .max_write_buffer_size(limits.max_message_bytes * 4)
-        .max_message_size(limits.max_message_bytes)
-        .max_frame_size(limits.max_message_bytes)
+        .max_message_size(Some(limits.max_message_bytes))
+        .max_frame_size(Some(limits.max_message_bytes))
+        .accept_unmasked_frames(false)
 }
 
 /// Sends `pusher:error` then closes with the same code (spec 1.4, 13.2). The
 /// code is raw so that the `*_close_code` faults can replace it.
-pub(super) async fn refuse_raw(mut socket: WebSocket, code: u16, reason: &str) {
+pub(super) async fn refuse_raw(mut socket: Socket, code: u16, reason: &str) {
     let _ = socket.send(text(message::error(Some(code), reason))).await;
     let _ = socket.send(close_frame(code, reason)).await;
 }
@@ -57,7 +63,7 @@ pub(super) async fn refuse_raw(mut socket: WebSocket, code: u16, reason: &str) {
     reason = "an async fn would store the socket twice per connection"
 )]
 pub(super) fn run(
-    mut socket: WebSocket,
+    mut socket: Socket,
     shared: Arc<Shared>,
     app: Arc<AppState>,
 ) -> impl Future<Output = ()> + Send {
@@ -67,7 +73,9 @@ pub(super) fn run(
             return Box::pin(refuse_raw(socket, raw, code.reason())).await;
         }
         let _live = shared.live.clone();
-        let (conn, rx) = shared.hub.new_conn(shared.config.transport.outbound_queue);
+        let transport = &shared.config.transport;
+        let (conn, rx) = shared.hub.new_conn(transport.outbound_queue_bytes);
+        let drain_timeout = Duration::from_millis(transport.drain_timeout_ms);
         let timers = Timers {
             activity_timeout: Duration::from_millis(shared.config.timeouts.activity_timeout_ms),
             pong_timeout: Duration::from_millis(shared.config.timeouts.pong_timeout_ms),
@@ -86,6 +94,7 @@ pub(super) fn run(
             app,
             rx,
             seam: Seam::new(&shared.faults),
+            drain_timeout,
         };
         // Queued like every other frame, so it passes the seam too; the
         // loop writes it before it reads anything.
@@ -98,9 +107,18 @@ pub(super) fn run(
             }
             Err(_) => None,
         };
+        // Nothing queued will be written now; free it before the close.
+        driver.discard_queue();
+        if code == Some(CloseCode::OverCapacity) {
+            driver.app.metrics.slow_consumer_closed();
+        }
         if let Some(code) = code {
             let frame = close_frame(Seam::close_code(&shared.faults, code), code.reason());
             let _ = tokio::time::timeout(WRITE_TIMEOUT, socket.send(frame)).await;
+            if code.is_error() {
+                // Boxed: its buffer would otherwise sit in every connection's task.
+                Box::pin(closing::drain(socket.get_mut())).await;
+            }
         }
         driver.app.disconnect(
             &driver.conn,
@@ -117,6 +135,8 @@ struct Driver {
     rx: mpsc::Receiver<Frame>,
     /// Where frame faults act; zero-sized without the `faults` feature.
     seam: Seam,
+    /// A write batch that cannot finish within this closes the connection 4100.
+    drain_timeout: Duration,
 }
 
 /// Why the loop ended: `Some` means the server closes with that code.
@@ -125,7 +145,7 @@ type Ending = Option<CloseCode>;
 impl Driver {
     async fn drive(
         &mut self,
-        socket: &mut WebSocket,
+        socket: &mut Socket,
         session: &mut Session,
         mut shutdown: tokio::sync::watch::Receiver<bool>,
     ) -> Ending {
@@ -143,7 +163,7 @@ impl Driver {
                         return self.conn.close_code();
                     }
                 }
-                inbound = socket.recv() => {
+                inbound = socket.next() => {
                     let actions = match inbound {
                         Some(Ok(Message::Text(text))) if self.seam.drops_on(text.as_str()) => return None,
                         Some(Ok(Message::Text(text))) => session.on_text(text.as_str(), Instant::now()),
@@ -161,8 +181,9 @@ impl Driver {
                             let _ = tokio::time::timeout(WRITE_TIMEOUT, socket.flush()).await;
                             return None;
                         }
-                        Some(Err(e)) if is_too_big(&e) => return Some(CloseCode::MessageTooBig),
-                        Some(Err(_)) | None => return None,
+                        Some(Ok(Message::Frame(_))) => continue,
+                        Some(Err(e)) => return closing::close_code_for(&e),
+                        None => return None,
                     };
                     if self.apply(socket, session, actions).await.is_err() {
                         return None;
@@ -184,15 +205,25 @@ impl Driver {
     }
 
     /// Writes the hello queued before the loop starts.
-    async fn write_queued(&mut self, socket: &mut WebSocket) -> Result<(), ()> {
+    async fn write_queued(&mut self, socket: &mut Socket) -> Result<(), ()> {
         let first = self.rx.try_recv().ok();
         self.write(socket, first).await
     }
 
+    /// Closes the queue and drops what is in it.
+    fn discard_queue(&mut self) {
+        self.rx.close();
+        while let Ok(frame) = self.rx.try_recv() {
+            self.conn.taken(&frame);
+        }
+    }
+
     /// Writes `first` and whatever else is already queued (and any held
-    /// frames now due), each through the seam, then flushes once.
-    async fn write(&mut self, socket: &mut WebSocket, first: Option<Frame>) -> Result<(), ()> {
-        let (rx, seam) = (&mut self.rx, &mut self.seam);
+    /// frames now due), each through the seam, then flushes once. A batch
+    /// that cannot be written within the drain budget means the client is not
+    /// reading: it is closed 4100. A burst the client is reading never is.
+    async fn write(&mut self, socket: &mut Socket, first: Option<Frame>) -> Result<(), ()> {
+        let (rx, seam, conn) = (&mut self.rx, &mut self.seam, &self.conn);
         let batch = async {
             let now = Instant::now();
             for frame in seam.release(now) {
@@ -203,6 +234,7 @@ impl Driver {
                 let Some(frame) = next.take().or_else(|| rx.try_recv().ok()) else {
                     break;
                 };
+                conn.taken(&frame);
                 for frame in seam.outbound(frame, now) {
                     socket.feed(text(frame)).await?;
                 }
@@ -210,9 +242,13 @@ impl Driver {
             socket.flush().await
         };
         tokio::select! {
-            result = tokio::time::timeout(WRITE_TIMEOUT, batch) => match result {
+            result = tokio::time::timeout(self.drain_timeout, batch) => match result {
                 Ok(Ok(())) => Ok(()),
-                Ok(Err(_)) | Err(_) => Err(()),
+                Ok(Err(_)) => Err(()),
+                Err(_) => {
+                    self.conn.close(CloseCode::OverCapacity);
+                    Err(())
+                }
             },
             _ = self.conn.closed() => Err(()),
         }
@@ -220,7 +256,7 @@ impl Driver {
 
     async fn apply(
         &mut self,
-        socket: &mut WebSocket,
+        socket: &mut Socket,
         session: &mut Session,
         actions: Vec<Action>,
     ) -> Result<(), ()> {
@@ -228,7 +264,15 @@ impl Driver {
         for action in actions {
             match action {
                 Action::Send(frame) => self.conn.send(frame),
-                Action::Refuse(refusal) => self.conn.send(refusal.frame()),
+                Action::Refuse(refusal) => {
+                    if matches!(
+                        refusal,
+                        Refusal::ClientEvent(ClientEventRefusal::RateLimited)
+                    ) {
+                        self.app.metrics.rate_limited();
+                    }
+                    self.conn.send(refusal.frame());
+                }
                 Action::Join(join) => {
                     let channel = join.channel.clone();
                     if let Err(refusal) = self.app.join(&self.conn, join, now) {
@@ -259,26 +303,17 @@ impl Driver {
     }
 }
 
-/// Whether a read failed because the message exceeded `max_message_bytes`.
-fn is_too_big(error: &axum::Error) -> bool {
-    let inner = std::error::Error::source(error);
-    matches!(
-        inner.and_then(|e| e.downcast_ref::<tungstenite::Error>()),
-        Some(tungstenite::Error::Capacity(_))
-    )
-}
-
 /// A close frame; every close the server sends is built here, so its reason
 /// always fits the frame (RFC 6455 5.5).
 fn close_frame(code: u16, reason: &str) -> Message {
     Message::Close(Some(CloseFrame {
-        code,
+        code: code.into(),
         reason: close::fit_reason(reason).into(),
     }))
 }
 
 /// A frame as the WebSocket library sends it. The conversion checks UTF-8
-/// again (axum offers no unchecked one); frames are short, so it is cheap.
+/// again (no safe unchecked one exists); frames are short, so it is cheap.
 fn text(frame: Frame) -> Message {
     Message::Text(Utf8Bytes::try_from(frame.into_bytes()).expect("a Frame is always valid UTF-8"))
 }

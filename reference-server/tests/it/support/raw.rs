@@ -1,6 +1,6 @@
-//! A WebSocket speaking RFC 6455 by hand, for the one thing tungstenite will not
-//! do: stay silent. tungstenite answers control pings by itself, which would
-//! count as proof of life (spec 3.1); this socket never writes after the upgrade.
+//! A WebSocket speaking RFC 6455 by hand, for what tungstenite will not do:
+//! stay silent (tungstenite answers control pings by itself, which would
+//! count as proof of life, spec 3.1), and send frames that break RFC 6455.
 
 use std::net::SocketAddr;
 
@@ -52,6 +52,32 @@ impl RawSocket {
         }
     }
 
+    /// Writes raw bytes after the upgrade; errors are returned, not panics,
+    /// since a server may close while the client is still writing.
+    pub(crate) async fn send_raw(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.stream.get_mut().write_all(bytes).await
+    }
+
+    /// Reads frames until the server's close frame; returns its code.
+    pub(crate) async fn expect_close_code(&mut self) -> u16 {
+        loop {
+            let frame = self.read_frame().await;
+            if frame.opcode == 0x8 {
+                assert!(frame.payload.len() >= 2, "close frame without a code");
+                return u16::from_be_bytes([frame.payload[0], frame.payload[1]]);
+            }
+        }
+    }
+
+    /// Reads until the server ends the connection; panics on a reset.
+    pub(crate) async fn expect_clean_end(&mut self) {
+        let mut sink = Vec::new();
+        let end = tokio::time::timeout(WAIT, self.stream.read_to_end(&mut sink))
+            .await
+            .expect("the server ends the connection within the deadline");
+        assert!(end.is_ok(), "connection reset instead of closed: {end:?}");
+    }
+
     /// The next frame; panics after [`WAIT`].
     pub(crate) async fn read_frame(&mut self) -> RawFrame {
         tokio::time::timeout(WAIT, self.read_frame_unguarded())
@@ -78,4 +104,30 @@ impl RawSocket {
             payload,
         }
     }
+}
+
+/// A client frame: `first` is the FIN/RSV/opcode byte; masked with a fixed
+/// key unless `masked` is false.
+pub(crate) fn client_frame(first: u8, payload: &[u8], masked: bool) -> Vec<u8> {
+    let key = [0x37, 0xfa, 0x21, 0x3d];
+    let mask_bit = if masked { 0x80 } else { 0 };
+    let mut out = vec![first];
+    match payload.len() {
+        n @ 0..=125 => out.push(mask_bit | u8::try_from(n).expect("small")),
+        n @ 126..=0xffff => {
+            out.push(mask_bit | 126);
+            out.extend(u16::try_from(n).expect("16-bit").to_be_bytes());
+        }
+        n => {
+            out.push(mask_bit | 127);
+            out.extend(u64::try_from(n).expect("64-bit").to_be_bytes());
+        }
+    }
+    if masked {
+        out.extend(key);
+        out.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+    } else {
+        out.extend(payload);
+    }
+    out
 }
