@@ -685,6 +685,7 @@ const PAIRS: &[Pair] = &[
             "rest-api/events/channel-name-unicode",
             "rest-api/events/channel-name-hash",
             "rest-api/events/channel-name-201",
+            "rest-api/events/channel-name-s2u-empty-id",
             "rest-api/events/invalid-json",
             "rest-api/events/missing-name",
             "rest-api/events/data-not-string",
