@@ -286,7 +286,8 @@ pub const SECTIONS: &[Section] = &[
                 "# is reserved; only #server-to-user-<id> exists.",
                 [
                     "protocol/subscriptions/hash-reserved",
-                    "protocol/subscriptions/name-s2u-empty-id"
+                    "protocol/subscriptions/name-s2u-empty-id",
+                    "rest-api/events/channel-name-s2u-empty-id"
                 ]
             ),
         ],
