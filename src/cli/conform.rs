@@ -53,6 +53,10 @@ pub struct ConformArgs {
     /// Write a Markdown summary here.
     #[arg(long)]
     pub markdown: Option<String>,
+    /// Write a self-contained HTML report here (with several targets: the
+    /// matrix, then each target's detail).
+    #[arg(long)]
+    pub html: Option<String>,
     /// List the selected cases without running them.
     #[arg(long)]
     pub dry_run: bool,
@@ -271,6 +275,10 @@ fn write_outputs(args: &ConformArgs, reports: &[Report]) -> Result<(), CliError>
     if let Some(p) = &args.markdown {
         let md = report::markdown::render_all(reports);
         std::fs::write(p, md).map_err(io(Path::new(p)))?;
+    }
+    if let Some(p) = &args.html {
+        let page = report::html::render_conformance(reports);
+        std::fs::write(p, page).map_err(io(Path::new(p)))?;
     }
     Ok(())
 }

@@ -4,6 +4,8 @@
 //! in every one). Rendered as text, JSON, JUnit XML, Markdown and HTML
 //! (STYLE 2.4); exit codes come from the report's [`Status`].
 
+pub mod capacity;
+pub(crate) mod chart;
 pub mod html;
 pub mod json;
 pub mod junit;
