@@ -12,12 +12,11 @@
 //! case further down the same page. The link targets an element inside
 //! the case's `<details>`, which the browser opens on fragment navigation.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::escape;
 use crate::conformance::{CaseResult, Level, Verdict};
-use crate::report::Report;
+use crate::report::{Report, attention_rank};
 
 /// The CSS class of a verdict (colours in [`super::STYLE`]).
 fn class(v: Verdict) -> &'static str {
@@ -31,35 +30,9 @@ fn class(v: Verdict) -> &'static str {
     }
 }
 
-/// Order of the case list: what needs attention first.
-fn rank(c: &CaseResult) -> u8 {
-    match c.verdict {
-        Verdict::Fail if c.security_failure() => 0,
-        Verdict::Fail => 1,
-        Verdict::Error => 2,
-        Verdict::Warn if c.security_failure() => 3,
-        Verdict::Warn => 4,
-        Verdict::Skip => 5,
-        Verdict::NotApplicable => 6,
-        Verdict::Pass => 7,
-    }
-}
-
 /// The element id of a case's detail in the section of target `t`.
 pub(crate) fn anchor(t: usize, id: &str) -> String {
     format!("t{t}-{}", id.replace('/', "--"))
-}
-
-/// The command that reruns one case against the report's target.
-pub(crate) fn rerun_command(report: &Report, id: &str) -> String {
-    if report.target_id == "bundled" {
-        format!("pushcheck conform --trace {id}")
-    } else {
-        format!(
-            "pushcheck conform --trace {id} --target {}={}",
-            report.target_name, report.ws
-        )
-    }
 }
 
 /// `<span>` badge of a verdict, with `SECURITY` for a security failure.
@@ -97,44 +70,24 @@ fn counts(out: &mut String, report: &Report) {
     out.push_str("</p>");
 }
 
-/// Counts per verdict for each (section, level), sections with a failure first.
+/// Counts per verdict for each section and level, failing rows first.
 fn by_section(out: &mut String, report: &Report) {
-    let mut rows: BTreeMap<(String, &str), (String, [usize; 6])> = BTreeMap::new();
-    for c in &report.cases {
-        let key = (Report::section_of(&c.id).to_owned(), c.level.as_str());
-        let row = rows
-            .entry(key)
-            .or_insert_with(|| (c.spec.section.to_owned(), [0; 6]));
-        let i = Verdict::ALL
-            .iter()
-            .position(|v| *v == c.verdict)
-            .expect("ALL has every verdict");
-        row.1[i] += 1;
-    }
-    let mut rows: Vec<_> = rows.into_iter().collect();
-    // Fail, warn, error first (by how many), then catalogue-ish name order.
-    rows.sort_by_key(|((section, level), (_, n))| {
-        (
-            std::cmp::Reverse(n[1] + n[2] + n[3]),
-            section.clone(),
-            *level,
-        )
-    });
     out.push_str(r#"<h3>By spec section and level</h3><table id="by-section"><tr><th class="l">section</th><th class="l">spec</th><th class="l">level</th>"#);
     for v in Verdict::ALL {
         let _ = write!(out, "<th>{}</th>", v.as_str());
     }
     out.push_str("</tr>");
-    for ((section, level), (heading, n)) in rows {
+    for row in report.by_section() {
         let _ = write!(
             out,
             r#"<tr><td class="l"><code>{}</code></td><td class="l">{}</td><td class="l">{}</td>"#,
-            escape(&section),
-            escape(&heading),
-            level
+            escape(&row.section),
+            escape(&row.heading),
+            row.level.as_str()
         );
-        for (v, k) in Verdict::ALL.iter().zip(n) {
-            let c = if k > 0 { class(*v) } else { "zero" };
+        for v in Verdict::ALL {
+            let k = row.counts.count(v);
+            let c = if k > 0 { class(v) } else { "zero" };
             let _ = write!(out, r#"<td class="{c}">{k}</td>"#);
         }
         out.push_str("</tr>");
@@ -177,7 +130,7 @@ fn case(out: &mut String, report: &Report, t: usize, c: &CaseResult) {
         out,
         "<dt>duration</dt><dd>{} ms</dd><dt>rerun</dt><dd><code class=\"cmd\">{}</code></dd></dl>",
         c.duration.as_millis(),
-        escape(&rerun_command(report, &c.id))
+        escape(&report.rerun_command(&c.id))
     );
     if matches!(c.verdict, Verdict::Fail | Verdict::Warn | Verdict::Error) {
         let lines = c.transcript_lines();
@@ -218,7 +171,7 @@ pub(crate) fn section(out: &mut String, report: &Report, t: usize) {
     counts(out, report);
     by_section(out, report);
     let mut order: Vec<&CaseResult> = report.cases.iter().collect();
-    order.sort_by_key(|c| rank(c));
+    order.sort_by_key(|c| attention_rank(c));
     let (passed, rest): (Vec<&CaseResult>, Vec<&CaseResult>) =
         order.into_iter().partition(|c| c.verdict == Verdict::Pass);
     if !rest.is_empty() {
@@ -263,7 +216,7 @@ pub(crate) fn matrix(out: &mut String, reports: &[Report]) {
     };
     for c in &first.cases {
         let security = if c.security {
-            r#" <span class="badge security" title="a failure of this case is a security hole">sec</span>"#
+            r#" <span class="badge sec-case" title="a failure of this case is a security hole">security</span>"#
         } else {
             ""
         };

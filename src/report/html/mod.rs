@@ -40,8 +40,8 @@ th{background:#f0f0f0}td.l,th.l{text-align:left}td.zero{color:#bbb}\
 .badge{display:inline-block;padding:0 .45em;border-radius:3px;font-size:.85em;font-weight:600;border:1px solid transparent}\
 .v-pass{background:#dff3df;color:#145214}.v-fail{background:#f9d6d5;color:#8a1410}.v-warn{background:#fdeccc;color:#7a4a00}\
 .v-error{background:#e9d5f5;color:#5b1a80}.v-skip{background:#eee;color:#555}.v-na{background:#f6f6f6;color:#888}\
-.security{background:#8a1410;color:#fff}\
-details.case{border:1px solid #ddd;border-radius:4px;margin:.3em 0;padding:.2em .5em;background:#fff}\
+.security{background:#8a1410;color:#fff}.sec-case{border-color:#8a1410;color:#8a1410;font-weight:400;font-size:.75em}\
+details.case{border:1px solid #ddd;border-left-width:4px;border-radius:4px;margin:.3em 0;padding:.2em .5em;background:#fff;color:#222}details.case.v-fail{border-left-color:#c0392b}details.case.v-warn{border-left-color:#e69f00}details.case.v-error{border-left-color:#7b3fa0}details.case.v-pass{border-left-color:#3c9a3c}\
 details.case>summary{cursor:pointer}details.case dl{display:grid;grid-template-columns:max-content 1fr;gap:.2em 1em;margin:.5em 0}\
 details.case dt{color:#555}details.case dd{margin:0;overflow-wrap:anywhere}\
 details.passes>summary{cursor:pointer}details.passes>summary h3{display:inline}\
