@@ -161,10 +161,7 @@ pub(super) async fn conform(args: ConformArgs, interrupt: Interrupt) -> Result<S
         }
         return Ok(Status::Pass);
     }
-    let profile = match &args.profile {
-        Some(p) => Profile::load(p)?,
-        None => Profile::default(),
-    };
+    let profile = args.target.profile(args.profile.as_deref())?;
     let known = known_deviations(args.known_deviations.as_deref())?;
     let mut list = targets(&args, &profile)?;
     let bundled = if list.is_empty() {

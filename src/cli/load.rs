@@ -89,7 +89,7 @@ pub(super) async fn one_target(
     flags: &TargetFlags,
     command: &'static str,
 ) -> Result<(Option<reference_server::Server>, Target), CliError> {
-    let selection = flags.selection(Profile::default(), None);
+    let selection = flags.selection(flags.profile(None)?, None);
     let (server, target) = match selection.one(command)? {
         Some(t) => (None, t),
         None => {

@@ -5,6 +5,7 @@
 //! (STYLE 2.4); exit codes come from the report's [`Status`].
 
 pub mod capacity;
+pub mod catalogue;
 pub(crate) mod chart;
 pub mod html;
 pub mod json;
