@@ -16,6 +16,7 @@ mod load;
 mod manual;
 mod merge;
 mod preset;
+mod race;
 mod run;
 mod signals;
 mod target;
@@ -143,6 +144,11 @@ pub enum CliError {
     /// Standard output could not be written.
     #[error("cannot write to standard output")]
     Stdout(#[source] std::io::Error),
+    /// A load race cannot be sharded.
+    #[error(
+        "--shard takes one target: run each target's shards separately, then compare the merged reports"
+    )]
+    RaceSharded,
     /// `--trace` names no case of the catalogue.
     #[error("no case {0:?} in the catalogue (see `pushcheck list`)")]
     UnknownCase(String),

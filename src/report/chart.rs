@@ -269,8 +269,8 @@ pub(crate) mod tests {
     /// Checks a rendered chart: it parses as XML; gridlines span exactly the
     /// plot area; every point lies inside it; legends lie outside it; the y
     /// tick labels start at 0 and end at the first nice value at or above
-    /// the data's maximum `y_max`. Returns the y tick labels.
-    pub(crate) fn check_chart(svg: &str, y_max: f64) -> Vec<f64> {
+    /// the data's maximum `y_max` (when given). Returns the y tick labels.
+    pub(crate) fn check_chart(svg: &str, y_max: Option<f64>) -> Vec<f64> {
         let doc = roxmltree::Document::parse(svg).expect("the chart is well-formed XML");
         let p = plot_rect(&doc);
         let inside = |x: f64, y: f64| {
@@ -314,12 +314,27 @@ pub(crate) mod tests {
         let (lo, hi) = (y_ticks[0], *y_ticks.last().expect("ticks"));
         let step = y_ticks[1] - y_ticks[0];
         assert_eq!(lo, 0.0, "the y axis starts at zero");
-        assert!(hi >= y_max - 1e-9, "top tick {hi} below the data's {y_max}");
-        assert!(
-            hi - step < y_max,
-            "top tick {hi} a whole step above {y_max}"
-        );
+        if let Some(y_max) = y_max {
+            assert!(hi >= y_max - 1e-9, "top tick {hi} below the data's {y_max}");
+            assert!(
+                hi - step < y_max,
+                "top tick {hi} a whole step above {y_max}"
+            );
+        }
         y_ticks
+    }
+
+    /// Every chart of an HTML page, checked; returns how many there were.
+    pub(crate) fn check_page_charts(page: &str) -> usize {
+        let mut n = 0;
+        let mut rest = page;
+        while let Some(start) = rest.find("<svg class=\"chart\"") {
+            let end = rest[start..].find("</svg>").expect("closed") + start + 6;
+            check_chart(&rest[start..end], None);
+            rest = &rest[end..];
+            n += 1;
+        }
+        n
     }
 
     fn series(name: &str, points: &[(f64, f64)]) -> Series {
@@ -346,7 +361,7 @@ pub(crate) mod tests {
             series("b", &[(1.0, 1.0), (2.0, 2.5), (3.0, 4.0)]),
         ]);
         let svg = c.svg().expect("drawn");
-        let ticks = check_chart(&svg, 17.9);
+        let ticks = check_chart(&svg, Some(17.9));
         assert_eq!(ticks, vec![0.0, 5.0, 10.0, 15.0, 20.0]);
         let doc = roxmltree::Document::parse(&svg).expect("xml");
         let x_ticks: Vec<&str> = doc
@@ -368,7 +383,7 @@ pub(crate) mod tests {
     fn an_empty_series_is_left_out_and_a_chart_without_data_is_not_drawn() {
         let c = chart(vec![series("empty", &[]), series("one", &[(2.0, 0.4)])]);
         let svg = c.svg().expect("one series has a point");
-        check_chart(&svg, 0.4);
+        check_chart(&svg, Some(0.4));
         assert!(!svg.contains(">empty<"), "no legend for an empty series");
         assert!(
             svg.contains("<circle"),

@@ -13,6 +13,7 @@ pub mod junit;
 pub mod load_text;
 pub mod markdown;
 pub mod model;
+pub mod race;
 pub mod text;
 
 use std::collections::BTreeSet;

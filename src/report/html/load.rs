@@ -436,6 +436,30 @@ mod tests {
     }
 
     #[test]
+    fn the_load_page_draws_its_charts_inside_their_plot_areas_and_says_ms() {
+        let r = crate::report::race::tests::run(3000);
+        let page = crate::report::html::render(Some(&r), None);
+        let charts = crate::report::chart::tests::check_page_charts(&page);
+        // deliver spectrum, throughput, p99, errors
+        assert_eq!(charts, 4, "{page}");
+        assert!(page.contains("Latencies in milliseconds"));
+        assert!(!page.contains("latencies in microseconds"));
+        let at = page
+            .find(r#"aria-label="p99 latency per interval""#)
+            .expect("drawn");
+        let start = page[..at].rfind("<svg").expect("svg");
+        let end = at + page[at..].find("</svg>").expect("closed") + 6;
+        let p99 = &page[start..end];
+        assert_eq!(
+            p99.matches(r#"<g class="legend">"#).count(),
+            1,
+            "only the stage with samples is drawn: {p99}"
+        );
+        let top = crate::report::chart::tests::check_chart(p99, Some(3.0));
+        assert_eq!(top.last(), Some(&3.0));
+    }
+
+    #[test]
     fn a_p99_of_an_interval_without_samples_is_no_point() {
         assert_eq!(p99_ms(0), None);
         assert_eq!(p99_ms(1500), Some(1.5));

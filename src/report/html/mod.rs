@@ -6,6 +6,7 @@
 
 pub(crate) mod conform;
 pub(crate) mod load;
+pub(crate) mod race;
 
 use std::fmt::Write as _;
 
@@ -80,6 +81,14 @@ pub fn render(load: Option<&LoadResult>, conformance: Option<&Report>) -> String
     if let Some(r) = load {
         load::section(&mut out, r);
     }
+    out.push_str(TAIL);
+    out
+}
+
+/// Renders the comparison page of a load race.
+pub fn render_race(race: &crate::report::race::Race) -> String {
+    let mut out = head("pushcheck load race");
+    race::section(&mut out, race);
     out.push_str(TAIL);
     out
 }
