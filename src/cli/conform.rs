@@ -1,7 +1,6 @@
 //! `pushcheck conform`: the catalogue against one target or a matrix.
 
 use std::collections::BTreeSet;
-use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -226,35 +225,24 @@ pub(super) async fn conform(args: ConformArgs, interrupt: Interrupt) -> Result<S
     Ok(Status::worst(reports.iter().map(Report::status)))
 }
 
-/// Runs the cases with a live progress line on a terminal (in CI logs,
-/// not a TTY, it would be noise).
+/// Runs the cases with live progress on a terminal (phase, elapsed time,
+/// cases done of the total, verdicts so far); nothing in CI logs.
 pub(super) async fn run_live(
     picked: &[&crate::conformance::Case],
     env: Arc<Env>,
     opts: &RunOptions,
     name: &str,
 ) -> Vec<CaseResult> {
-    let live = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let progress = |n: usize, total: usize, r: &CaseResult| {
-        if live {
-            eprint!(
-                "\r\x1b[2K[{name}] {n}/{total} {} {}",
-                r.verdict.as_str(),
-                r.id
-            );
-            let _ = std::io::stderr().flush();
-        }
-    };
+    let bar = parking_lot::Mutex::new(super::term::CaseProgress::new(name, picked.len()));
+    let progress = |_: usize, _: usize, r: &CaseResult| bar.lock().finished(r);
     let results = run(picked, env, opts, &progress).await;
-    if live {
-        eprintln!();
-    }
+    bar.lock().done();
     results
 }
 
 fn write_outputs(args: &ConformArgs, reports: &[Report]) -> Result<(), CliError> {
     for r in reports {
-        print!("{}", report::text::render(r));
+        super::term::print_report(&report::text::render(r));
     }
     if reports.len() > 1 {
         print!("{}", matrix(reports));

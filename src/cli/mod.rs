@@ -20,6 +20,7 @@ mod race;
 mod run;
 mod signals;
 mod target;
+mod term;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

@@ -87,7 +87,7 @@ pub(super) async fn run(args: RunArgs, interrupt: Interrupt) -> Result<Status, C
         target_id: target.identity(),
         interrupted: interrupt.is_set(),
     };
-    print!("{}", report::text::render(&conf));
+    super::term::print_report(&report::text::render(&conf));
     let load_opts = EngineOptions {
         run_id: fresh_run_id(),
         in_process_server: bundled.is_some(),

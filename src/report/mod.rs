@@ -165,7 +165,7 @@ impl Report {
     }
 
     /// Counts per verdict for each spec section and level, the rows with a
-    /// fail, warn or error first (most first), then by section.
+    /// fail, warn or error first (most first), then in catalogue order.
     pub fn by_section(&self) -> Vec<SectionRow> {
         let mut rows: Vec<SectionRow> = Vec::new();
         for c in &self.cases {
@@ -187,10 +187,8 @@ impl Report {
             };
             row.counts.add(c.verdict);
         }
-        rows.sort_by_key(|r| {
-            let bad = r.counts.fail + r.counts.warn + r.counts.error;
-            (std::cmp::Reverse(bad), r.section.clone(), r.level.as_str())
-        });
+        // Stable: rows with the same count keep catalogue order.
+        rows.sort_by_key(|r| std::cmp::Reverse(r.counts.fail + r.counts.warn + r.counts.error));
         rows
     }
 
