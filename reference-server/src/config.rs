@@ -5,7 +5,7 @@
 //! are rejected so that a typo never silently falls back to a default.
 
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
@@ -25,6 +25,9 @@ pub struct Config {
     pub rest: RestSettings,
     /// Webhook delivery settings (spec 9).
     pub webhooks: WebhookSettings,
+    /// TLS on the listener: `wss://` and `https://` instead of the plain
+    /// schemes (`--tls-cert`/`--tls-key` set it too).
+    pub tls: Option<TlsSettings>,
     /// Test-only misbehaviours; see [`crate::faults`].
     #[cfg(feature = "faults")]
     pub faults: crate::faults::Faults,
@@ -38,6 +41,7 @@ impl Default for Config {
             transport: TransportLimits::default(),
             rest: RestSettings::default(),
             webhooks: WebhookSettings::default(),
+            tls: None,
             #[cfg(feature = "faults")]
             faults: crate::faults::Faults::default(),
         }
@@ -58,6 +62,9 @@ pub struct AppConfig {
     pub enabled: bool,
     /// Whether clients may trigger `client-` events (spec 6.2).
     pub client_events: bool,
+    /// Plain `ws://` connections are closed with 4000; only `wss://` is
+    /// served (spec 1.5). Needs `[tls]` on the server.
+    pub require_tls: bool,
     /// Whether `pusher:signin` is accepted (spec 5.3).
     pub user_authentication: bool,
     /// Whether `pusher_internal:subscription_count` is sent (spec 7.5).
@@ -66,6 +73,11 @@ pub struct AppConfig {
     pub watchlist: bool,
     /// Maximum concurrent connections; over it new ones are closed 4004.
     pub max_connections: Option<u32>,
+    /// Maximum channels one connection may be subscribed to at once; more
+    /// are refused with `pusher:error` (spec 4.5). The hosted service sets
+    /// no documented limit (spec 10.7); this one keeps a single connection
+    /// from taking unbounded memory.
+    pub max_subscriptions_per_connection: usize,
     /// Maximum distinct users in one presence channel (spec 7.1: 100).
     pub max_presence_members: usize,
     /// Maximum presence `user_id` length in characters (spec 7.1: 128).
@@ -108,10 +120,12 @@ impl Default for AppConfig {
             secret: AppSecret::new("app-secret".to_owned()),
             enabled: true,
             client_events: true,
+            require_tls: false,
             user_authentication: true,
             subscription_count: false,
             watchlist: true,
             max_connections: None,
+            max_subscriptions_per_connection: 1000,
             max_presence_members: 100,
             max_presence_user_id_chars: 128,
             max_presence_user_info_bytes: 1024,
@@ -125,6 +139,9 @@ impl Default for AppConfig {
         }
     }
 }
+
+/// The longest cache TTL accepted: a year, in ms.
+const MAX_CACHE_TTL_MS: u64 = 365 * 24 * 3600 * 1000;
 
 /// An app secret; its `Debug` never prints the value.
 #[derive(Clone, Deserialize, PartialEq, Eq)]
@@ -146,6 +163,34 @@ impl AppSecret {
 impl fmt::Debug for AppSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("<redacted>")
+    }
+}
+
+/// TLS on the listener, from PEM files (rustls).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSettings {
+    /// The certificate chain, leaf first (PEM).
+    pub cert: PathBuf,
+    /// The private key (PEM: PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
+    /// A TLS handshake must complete within this (ms).
+    #[serde(default = "default_handshake_timeout_ms")]
+    pub handshake_timeout_ms: u64,
+}
+
+fn default_handshake_timeout_ms() -> u64 {
+    10_000
+}
+
+impl TlsSettings {
+    /// Certificate and key files with the default handshake timeout.
+    pub fn new(cert: PathBuf, key: PathBuf) -> TlsSettings {
+        TlsSettings {
+            cert,
+            key,
+            handshake_timeout_ms: default_handshake_timeout_ms(),
+        }
     }
 }
 
@@ -182,6 +227,14 @@ pub struct TransportLimits {
     /// A connection whose writes make no progress for this long (it is not
     /// reading) is closed 4100: how slowness is judged.
     pub drain_timeout_ms: u64,
+    /// A request's header must arrive within this (ms); it is also how long
+    /// a keep-alive HTTP connection may wait idle for its next request.
+    pub header_timeout_ms: u64,
+    /// A request's body must arrive within this (ms), or the request gets 408.
+    pub body_timeout_ms: u64,
+    /// Accepted connections still waiting for their first request, at most;
+    /// more wait in the kernel's listen backlog.
+    pub max_pending_connections: usize,
     /// Read buffer per connection in bytes. tungstenite zero-fills it before
     /// each read, so all of it is resident on every idle connection; a larger
     /// message grows it as needed, so this sets the idle cost and the most
@@ -195,6 +248,9 @@ impl Default for TransportLimits {
             max_message_bytes: 32 * 1024,
             outbound_queue_bytes: 2 * 1024 * 1024,
             drain_timeout_ms: 10_000,
+            header_timeout_ms: 10_000,
+            body_timeout_ms: 10_000,
+            max_pending_connections: 1024,
             read_buffer_bytes: 1024,
         }
     }
@@ -255,11 +311,19 @@ impl Config {
 
     /// Reads, parses and validates a TOML file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let config = Config::read(path)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Reads and parses a TOML file without validating it, for a caller that
+    /// changes it (command-line flags) and validates afterwards.
+    pub fn read(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.display().to_string(),
             source,
         })?;
-        Config::from_toml_str(&text)
+        Ok(toml::from_str(&text)?)
     }
 
     /// Checks values that parse but make no sense.
@@ -283,6 +347,16 @@ impl Config {
                     format!("apps[{i}].key"),
                     "must not contain ':', '/', '?' or '#'",
                 );
+            }
+            if app.max_subscriptions_per_connection == 0 {
+                return invalid(
+                    format!("apps[{i}].max_subscriptions_per_connection"),
+                    "must be at least 1",
+                );
+            }
+            // Far enough for any use; keeps `now + ttl` from overflowing.
+            if app.cache_ttl_ms > MAX_CACHE_TTL_MS {
+                return invalid(format!("apps[{i}].cache_ttl_ms"), "must be at most a year");
             }
             if app.client_event_rate == 0 {
                 return invalid(format!("apps[{i}].client_event_rate"), "must be at least 1");
@@ -313,8 +387,36 @@ impl Config {
                 "must be at least 16384",
             );
         }
-        if self.transport.drain_timeout_ms == 0 {
-            return invalid("transport.drain_timeout_ms".into(), "must be positive");
+        let t = &self.transport;
+        for (name, value) in [
+            ("drain_timeout_ms", t.drain_timeout_ms),
+            ("header_timeout_ms", t.header_timeout_ms),
+            ("body_timeout_ms", t.body_timeout_ms),
+        ] {
+            if value == 0 {
+                return invalid(format!("transport.{name}"), "must be positive");
+            }
+        }
+        for (i, app) in self.apps.iter().enumerate() {
+            if app.require_tls && self.tls.is_none() {
+                return invalid(
+                    format!("apps[{i}].require_tls"),
+                    "needs [tls] (or --tls-cert and --tls-key) on the server",
+                );
+            }
+        }
+        if self
+            .tls
+            .as_ref()
+            .is_some_and(|t| t.handshake_timeout_ms == 0)
+        {
+            return invalid("tls.handshake_timeout_ms".into(), "must be positive");
+        }
+        if t.max_pending_connections == 0 {
+            return invalid(
+                "transport.max_pending_connections".into(),
+                "must be at least 1",
+            );
         }
         Ok(())
     }

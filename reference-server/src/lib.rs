@@ -1,8 +1,9 @@
 //! A faithful, fast Pusher Channels protocol 7 server: WebSocket, signed HTTP API, webhooks.
 //!
 //! It is pushcheck's default target, the oracle in differential runs, and a
-//! server other projects can run in their own CI. Behaviour follows
-//! `shared/spec/pusher-protocol.md`; section numbers in comments point there.
+//! server other projects can run in their own CI. Behaviour follows the
+//! project's Pusher protocol specification; "spec N.N" in comments cites
+//! its sections.
 //!
 //! # Layout
 //!
@@ -10,9 +11,13 @@
 //! - [`protocol`]: sans-IO protocol code: channel names, signatures, frames,
 //!   and the per-connection [`protocol::session::Session`].
 //! - [`hub`]: shared state: channels, presence rosters, cache slots, users, fan-out.
-//! - `transport`: axum WebSocket upgrade and per-connection task.
+//! - `transport`: the accept loop (timeouts, pending bound, TLS), the
+//!   WebSocket upgrade, the per-connection task, and the seam where frame
+//!   faults act; axum routes requests.
 //! - `rest`: the signed HTTP API.
 //! - [`webhooks`]: batched, signed, retried delivery from a bounded queue.
+//! - [`metrics`]: what the server counts, as `GET /metrics` (Prometheus text).
+//! - [`faults`]: test-only misbehaviours; zero-sized without the `faults` feature.
 //!
 //! # Embedding
 //!
@@ -28,6 +33,7 @@
 pub mod config;
 pub mod faults;
 pub mod hub;
+pub mod metrics;
 pub mod protocol;
 mod rest;
 mod shared;
@@ -39,15 +45,15 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 pub use config::{
-    AppConfig, AppSecret, Config, ConfigError, RestSettings, Timeouts, TransportLimits,
+    AppConfig, AppSecret, Config, ConfigError, RestSettings, Timeouts, TlsSettings, TransportLimits,
 };
 pub use faults::Faults;
+pub use transport::tls::TlsError;
 pub use webhooks::{WebhookKind, WebhookSettings, WebhookTarget};
 
 /// How long shutdown waits for clients to take their close frames.
@@ -78,6 +84,14 @@ pub async fn serve(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let tls = match &config.tls {
+        Some(settings) => Some(transport::http::Tls {
+            acceptor: transport::tls::acceptor(settings)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?,
+            handshake_timeout: Duration::from_millis(settings.handshake_timeout_ms),
+        }),
+        None => None,
+    };
     let webhooks = webhooks::Webhooks::start(config.webhooks.clone());
     let (stop_tx, stop_rx) = watch::channel(false);
     let (live_tx, mut live_rx) = mpsc::channel::<()>(1);
@@ -89,17 +103,19 @@ pub async fn serve(
         live: live_tx,
     });
     let router = transport::router(shared.clone());
-    let stopping = async move {
+    let stop_accepting = shared.shutdown.clone();
+    tokio::spawn(async move {
         shutdown.await;
         let _ = stop_tx.send(true);
-    };
-    // Pusher frames are small and latency-sensitive: no Nagle delay.
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
     });
-    let result = axum::serve(listener, router)
-        .with_graceful_shutdown(stopping)
-        .await;
+    let result = transport::http::serve(
+        listener,
+        router,
+        &shared.config.transport,
+        tls,
+        stop_accepting,
+    )
+    .await;
     drop(shared);
     // Every connection task holds a `live` sender; all dropped means all closed.
     let _ = tokio::time::timeout(SHUTDOWN_GRACE, live_rx.recv()).await;

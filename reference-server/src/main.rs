@@ -24,9 +24,16 @@ struct Args {
     /// Address to listen on; port 0 picks a free port (printed on start).
     #[arg(long, default_value = "127.0.0.1:6001", env = "PUSHCHECK_SERVER_BIND")]
     bind: SocketAddr,
-    /// TOML configuration file (apps, timeouts, transport, rest, webhooks).
+    /// TOML configuration file (apps, timeouts, transport, rest, webhooks, tls).
     #[arg(long)]
     config: Option<PathBuf>,
+    /// Serve wss:// and https:// with this certificate chain (PEM, leaf
+    /// first); overrides [tls] in the config file.
+    #[arg(long, requires = "tls_key", value_name = "FILE")]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, requires = "tls_cert", value_name = "FILE")]
+    tls_key: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -43,7 +50,7 @@ fn main() -> ExitCode {
         eprintln!("reference-server: cannot raise the open-files limit: {e}");
     }
     let config = match &args.config {
-        Some(path) => match Config::load(path) {
+        Some(path) => match Config::read(path) {
             Ok(config) => config,
             Err(e) => {
                 eprintln!("reference-server: {}", error_chain(&e));
@@ -52,6 +59,22 @@ fn main() -> ExitCode {
         },
         None => Config::default(),
     };
+    let mut config = config;
+    if let (Some(cert), Some(key)) = (args.tls_cert.clone(), args.tls_key.clone()) {
+        config.tls = Some(reference_server::TlsSettings::new(cert, key));
+    }
+    if let Err(e) = config.validate() {
+        eprintln!("reference-server: {}", error_chain(&e));
+        return ExitCode::from(2);
+    }
+    if let Some(Err(e)) = config
+        .tls
+        .as_ref()
+        .map(reference_server::TlsSettings::check)
+    {
+        eprintln!("reference-server: {}", error_chain(&e));
+        return ExitCode::from(2);
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(e) => {
@@ -73,9 +96,14 @@ async fn run(bind: SocketAddr, config: Config) -> std::io::Result<()> {
         .await
         .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {bind}: {e}")))?;
     let addr = listener.local_addr()?;
+    let (ws, http) = if config.tls.is_some() {
+        ("wss", "https")
+    } else {
+        ("ws", "http")
+    };
     for app in &config.apps {
         println!(
-            "reference-server listening on ws://{addr}/app/{} (app id {}), http://{addr}/apps/{}",
+            "reference-server listening on {ws}://{addr}/app/{} (app id {}), {http}://{addr}/apps/{}",
             app.key, app.id, app.id
         );
     }

@@ -26,13 +26,6 @@ pub fn list(args: &ListArgs) -> String {
             c.requirement
         ));
     }
-    out.push_str("\ncoverage of the protocol spec, section by section:\n");
-    for s in spec::SECTIONS {
-        let cov = match s.coverage {
-            spec::Coverage::Slugs(slugs) => format!("covered by {}", slugs.join(", ")),
-            spec::Coverage::NotCovered(why) => format!("NOT COVERED: {why}"),
-        };
-        out.push_str(&format!("  {:9} {}: {cov}\n", s.number, s.title));
-    }
+    out.push_str(&spec::matrix());
     out
 }

@@ -1,7 +1,7 @@
 //! `pushcheck list --markdown`: the catalogue as a Markdown page
 //! (`docs/catalogue.md`, kept current by a test): every case with its id,
 //! spec section, level, requirement and security flag, grouped by section,
-//! then the coverage of every spec section.
+//! then the coverage of every rule of the spec.
 
 use std::fmt::Write as _;
 
@@ -52,17 +52,25 @@ Pusher documents are linked from the README.\n",
             cell(c.requirement)
         );
     }
-    out.push_str("\n## Coverage of the spec, section by section\n\n| section | title | covered by |\n|---|---|---|\n");
+    out.push_str("\n## Coverage of the spec, rule by rule\n");
     for s in spec::SECTIONS {
-        let cov = match s.coverage {
-            spec::Coverage::Slugs(slugs) => slugs
-                .iter()
-                .map(|s| format!("`{s}`"))
-                .collect::<Vec<_>>()
-                .join(", "),
-            spec::Coverage::NotCovered(why) => format!("not covered: {}", cell(why)),
-        };
-        let _ = writeln!(out, "| {} | {} | {cov} |", s.number, cell(s.title));
+        let _ = write!(
+            out,
+            "\n### {} {}\n\n| rule | checked by |\n|---|---|\n",
+            s.number,
+            cell(s.title)
+        );
+        for r in s.rules {
+            let cov = match r.coverage {
+                spec::Coverage::Cases(ids) => ids
+                    .iter()
+                    .map(|id| format!("`{id}`"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                spec::Coverage::NotCovered(why) => format!("not covered: {}", cell(why)),
+            };
+            let _ = writeln!(out, "| {} | {cov} |", cell(r.text));
+        }
     }
     out
 }

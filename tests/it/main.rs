@@ -1,5 +1,6 @@
 //! Integration tests of the harness: one binary (STYLE 2.8).
 
+mod catalogue;
 mod faults;
 mod fuzz;
 mod gate;

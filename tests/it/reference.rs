@@ -115,5 +115,5 @@ async fn the_catalogue_matches_the_expected_verdicts_and_every_fault_is_caught()
         "catalogue took {elapsed:?}"
     );
     crate::faults::every_case_fails_against_a_fault_that_breaks_its_rule().await;
-    crate::faults::the_catalogue_gives_the_same_verdicts_with_delayed_delivery(&want).await;
+    crate::catalogue::the_catalogue_gives_the_same_verdicts_with_delayed_delivery(&want).await;
 }

@@ -1,9 +1,8 @@
 //! TLS through rustls (issue 3): catalogue cases over `wss://` and `https://`
-//! to the bundled server behind a TLS-terminating proxy whose certificate a
-//! CA made at test time signs. Trusting that CA they pass; without it they
-//! are harness errors, never passes.
+//! to the bundled server serving TLS itself (`Config::tls`), with a
+//! certificate that a CA made at test time signs. Trusting that CA they
+//! pass; without it they are harness errors, never passes.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,10 +14,6 @@ use pushcheck::conformance::{CaseResult, Env, RunOptions, Verdict, registry, run
 use pushcheck::target::Target;
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
 use serde_json::Value;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::{JoinHandle, JoinSet};
-use tokio_rustls::TlsAcceptor;
-use tokio_rustls::rustls::{self, pki_types};
 
 /// The slice of the catalogue that crosses both transports: every WebSocket
 /// connection case (including the close-code and HTTP-refusal ones) and
@@ -29,15 +24,16 @@ const SLICE: [&str; 3] = [
     "rest-api/events/single",
 ];
 
-/// Slow: it needs the short-timeout server, which this test does not proxy.
+/// Slow: it needs the short-timeout server, which this test does not serve over TLS.
 const EXCLUDED: &str = "protocol/connection/activity-timeout";
 
-/// A CA and a server configuration holding a leaf for localhost and
-/// 127.0.0.1 that the CA signs (webpki refuses a CA certificate used as
-/// the server's own, so the two are separate).
+/// A CA, and a leaf for localhost and 127.0.0.1 that the CA signs, as PEM
+/// (webpki refuses a CA certificate used as the server's own, so the two
+/// are separate).
 struct Pki {
     ca_pem: String,
-    server: Arc<rustls::ServerConfig>,
+    leaf_pem: String,
+    leaf_key_pem: String,
 }
 
 fn pki() -> Pki {
@@ -54,73 +50,19 @@ fn pki() -> Pki {
         .expect("leaf params")
         .signed_by(&leaf_key, &issuer)
         .expect("the CA signs the leaf");
-    let key = pki_types::PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into());
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let server = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("the provider supports TLS 1.2 and 1.3")
-        .with_no_client_auth()
-        .with_single_cert(vec![leaf.der().clone()], key)
-        .expect("the leaf matches its key");
     Pki {
         ca_pem: ca_cert.pem(),
-        server: Arc::new(server),
+        leaf_pem: leaf.pem(),
+        leaf_key_pem: leaf_key.serialize_pem(),
     }
 }
 
-/// A TLS-terminating proxy on 127.0.0.1:0; dropping it stops the accept
-/// loop and, with its `JoinSet`, every relayed connection.
-struct Proxy {
-    addr: SocketAddr,
-    task: JoinHandle<()>,
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-async fn relay(acceptor: TlsAcceptor, tcp: TcpStream, upstream: SocketAddr) {
-    // Nagle off on both legs, as the harness's own sockets: back-to-back
-    // small frames must not wait for a delayed ACK.
-    let _ = tcp.set_nodelay(true);
-    // A refused handshake (the client that does not trust the CA) simply
-    // ends this connection; the client reports it.
-    let Ok(mut tls) = acceptor.accept(tcp).await else {
-        return;
-    };
-    let Ok(mut server) = TcpStream::connect(upstream).await else {
-        return;
-    };
-    let _ = server.set_nodelay(true);
-    let _ = tokio::io::copy_bidirectional(&mut tls, &mut server).await;
-}
-
-async fn start_proxy(config: Arc<rustls::ServerConfig>, upstream: SocketAddr) -> Proxy {
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("the proxy binds");
-    let addr = listener.local_addr().expect("a bound address");
-    let acceptor = TlsAcceptor::from(config);
-    let task = tokio::spawn(async move {
-        let mut connections = JoinSet::new();
-        while let Ok((tcp, _)) = listener.accept().await {
-            connections.spawn(relay(acceptor.clone(), tcp, upstream));
-            // Reap finished relays so the set does not grow with the run.
-            while connections.try_join_next().is_some() {}
-        }
-    });
-    Proxy { addr, task }
-}
-
-/// The bundled servers, a proxy in front of the main one, and the target
-/// describing the proxy (`wss://` and `https://`, the bundled profile).
+/// The bundled servers, the main one serving TLS, and the target describing
+/// it over `wss://` and `https://` (the bundled profile).
 struct Setup {
     target: Target,
     sink: Arc<WebhookSink>,
     ca_pem: String,
-    _proxy: Proxy,
     _bundled: Bundled,
 }
 
@@ -130,12 +72,18 @@ async fn setup() -> Setup {
             .await
             .expect("sink binds"),
     );
-    let b = bundled::start_default(sink.local_addr())
+    let pki = pki();
+    let (cert, key) = (scratch("leaf.pem"), scratch("leaf.key"));
+    std::fs::write(&cert, &pki.leaf_pem).expect("leaf written");
+    std::fs::write(&key, &pki.leaf_key_pem).expect("key written");
+    let mut main = bundled::main_config(sink.local_addr());
+    main.tls = Some(reference_server::TlsSettings::new(cert, key));
+    let short = bundled::short_config(sink.local_addr());
+    let b = bundled::start_with(main, short, sink.local_addr())
         .await
         .expect("bundled servers start");
-    let pki = pki();
-    let proxy = start_proxy(pki.server, b.main.local_addr()).await;
-    let url = format!("wss://127.0.0.1:{}", proxy.addr.port());
+    let port = b.main.local_addr().port();
+    let url = format!("wss://127.0.0.1:{port}");
     let target = Target::new(
         "tls",
         &url,
@@ -144,15 +92,11 @@ async fn setup() -> Setup {
         b.target.profile.clone(),
     )
     .expect("a wss:// url is valid");
-    assert_eq!(
-        target.rest_base,
-        format!("https://127.0.0.1:{}", proxy.addr.port())
-    );
+    assert_eq!(target.rest_base, format!("https://127.0.0.1:{port}"));
     Setup {
         target,
         sink,
         ca_pem: pki.ca_pem,
-        _proxy: proxy,
         _bundled: b,
     }
 }

@@ -34,22 +34,29 @@ pub(crate) struct Channel {
 }
 
 impl Channel {
-    /// Sends `frame` to every subscriber except `skip`.
-    pub(crate) fn broadcast(&self, frame: &Frame, skip: Option<u64>) {
+    /// Sends `frame` to every subscriber except `skip`; returns how many got it.
+    pub(crate) fn broadcast(&self, frame: &Frame, skip: Option<u64>) -> usize {
+        let mut sent = 0;
         for (id, conn) in &self.subscribers {
             if Some(*id) != skip {
                 conn.send(frame.clone());
+                sent += 1;
             }
         }
+        sent
     }
 
-    /// Sends `frame` to every subscriber whose socket id is not `exclude` (spec 8.9).
-    pub(crate) fn publish(&self, frame: &Frame, exclude: Option<&str>) {
+    /// Sends `frame` to every subscriber whose socket id is not `exclude`
+    /// (spec 8.9); returns how many got it.
+    pub(crate) fn publish(&self, frame: &Frame, exclude: Option<&str>) -> usize {
+        let mut sent = 0;
         for conn in self.subscribers.values() {
             if Some(conn.socket_id.as_ref()) != exclude {
                 conn.send(frame.clone());
+                sent += 1;
             }
         }
+        sent
     }
 
     /// `subscription_succeeded` for a presence channel: ids, hash and count (spec 4.4).

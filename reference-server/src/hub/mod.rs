@@ -3,7 +3,7 @@
 //! Locks are `parking_lot` mutexes held only for in-memory work, never across
 //! an `.await`. Frames go out through each connection's bounded queue with
 //! `try_send`, so a publish never waits on a slow client. Lock order inside
-//! an app: `channels`, then `cache`, then `users`.
+//! an app: a `channels` shard (never two), then `cache`, then `users`.
 
 mod channel;
 mod conn;
@@ -22,6 +22,7 @@ pub use self::conn::Conn;
 use self::users::Users;
 use crate::config::{AppConfig, Config};
 use crate::faults::Handle;
+use crate::metrics::{AppMetrics, Metrics};
 use crate::protocol::channel::ChannelKind;
 use crate::protocol::close::CloseCode;
 use crate::protocol::frame::Frame;
@@ -29,6 +30,32 @@ use crate::protocol::message;
 use crate::protocol::refusal::SubscribeRefusal;
 use crate::protocol::session::{ClientEvent, Join, SignedIn};
 use crate::webhooks::{AppHooks, WebhookEvent, WebhookKind, Webhooks};
+
+/// Channel shards per app: a listing of every channel locks one shard at a
+/// time, so it never stops publishes and subscribes to the others for long.
+const SHARDS: usize = 16;
+
+/// One app's channels, split over [`SHARDS`] locks by name hash.
+#[derive(Debug)]
+struct ChannelMap {
+    shards: [Mutex<HashMap<String, Channel>>; SHARDS],
+    hasher: RandomState,
+}
+
+impl ChannelMap {
+    fn new() -> ChannelMap {
+        ChannelMap {
+            shards: std::array::from_fn(|_| Mutex::new(HashMap::new())),
+            hasher: RandomState::new(),
+        }
+    }
+
+    /// The shard that holds `name`.
+    fn shard(&self, name: &str) -> &Mutex<HashMap<String, Channel>> {
+        let at = self.hasher.hash_one(name) as usize % SHARDS;
+        &self.shards[at]
+    }
+}
 
 /// Above this many subscribers `subscription_count` is sent at most every 5 s (spec 7.5).
 const COUNT_THROTTLE_ABOVE: usize = 100;
@@ -41,16 +68,23 @@ pub struct Hub {
     by_id: HashMap<String, Arc<AppState>>,
     socket_prefix: u32,
     next_conn: AtomicU64,
+    metrics: Metrics,
 }
 
 impl Hub {
     /// Builds the hub for the configured apps.
     pub fn new(config: &Config, webhooks: &Webhooks) -> Hub {
         let faults = config.fault_handle();
+        let metrics = Metrics::new(webhooks);
         let mut by_key = HashMap::new();
         let mut by_id = HashMap::new();
         for app in &config.apps {
-            let state = Arc::new(AppState::new(app.clone(), webhooks.clone(), faults.clone()));
+            let state = Arc::new(AppState::new(
+                app.clone(),
+                webhooks.clone(),
+                faults.clone(),
+                metrics.app(&app.id),
+            ));
             by_key.insert(app.key.clone(), state.clone());
             by_id.insert(app.id.clone(), state);
         }
@@ -62,7 +96,13 @@ impl Hub {
             by_id,
             socket_prefix,
             next_conn: AtomicU64::new(1),
+            metrics,
         }
+    }
+
+    /// The server's metrics (`GET /metrics`).
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// The app with this key.
@@ -126,9 +166,11 @@ pub struct AppState {
     pub hooks: Arc<AppHooks>,
     /// Test-only misbehaviours.
     pub faults: Handle,
+    /// What this app counts.
+    pub metrics: AppMetrics,
     webhooks: Webhooks,
     connections: AtomicU32,
-    channels: Mutex<HashMap<String, Channel>>,
+    channels: ChannelMap,
     cache: Mutex<HashMap<String, CacheSlot>>,
     users: Mutex<Users>,
     /// Users terminated while the `ban_terminated_users` fault is on.
@@ -136,7 +178,7 @@ pub struct AppState {
 }
 
 impl AppState {
-    fn new(config: AppConfig, webhooks: Webhooks, faults: Handle) -> AppState {
+    fn new(config: AppConfig, webhooks: Webhooks, faults: Handle, metrics: AppMetrics) -> AppState {
         let hooks = Arc::new(AppHooks {
             app_id: config.id.clone(),
             key: config.key.clone(),
@@ -148,9 +190,10 @@ impl AppState {
             config: Arc::new(config),
             hooks,
             faults,
+            metrics,
             webhooks,
             connections: AtomicU32::new(0),
-            channels: Mutex::new(HashMap::new()),
+            channels: ChannelMap::new(),
             cache: Mutex::new(HashMap::new()),
             users: Mutex::new(Users::default()),
             banned: Mutex::new(std::collections::HashSet::new()),
@@ -173,7 +216,7 @@ impl AppState {
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
                 (n < limit).then_some(n + 1)
             })
-            .map(|_| ())
+            .map(|_| self.metrics.connection(1))
             .map_err(|_| CloseCode::OverQuota)
     }
 
@@ -197,6 +240,7 @@ impl AppState {
             self.users.lock().sign_out(conn.id, user_id);
         }
         self.connections.fetch_sub(1, Ordering::AcqRel);
+        self.metrics.connection(-1);
     }
 
     /// Adds a connection to a channel and sends it the success frames (spec 4.4,
@@ -207,7 +251,7 @@ impl AppState {
         join: Join,
         now: Instant,
     ) -> Result<(), SubscribeRefusal> {
-        let mut channels = self.channels.lock();
+        let mut channels = self.channels.shard(&join.channel).lock();
         let channel = channels.entry(join.channel.clone()).or_default();
         if let Some(member) = &join.member {
             let limit = self.config.max_presence_members;
@@ -221,7 +265,10 @@ impl AppState {
                 });
             }
         }
-        channel.subscribers.insert(conn.id, conn.clone());
+        if channel.subscribers.insert(conn.id, conn.clone()).is_none() {
+            self.metrics
+                .subscription(ChannelKind::of(&join.channel).access, 1);
+        }
         match join.member {
             Some(member) => {
                 let early = self.faults.roster_without_self();
@@ -274,7 +321,8 @@ impl AppState {
         let first = entry.connections == 1;
         if first || self.faults.member_added_per_connection() {
             let frame = member_added(name, &member.user_id, entry.user_info.as_deref());
-            channel.broadcast(&frame, Some(conn_id));
+            self.metrics
+                .delivered(channel.broadcast(&frame, Some(conn_id)));
         }
         if first || self.faults.member_added_per_connection() {
             let user_id = member.user_id.to_string();
@@ -304,13 +352,14 @@ impl AppState {
 
     /// Removes a connection from a channel (spec 4.6, 7.2, 9.2).
     pub fn leave(self: &Arc<Self>, conn_id: u64, name: &str, now: Instant) {
-        let mut channels = self.channels.lock();
+        let mut channels = self.channels.shard(name).lock();
         let Some(channel) = channels.get_mut(name) else {
             return;
         };
         if channel.subscribers.remove(&conn_id).is_none() {
             return;
         }
+        self.metrics.subscription(ChannelKind::of(name).access, -1);
         if let Some(user_id) = channel.member_of.remove(&conn_id) {
             self.remove_member(channel, name, &user_id);
         }
@@ -338,7 +387,8 @@ impl AppState {
             return;
         }
         channel.members.remove(user_id);
-        channel.broadcast(&member_removed(name, user_id), None);
+        self.metrics
+            .delivered(channel.broadcast(&member_removed(name, user_id), None));
         let user_id = user_id.to_string();
         self.hook(WebhookKind::MemberRemoved, || WebhookEvent::MemberRemoved {
             channel: name.to_owned(),
@@ -363,7 +413,7 @@ impl AppState {
             // The hub's one timer of its own: the throttled count is due later.
             tokio::spawn(async move {
                 tokio::time::sleep_until(at.into()).await;
-                if let Some(channel) = app.channels.lock().get_mut(&name) {
+                if let Some(channel) = app.channels.shard(&name).lock().get_mut(&name) {
                     channel.count_scheduled = false;
                     app.send_count(channel, &name, Instant::now());
                 }
@@ -374,7 +424,8 @@ impl AppState {
     fn send_count(&self, channel: &mut Channel, name: &str, now: Instant) {
         let count = channel.subscribers.len();
         channel.count_sent = Some(now);
-        channel.broadcast(&message::subscription_count(name, count), None);
+        self.metrics
+            .delivered(channel.broadcast(&message::subscription_count(name, count), None));
         self.hook(WebhookKind::SubscriptionCount, || {
             WebhookEvent::SubscriptionCount {
                 channel: name.to_owned(),
@@ -386,12 +437,13 @@ impl AppState {
     /// Relays a client event to the channel's other subscribers (spec 6).
     pub fn client_event(&self, sender: &Conn, event: ClientEvent, now: Instant) {
         {
-            let channels = self.channels.lock();
+            let channels = self.channels.shard(&event.channel).lock();
             let Some(channel) = channels.get(&event.channel) else {
                 return;
             };
             let skip = (!self.faults.echo_client_events()).then_some(sender.id);
-            channel.broadcast(&event.frame, skip);
+            self.metrics
+                .delivered(channel.broadcast(&event.frame, skip));
         }
         if self.faults.cache_client_events() && ChannelKind::of(&event.channel).cache {
             self.store_cache(&event.channel, &event.event, &event.data, now);
@@ -423,12 +475,12 @@ impl AppState {
         }
         let frame = message::channel_event(channel_name, event, data);
         let exclude = exclude.filter(|_| !self.faults.skip_socket_exclusion());
-        let channels = self.channels.lock();
+        let channels = self.channels.shard(channel_name).lock();
         if ChannelKind::of(channel_name).cache {
             self.store_cache(channel_name, event, data, now);
         }
         if let Some(channel) = channels.get(channel_name) {
-            channel.publish(&frame, exclude);
+            self.metrics.delivered(channel.publish(&frame, exclude));
         }
     }
 
@@ -450,23 +502,30 @@ impl AppState {
 
     /// Counts for one channel; `None` when nobody is subscribed.
     pub fn channel_stats(&self, name: &str) -> Option<ChannelStats> {
-        let channels = self.channels.lock();
+        let channels = self.channels.shard(name).lock();
         channels.get(name).map(stats)
     }
 
-    /// Occupied channels whose name starts with `prefix`, excluding `#` channels (spec 8.4).
+    /// Occupied channels whose name starts with `prefix`, excluding `#` channels
+    /// (spec 8.4). One shard is locked at a time, and only to copy its names
+    /// and counts; the reply is built with no lock held.
     pub fn occupied_channels(&self, prefix: &str) -> Vec<(String, ChannelStats)> {
-        let channels = self.channels.lock();
-        channels
-            .iter()
-            .filter(|(name, _)| name.starts_with(prefix) && !name.starts_with('#'))
-            .map(|(name, channel)| (name.clone(), stats(channel)))
-            .collect()
+        let mut out = Vec::new();
+        for shard in &self.channels.shards {
+            let channels = shard.lock();
+            out.extend(
+                channels
+                    .iter()
+                    .filter(|(name, _)| name.starts_with(prefix) && !name.starts_with('#'))
+                    .map(|(name, channel)| (name.clone(), stats(channel))),
+            );
+        }
+        out
     }
 
     /// Distinct user ids of a presence channel (spec 8.6).
     pub fn presence_users(&self, name: &str) -> Vec<String> {
-        let channels = self.channels.lock();
+        let channels = self.channels.shard(name).lock();
         channels
             .get(name)
             .map(|c| c.members.keys().map(|id| id.to_string()).collect())

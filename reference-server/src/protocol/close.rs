@@ -20,6 +20,8 @@ pub fn fit_reason(reason: &str) -> &str {
 /// Why the server closes a connection. Each maps to one spec 1.5 code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CloseCode {
+    /// 4000: the app accepts only TLS; reconnect with `wss://`.
+    TlsRequired,
     /// 4001: no app has this key.
     UnknownApp,
     /// 4003: the app is disabled.
@@ -52,6 +54,7 @@ impl CloseCode {
     /// The numeric close code. Exhaustive on purpose: a new reason must be mapped.
     pub fn code(self) -> u16 {
         match self {
+            CloseCode::TlsRequired => 4000,
             CloseCode::UnknownApp => 4001,
             CloseCode::AppDisabled => 4003,
             CloseCode::OverQuota => 4004,
@@ -73,7 +76,8 @@ impl CloseCode {
     pub fn is_error(self) -> bool {
         match self {
             CloseCode::ProtocolError | CloseCode::InvalidPayload | CloseCode::MessageTooBig => true,
-            CloseCode::UnknownApp
+            CloseCode::TlsRequired
+            | CloseCode::UnknownApp
             | CloseCode::AppDisabled
             | CloseCode::OverQuota
             | CloseCode::PathNotFound
@@ -89,6 +93,9 @@ impl CloseCode {
     /// The human-readable reason sent with the close frame.
     pub fn reason(self) -> &'static str {
         match self {
+            CloseCode::TlsRequired => {
+                "Application only accepts SSL connections, reconnect using wss://"
+            }
             CloseCode::UnknownApp => "Application does not exist",
             CloseCode::AppDisabled => "Application disabled",
             CloseCode::OverQuota => "Application is over connection quota",

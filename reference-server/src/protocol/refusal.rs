@@ -115,6 +115,12 @@ pub enum SubscribeRefusal {
     /// `channel_data` is not an acceptable presence member (spec 7.1).
     #[error(transparent)]
     Member(#[from] MemberRefusal),
+    /// The connection has as many subscriptions as the app allows.
+    #[error("Subscription limit ({limit}) reached for this connection; unsubscribe first")]
+    TooManySubscriptions {
+        /// The limit.
+        limit: usize,
+    },
     /// The presence channel is full (spec 7.3).
     #[error("Presence channel member limit ({limit}) reached for {channel}")]
     MemberLimit {

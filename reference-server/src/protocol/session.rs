@@ -281,6 +281,10 @@ impl Session {
         if self.subscriptions.contains_key(&channel) && !self.faults.allow_duplicate_subscribe() {
             return vec![refuse(SubscribeRefusal::Duplicate { channel })];
         }
+        let limit = self.app.max_subscriptions_per_connection;
+        if self.subscriptions.len() >= limit && !self.subscriptions.contains_key(&channel) {
+            return vec![refuse(SubscribeRefusal::TooManySubscriptions { limit })];
+        }
         let infix = channel.find("private-").or(channel.find("presence-"));
         let kind = match infix.or(channel.find("cache-")) {
             Some(at) if self.faults.unanchored_prefixes() => ChannelKind::of(&channel[at..]),

@@ -39,6 +39,9 @@ pub(crate) enum RestError {
     /// 413: event data over the size limit.
     #[error("{0}")]
     TooLarge(String),
+    /// 408: the body did not arrive in time.
+    #[error("Request body not received within {} ms", .0.as_millis())]
+    BodyTimeout(Duration),
 }
 
 impl RestError {
@@ -49,6 +52,7 @@ impl RestError {
             RestError::Forbidden(_) => StatusCode::FORBIDDEN,
             RestError::NotFound(_) => StatusCode::NOT_FOUND,
             RestError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            RestError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
         }
     }
 }
@@ -80,8 +84,9 @@ impl Authorized {
     }
 }
 
-/// The routes of spec 8.2 to 8.7.
-pub(crate) fn routes(max_body_bytes: usize) -> Router<Arc<Shared>> {
+/// The routes of spec 8.2 to 8.7, each response counted by status.
+pub(crate) fn routes(shared: &Arc<Shared>) -> Router<Arc<Shared>> {
+    let max_body_bytes = shared.config.rest.max_body_bytes;
     Router::new()
         .route("/apps/{app_id}/events", post(events::trigger))
         .route("/apps/{app_id}/batch_events", post(events::batch))
@@ -96,6 +101,23 @@ pub(crate) fn routes(max_body_bytes: usize) -> Router<Arc<Shared>> {
             post(queries::terminate),
         )
         .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            count_status,
+        ))
+}
+
+async fn count_status(
+    axum::extract::State(shared): axum::extract::State<Arc<Shared>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let response = next.run(request).await;
+    shared
+        .hub
+        .metrics()
+        .http_response(response.status().as_u16());
+    response
 }
 
 /// Finds the app and checks the request signature (spec 5.5).
@@ -157,8 +179,11 @@ impl FromRequest<Arc<Shared>> for Authorized {
         let app_id = path.get("app_id").map_or("", String::as_str);
         let (method, uri) = (parts.method.clone(), parts.uri.clone());
         let request = axum::extract::Request::from_parts(parts, body);
-        let body = Bytes::from_request(request, shared)
+        // A client that sends half a body must not hold the connection.
+        let limit = Duration::from_millis(shared.config.transport.body_timeout_ms);
+        let body = tokio::time::timeout(limit, Bytes::from_request(request, shared))
             .await
+            .map_err(|_| RestError::BodyTimeout(limit).into_response())?
             .map_err(IntoResponse::into_response)?;
         authorize(shared, app_id, &method, &uri, body).map_err(IntoResponse::into_response)
     }

@@ -1,11 +1,15 @@
-//! axum transport: the WebSocket upgrade at `/app/{key}`, the HTTP API routes, shutdown.
+//! Transport: the accept loop (`http`), TLS, the WebSocket upgrade at
+//! `/app/{key}`, the HTTP API, `/metrics` and `/up` routes, and the
+//! per-connection task (`ws`).
 
 mod closing;
+pub(crate) mod http;
 #[cfg(feature = "faults")]
 mod seam;
 #[cfg(not(feature = "faults"))]
 #[path = "seam_off.rs"]
 mod seam;
+pub(crate) mod tls;
 mod upgrade;
 mod ws;
 
@@ -30,7 +34,9 @@ use crate::shared::Shared;
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/app/{key}", get(upgrade))
-        .merge(rest::routes(shared.config.rest.max_body_bytes))
+        .route("/metrics", get(metrics))
+        .route("/up", get(up))
+        .merge(rest::routes(&shared))
         .fallback(fallback)
         .with_state(shared)
 }
@@ -56,6 +62,7 @@ async fn upgrade(
     let strict = (shared.faults.refuse_unknown_query_params() && unknown)
         .then_some(CloseCode::InvalidVersionFormat);
     let refusal = check_protocol(query.protocol.as_deref()).err().or(strict);
+    let secure = upgrade.secure;
     upgrade
         // A plain closure choosing the future, not an `async` block awaiting
         // it: the block would keep its own copy of the 368-byte socket in
@@ -64,6 +71,11 @@ async fn upgrade(
         .on_upgrade(config, move |socket| {
             let app = shared.hub.app_by_key(&key).cloned();
             match (refusal, app) {
+                (None, Some(app)) if app.config.require_tls && !secure => {
+                    let code = CloseCode::TlsRequired;
+                    let raw = Seam::close_code(&shared.faults, code);
+                    Either::Right(boxed(ws::refuse_raw(socket, raw, code.reason())))
+                }
                 (None, Some(app)) => Either::Left(ws::run(socket, shared, app)),
                 (Some(code), _) => {
                     let raw = Seam::close_code(&shared.faults, code);
@@ -85,6 +97,23 @@ fn boxed(
     future: impl Future<Output = ()> + Send + 'static,
 ) -> Pin<Box<dyn Future<Output = ()> + Send>> {
     Box::pin(future)
+}
+
+/// `GET /metrics`: the Prometheus text exposition (see [`crate::metrics`]).
+async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        shared.hub.metrics().encode(),
+    )
+        .into_response()
+}
+
+/// `GET /up`: 200 while the server accepts connections, for health checks.
+async fn up() -> &'static str {
+    "ok\n"
 }
 
 /// Spec 1.2 / 13.1: 4..7 behave as 7; missing behaves as 7; others refused.

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::faults::Handle;
+use crate::faults::{Faults, Handle};
 use crate::protocol::close::CloseCode;
 use crate::protocol::frame::Frame;
 
@@ -24,7 +24,7 @@ use crate::protocol::frame::Frame;
 #[derive(Debug)]
 pub(crate) struct Seam {
     faults: Handle,
-    /// Whether any frame switch is on; if not, frames are not even parsed.
+    /// Whether any switch is on; if not, frames are not even parsed.
     active: bool,
     /// Frames held back, in release order, with their release instant.
     held: VecDeque<(Instant, Frame)>,
@@ -35,25 +35,10 @@ pub(crate) struct Seam {
 impl Seam {
     /// The seam for one connection.
     pub(crate) fn new(faults: &Handle) -> Seam {
-        let f = faults;
-        let active = f.established_data_object
-            || f.activity_timeout_zero
-            || f.socket_id_colon
-            || f.malformed_frame_before_pong
-            || f.no_pong
-            || f.error_without_message
-            || f.succeeded_data_object
-            || f.signin_success_empty
-            || f.no_cache_miss
-            || f.drop_member_removed
-            || f.no_subscription_count
-            || f.reencode_event_data
-            || f.no_server_ping
-            || f.delay_deliveries_ms.is_some()
-            || f.reorder_deliveries
-            || f.mangle_event_names
-            || f.error_with_channel
-            || f.extra_client_side_succeeded;
+        // Parsing every frame costs a little; a server with every switch
+        // off (most test servers) skips it. Any switch on turns it on, so a
+        // new frame switch needs no entry here.
+        let active = **faults != Faults::default();
         Seam {
             faults: faults.clone(),
             active,
@@ -225,7 +210,8 @@ impl Seam {
         let refusal = faults.refusal_close_code;
         match code {
             CloseCode::UnknownApp => faults.unknown_key_close_code.unwrap_or(code.code()),
-            CloseCode::AppDisabled
+            CloseCode::TlsRequired
+            | CloseCode::AppDisabled
             | CloseCode::OverQuota
             | CloseCode::PathNotFound
             | CloseCode::InvalidVersionFormat
@@ -245,4 +231,79 @@ impl Seam {
 
 fn encode(map: &serde_json::Map<String, Value>) -> Frame {
     Frame::from(Value::Object(map.clone()).to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::protocol::message;
+
+    fn seam(faults: Faults) -> Seam {
+        Seam::new(&Arc::new(faults))
+    }
+
+    fn texts(frames: impl Iterator<Item = Frame>) -> Vec<String> {
+        frames.map(|f| f.as_str().to_owned()).collect()
+    }
+
+    #[test]
+    fn with_no_switch_on_frames_pass_unchanged() {
+        let mut s = seam(Faults::default());
+        let frame = message::channel_event("c", "e", "{}");
+        assert_eq!(
+            texts(s.outbound(frame.clone(), Instant::now())),
+            [frame.as_str()]
+        );
+        assert_eq!(s.next_due(), None);
+    }
+
+    #[test]
+    fn delayed_deliveries_are_held_while_pongs_pass_at_once() {
+        let mut s = seam(Faults {
+            delay_deliveries_ms: Some(100),
+            ..Faults::default()
+        });
+        let t0 = Instant::now();
+        let event = message::channel_event("c", "e", "{}");
+        assert!(texts(s.outbound(event.clone(), t0)).is_empty());
+        let pong = message::pong();
+        assert_eq!(texts(s.outbound(pong.clone(), t0)), [pong.as_str()]);
+        assert_eq!(s.next_due(), Some(t0 + Duration::from_millis(100)));
+        assert!(texts(s.release(t0 + Duration::from_millis(99))).is_empty());
+        assert_eq!(
+            texts(s.release(t0 + Duration::from_millis(100))),
+            [event.as_str()]
+        );
+        assert_eq!(s.next_due(), None);
+    }
+
+    #[test]
+    fn reordered_deliveries_come_in_swapped_pairs() {
+        let mut s = seam(Faults {
+            reorder_deliveries: true,
+            ..Faults::default()
+        });
+        let now = Instant::now();
+        let (a, b) = (
+            message::channel_event("c", "a", "1"),
+            message::channel_event("c", "b", "2"),
+        );
+        assert!(texts(s.outbound(a.clone(), now)).is_empty());
+        assert_eq!(texts(s.outbound(b.clone(), now)), [b.as_str(), a.as_str()]);
+    }
+
+    #[test]
+    fn close_code_switches_replace_only_their_codes() {
+        let faults: Handle = Arc::new(Faults {
+            refusal_close_code: Some(4000),
+            pong_timeout_close_4200: true,
+            ..Faults::default()
+        });
+        assert_eq!(Seam::close_code(&faults, CloseCode::OverQuota), 4000);
+        assert_eq!(Seam::close_code(&faults, CloseCode::PongTimeout), 4200);
+        assert_eq!(Seam::close_code(&faults, CloseCode::UnknownApp), 4001);
+        assert_eq!(Seam::close_code(&faults, CloseCode::OverCapacity), 4100);
+    }
 }

@@ -19,6 +19,8 @@ use hyper_util::rt::TokioIo;
 use tokio_tungstenite::WebSocketStream;
 use tungstenite::protocol::{Role, WebSocketConfig};
 
+use super::http::Secure;
+
 /// An upgraded client connection.
 pub(crate) type Socket = WebSocketStream<TokioIo<Upgraded>>;
 
@@ -27,6 +29,8 @@ pub(crate) type Socket = WebSocketStream<TokioIo<Upgraded>>;
 pub(crate) struct Upgrade {
     key: HeaderValue,
     on_upgrade: OnUpgrade,
+    /// Whether the connection is TLS (`wss://`).
+    pub(crate) secure: bool,
 }
 
 /// Why a request is not a WebSocket upgrade (RFC 6455 4.2.1).
@@ -110,7 +114,12 @@ impl<S: Send + Sync> FromRequestParts<S> for Upgrade {
             .extensions
             .remove::<OnUpgrade>()
             .ok_or(UpgradeRejection::NotUpgradable)?;
-        Ok(Upgrade { key, on_upgrade })
+        let secure = parts.extensions.get::<Secure>().is_some_and(|s| s.0);
+        Ok(Upgrade {
+            key,
+            on_upgrade,
+            secure,
+        })
     }
 }
 

@@ -23,7 +23,7 @@ use crate::hub::{AppState, Conn};
 use crate::protocol::close::{self, CloseCode};
 use crate::protocol::frame::Frame;
 use crate::protocol::message;
-use crate::protocol::refusal::Refusal;
+use crate::protocol::refusal::{ClientEventRefusal, Refusal};
 use crate::protocol::session::{Action, Session, Timers};
 use crate::shared::Shared;
 
@@ -109,6 +109,9 @@ pub(super) fn run(
         };
         // Nothing queued will be written now; free it before the close.
         driver.discard_queue();
+        if code == Some(CloseCode::OverCapacity) {
+            driver.app.metrics.slow_consumer_closed();
+        }
         if let Some(code) = code {
             let frame = close_frame(Seam::close_code(&shared.faults, code), code.reason());
             let _ = tokio::time::timeout(WRITE_TIMEOUT, socket.send(frame)).await;
@@ -261,7 +264,15 @@ impl Driver {
         for action in actions {
             match action {
                 Action::Send(frame) => self.conn.send(frame),
-                Action::Refuse(refusal) => self.conn.send(refusal.frame()),
+                Action::Refuse(refusal) => {
+                    if matches!(
+                        refusal,
+                        Refusal::ClientEvent(ClientEventRefusal::RateLimited)
+                    ) {
+                        self.app.metrics.rate_limited();
+                    }
+                    self.conn.send(refusal.frame());
+                }
                 Action::Join(join) => {
                     let channel = join.channel.clone();
                     if let Err(refusal) = self.app.join(&self.conn, join, now) {

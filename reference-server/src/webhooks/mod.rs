@@ -372,6 +372,12 @@ impl Webhooks {
         }
     }
 
+    /// Events waiting in the queue for the batcher.
+    pub fn queue_depth(&self) -> usize {
+        let queue = &self.inner.queue;
+        queue.max_capacity() - queue.capacity()
+    }
+
     /// A snapshot of the counters.
     pub fn stats(&self) -> WebhookStats {
         self.inner.counters.snapshot()

@@ -17,6 +17,8 @@ fn help_documents_every_config_section() {
     for needle in [
         "--bind",
         "--config",
+        "--tls-cert",
+        "--tls-key",
         "[timeouts]",
         "[transport]",
         "[rest]",
@@ -65,4 +67,33 @@ fn bad_config_is_refused_naming_the_field() {
         assert!(out.stdout.is_empty(), "{name}: the server must not start");
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_tls_certificate_without_its_key_is_a_usage_error() {
+    let out = server()
+        .args(["--bind", "127.0.0.1:0", "--tls-cert", "server.pem"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--tls-key"));
+}
+
+#[test]
+fn unreadable_tls_files_are_refused_naming_the_file() {
+    let out = server()
+        .args([
+            "--bind",
+            "127.0.0.1:0",
+            "--tls-cert",
+            "/nonexistent/server.pem",
+            "--tls-key",
+            "/nonexistent/server.key",
+        ])
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("/nonexistent/server.pem"), "{stderr}");
+    assert!(out.stdout.is_empty(), "the server must not start");
 }

@@ -4,18 +4,20 @@
 //! See: issue 9 item 6.
 
 use crate::support::raw::client_frame;
-use crate::support::{RawSocket, config, start_server};
+use crate::support::{RawSocket, TestServer, config, start_server};
 
-/// Opens a raw connection, reads `connection_established`, sends `bytes`
-/// and returns the code of the server's close frame.
-async fn close_code_after(bytes: &[u8]) -> u16 {
+/// A raw connection to a fresh server, past `connection_established`.
+async fn connected() -> (TestServer, RawSocket) {
     let server = start_server(config()).await;
     let mut socket = RawSocket::connect(server.addr(), "/app/app-key?protocol=7").await;
-    assert_eq!(
-        socket.read_frame().await.opcode,
-        0x1,
-        "connection_established"
-    );
+    let hello = socket.read_frame().await;
+    assert_eq!(hello.opcode, 0x1, "connection_established");
+    (server, socket)
+}
+
+/// Sends `bytes` after the handshake; returns the code of the server's close frame.
+async fn close_code_after(bytes: &[u8]) -> u16 {
+    let (_server, mut socket) = connected().await;
     socket.send_raw(bytes).await.expect("write");
     socket.expect_close_code().await
 }
@@ -61,13 +63,7 @@ async fn framing_violations_close_1002() {
 
 #[tokio::test]
 async fn an_oversize_message_closes_1009_and_the_close_survives_the_rest_of_it() {
-    let server = start_server(config()).await;
-    let mut socket = RawSocket::connect(server.addr(), "/app/app-key?protocol=7").await;
-    assert_eq!(
-        socket.read_frame().await.opcode,
-        0x1,
-        "connection_established"
-    );
+    let (_server, mut socket) = connected().await;
     // A 1 MiB text frame, far over the 32 KB limit: the server refuses it
     // from its header while the client is still sending the payload.
     let frame = client_frame(0x81, &vec![b'x'; 1024 * 1024], true);

@@ -3,28 +3,11 @@
 //! budget, and publishing never waits for it (DESIGN, spec 1.5); a client
 //! that reads survives bursts of any frame count within the byte bound.
 
-use std::io::BufRead;
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
-
 use serde_json::json;
-use tokio::net::TcpSocket;
-use tokio_tungstenite::{MaybeTlsStream, client_async};
 
-use crate::support::{Client, Rest, config, config_with, start_server};
-
-/// A client whose socket takes almost nothing into the kernel: 4 KB
-/// receive buffer, and it never reads unless told to.
-async fn stalled_client(addr: SocketAddr) -> Client {
-    let socket = TcpSocket::new_v4().expect("socket");
-    socket.set_recv_buffer_size(4096).expect("small buffer");
-    let stream = socket.connect(addr).await.expect("connect");
-    let url = format!("ws://{addr}/app/app-key?protocol=7");
-    let (ws, _) = client_async(url, MaybeTlsStream::Plain(stream))
-        .await
-        .expect("upgrade");
-    Client::from_stream(ws).await
-}
+use crate::support::{
+    ChildServer, Client, Rest, config, config_with, firehose_batch, stalled_client, start_server,
+};
 
 /// Reads a stalled client's frames until the close; returns code and count.
 async fn close_of(client: &mut Client) -> (Option<u16>, usize) {
@@ -46,23 +29,13 @@ async fn a_client_that_never_reads_is_closed_with_4100() {
     config.transport.outbound_queue_bytes = 256 * 1024;
     let server = start_server(config).await;
     // A tiny receive buffer keeps the kernel from absorbing megabytes first.
-    let socket = TcpSocket::new_v4().expect("socket");
-    socket.set_recv_buffer_size(4096).expect("small buffer");
-    let stream = socket.connect(server.addr()).await.expect("connect");
-    let url = server.ws_url("/app/app-key?protocol=7");
-    let (ws, _) = client_async(url, MaybeTlsStream::Plain(stream))
-        .await
-        .expect("upgrade");
-    let mut slow = Client::from_stream(ws).await;
+    let mut slow = stalled_client(server.addr()).await;
     slow.subscribe("firehose").await;
     let mut fast = server.connect().await;
     fast.subscribe("firehose").await;
 
     let rest = server.rest();
-    let data = "x".repeat(10 * 1024);
-    let batch: Vec<_> = (0..10)
-        .map(|_| json!({"name": "e", "channel": "firehose", "data": data}))
-        .collect();
+    let batch = firehose_batch();
     let published = 40 * batch.len();
     for _ in 0..40 {
         rest.post("/batch_events", &json!({"batch": batch}))
@@ -125,10 +98,7 @@ async fn a_client_whose_writes_stall_past_the_drain_budget_is_closed_with_4100()
     let mut slow = stalled_client(server.addr()).await;
     slow.subscribe("firehose").await;
     let rest = server.rest();
-    let data = "x".repeat(10 * 1024);
-    let batch: Vec<_> = (0..10)
-        .map(|_| json!({"name": "e", "channel": "firehose", "data": data}))
-        .collect();
+    let batch = firehose_batch();
     // 8 MB: more than the kernel takes for a socket, so the writer stalls.
     for _ in 0..80 {
         rest.post("/batch_events", &json!({"batch": batch})).await;
@@ -137,68 +107,16 @@ async fn a_client_whose_writes_stall_past_the_drain_budget_is_closed_with_4100()
     assert_eq!(code, Some(4100));
 }
 
-/// `reference-server` as a child process, so its memory is its own.
-struct ChildServer {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl ChildServer {
-    fn start(config: &str) -> ChildServer {
-        let dir =
-            std::env::temp_dir().join(format!("reference-server-slow-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let path = dir.join("config.toml");
-        std::fs::write(&path, config).expect("write config");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_reference-server"))
-            .args(["--bind", "127.0.0.1:0", "--config"])
-            .arg(&path)
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start reference-server");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut line = String::new();
-        std::io::BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("the listening line");
-        let addr = line
-            .split("ws://")
-            .nth(1)
-            .and_then(|rest| rest.split('/').next())
-            .and_then(|addr| addr.parse().ok())
-            .unwrap_or_else(|| panic!("no address in {line:?}"));
-        ChildServer { child, addr }
-    }
-
-    /// A `/proc/PID/status` field in KB (`VmRSS`, `VmHWM`).
-    fn status_kb(&self, field: &str) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .expect("the server's /proc status");
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-            .and_then(|v| v.trim().trim_end_matches(" kB").parse().ok())
-            .unwrap_or_else(|| panic!("no {field} in /proc status"))
-    }
-}
-
-impl Drop for ChildServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 // See: issue 9 item 3. With the queue bounded in bytes, ten clients that
 // never read are still closed, and the server's peak memory stays within
 // their ten bounds plus buffers, whatever is published to them.
 #[tokio::test]
 async fn ten_clients_that_never_read_are_closed_with_4100_and_server_memory_stays_bounded() {
     const QUEUE_KB: u64 = 256;
-    let server = ChildServer::start(&format!(
-        "[transport]\noutbound_queue_bytes = {}\n",
-        QUEUE_KB * 1024
-    ));
+    let server = ChildServer::start(
+        None,
+        &format!("[transport]\noutbound_queue_bytes = {}\n", QUEUE_KB * 1024),
+    );
     let mut slow = Vec::new();
     for _ in 0..10 {
         let mut client = stalled_client(server.addr).await;
@@ -210,10 +128,7 @@ async fn ten_clients_that_never_read_are_closed_with_4100_and_server_memory_stay
     fast.subscribe("firehose").await;
     let before = server.status_kb("VmRSS");
     let rest = Rest::new(server.addr, "app-id", "app-key", "app-secret");
-    let data = "x".repeat(10 * 1024);
-    let batch: Vec<_> = (0..10)
-        .map(|_| json!({"name": "e", "channel": "firehose", "data": data}))
-        .collect();
+    let batch = firehose_batch();
     // 10 MB to every subscriber: far past what the kernel holds for a socket.
     for _ in 0..100 {
         rest.post("/batch_events", &json!({"batch": batch})).await;

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::support::{
-    self, Client, TestServer, channel_auth, config, start_server, start_with_sink,
+    self, Client, TestServer, channel_auth, config, config_with, start_server, start_with_sink,
 };
 
 /// The refusal is a `pusher:error` with code null; afterwards the connection
@@ -251,4 +251,31 @@ async fn a_refused_subscriber_receives_nothing_and_fires_no_webhook() {
         leaked.is_empty(),
         "refused subscriber fired webhooks: {leaked:?}"
     );
+}
+
+// See: issue 9 item 5. One anonymous connection subscribed to 100,000
+// public channels (+72 MB); subscriptions per connection are now capped.
+#[tokio::test]
+async fn issue_9_subscriptions_beyond_the_per_connection_cap_are_refused() {
+    let server = start_server(config_with(|app| app.max_subscriptions_per_connection = 3)).await;
+    let mut client = server.connect().await;
+    for channel in ["a", "b", "c"] {
+        client.subscribe(channel).await;
+    }
+    client
+        .send_subscribe(json!({"channel": "d", "auth": ""}))
+        .await;
+    let error = client.expect_error().await;
+    assert!(error["code"].is_null(), "{error}");
+    assert!(
+        error["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("limit (3)")),
+        "{error}"
+    );
+    // Not subscribed to d; after unsubscribing one, d is accepted.
+    server.rest().publish("d", "e", "{}").await;
+    client.expect_quiet().await;
+    client.unsubscribe("a").await;
+    client.subscribe("d").await;
 }

@@ -4,6 +4,7 @@
 //! Every wait is bounded by [`WAIT`] and panics with what it was waiting
 //! for; negatives are proved with the ping/pong barrier, never a sleep.
 
+mod child;
 mod client;
 pub(crate) mod raw;
 mod rest;
@@ -15,8 +16,10 @@ use std::time::Duration;
 
 use reference_server::{AppConfig, Config, Server, WebhookTarget};
 use serde_json::Value;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
+use tokio_tungstenite::{MaybeTlsStream, client_async};
 
+pub(crate) use child::ChildServer;
 pub(crate) use client::Client;
 pub(crate) use raw::RawSocket;
 pub(crate) use rest::Rest;
@@ -152,4 +155,25 @@ where
     tokio::time::timeout(WAIT, wait)
         .await
         .unwrap_or_else(|_| panic!("not within {WAIT:?}: {what}"));
+}
+
+/// A client whose socket takes almost nothing into the kernel: 4 KB
+/// receive buffer, and it never reads unless told to.
+pub(crate) async fn stalled_client(addr: SocketAddr) -> Client {
+    let socket = TcpSocket::new_v4().expect("socket");
+    socket.set_recv_buffer_size(4096).expect("small buffer");
+    let stream = socket.connect(addr).await.expect("connect");
+    let url = format!("ws://{addr}/app/app-key?protocol=7");
+    let (ws, _) = client_async(url, MaybeTlsStream::Plain(stream))
+        .await
+        .expect("upgrade");
+    Client::from_stream(ws).await
+}
+
+/// Ten 10 KB events for channel `firehose`: one batch request's worth.
+pub(crate) fn firehose_batch() -> Vec<Value> {
+    let data = "x".repeat(10 * 1024);
+    (0..10)
+        .map(|_| serde_json::json!({"name": "e", "channel": "firehose", "data": data}))
+        .collect()
 }

@@ -35,7 +35,7 @@ pub(super) fn cases() -> Vec<Case> {
             "protocol/client-events/spoofed-user-id",
             SECTION,
             Must,
-            "A user_id supplied by the client is replaced with the authorized one.",
+            "A user_id supplied by the client is replaced with the authorized one or removed, never relayed.",
             spoofed_user_id,
             security
         ),
@@ -75,7 +75,7 @@ pub(super) fn cases() -> Vec<Case> {
             "protocol/client-events/rate-limit",
             SECTION,
             Must,
-            "A burst of 30 is cut by the rate limit with pusher:error 4301; the connection stays open and never closes with 43xx.",
+            "A burst of 30 relays, in order, exactly the rate limit's allowance (limits.client_event_rate from the profile, plus refill during the burst), answers the rest with pusher:error 4301, and keeps the connection open.",
             rate_limit
         ),
         case!(

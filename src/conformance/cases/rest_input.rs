@@ -64,6 +64,13 @@ pub(super) fn cases() -> Vec<Case> {
             name_comma
         ),
         case!(
+            "rest-api/events/channel-name-s2u-empty-id",
+            EVENTS,
+            Must,
+            "A publish to #server-to-user- with an empty id is refused with 400.",
+            name_s2u_empty
+        ),
+        case!(
             "rest-api/events/invalid-json",
             EVENTS,
             Should,
@@ -204,6 +211,10 @@ async fn name_200(ctx: Ctx) -> Outcome {
 
 async fn name_comma(ctx: Ctx) -> Outcome {
     delivered_on(&ctx, &suffixed(&ctx, "a,b-")).await
+}
+
+async fn name_s2u_empty(ctx: Ctx) -> Outcome {
+    refused_channel(&ctx, "#server-to-user-").await
 }
 
 async fn invalid_json(ctx: Ctx) -> Outcome {
