@@ -1,7 +1,6 @@
 //! `pushcheck conform`: the catalogue against one target or a matrix.
 
 use std::collections::BTreeSet;
-use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -53,6 +52,10 @@ pub struct ConformArgs {
     /// Write a Markdown summary here.
     #[arg(long)]
     pub markdown: Option<String>,
+    /// Write a self-contained HTML report here (with several targets: the
+    /// matrix, then each target's detail).
+    #[arg(long)]
+    pub html: Option<String>,
     /// List the selected cases without running them.
     #[arg(long)]
     pub dry_run: bool,
@@ -157,10 +160,7 @@ pub(super) async fn conform(args: ConformArgs, interrupt: Interrupt) -> Result<S
         }
         return Ok(Status::Pass);
     }
-    let profile = match &args.profile {
-        Some(p) => Profile::load(p)?,
-        None => Profile::default(),
-    };
+    let profile = args.target.profile(args.profile.as_deref())?;
     let known = known_deviations(args.known_deviations.as_deref())?;
     let mut list = targets(&args, &profile)?;
     let bundled = if list.is_empty() {
@@ -225,35 +225,24 @@ pub(super) async fn conform(args: ConformArgs, interrupt: Interrupt) -> Result<S
     Ok(Status::worst(reports.iter().map(Report::status)))
 }
 
-/// Runs the cases with a live progress line on a terminal (in CI logs,
-/// not a TTY, it would be noise).
+/// Runs the cases with live progress on a terminal (phase, elapsed time,
+/// cases done of the total, verdicts so far); nothing in CI logs.
 pub(super) async fn run_live(
     picked: &[&crate::conformance::Case],
     env: Arc<Env>,
     opts: &RunOptions,
     name: &str,
 ) -> Vec<CaseResult> {
-    let live = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let progress = |n: usize, total: usize, r: &CaseResult| {
-        if live {
-            eprint!(
-                "\r\x1b[2K[{name}] {n}/{total} {} {}",
-                r.verdict.as_str(),
-                r.id
-            );
-            let _ = std::io::stderr().flush();
-        }
-    };
+    let bar = parking_lot::Mutex::new(super::term::CaseProgress::new(name, picked.len()));
+    let progress = |_: usize, _: usize, r: &CaseResult| bar.lock().finished(r);
     let results = run(picked, env, opts, &progress).await;
-    if live {
-        eprintln!();
-    }
+    bar.lock().done();
     results
 }
 
 fn write_outputs(args: &ConformArgs, reports: &[Report]) -> Result<(), CliError> {
     for r in reports {
-        print!("{}", report::text::render(r));
+        super::term::print_report(&report::text::render(r));
     }
     if reports.len() > 1 {
         print!("{}", matrix(reports));
@@ -271,6 +260,10 @@ fn write_outputs(args: &ConformArgs, reports: &[Report]) -> Result<(), CliError>
     if let Some(p) = &args.markdown {
         let md = report::markdown::render_all(reports);
         std::fs::write(p, md).map_err(io(Path::new(p)))?;
+    }
+    if let Some(p) = &args.html {
+        let page = report::html::render_conformance(reports);
+        std::fs::write(p, page).map_err(io(Path::new(p)))?;
     }
     Ok(())
 }

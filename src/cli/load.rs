@@ -39,6 +39,8 @@ pub struct LoadArgs {
     pub run_id: Option<String>,
     /// Run the scenario N times against the same target, each a fresh run;
     /// the report holds every run (`runs`) for `compare` to judge medians.
+    /// With several `--target`s (a load race) the rounds alternate between
+    /// the targets.
     #[arg(long, value_name = "N", default_value_t = 1,
           value_parser = clap::value_parser!(u32).range(1..=100))]
     pub repeat: u32,
@@ -89,7 +91,7 @@ pub(super) async fn one_target(
     flags: &TargetFlags,
     command: &'static str,
 ) -> Result<(Option<reference_server::Server>, Target), CliError> {
-    let selection = flags.selection(Profile::default(), None);
+    let selection = flags.selection(flags.profile(None)?, None);
     let (server, target) = match selection.one(command)? {
         Some(t) => (None, t),
         None => {
@@ -119,6 +121,17 @@ pub(super) async fn load(args: LoadArgs, interrupt: Interrupt) -> Result<Status,
             fresh_run_id()
         }
     });
+    let many = args
+        .target
+        .selection(args.target.profile(None)?, None)
+        .targets()?;
+    if many.len() > 1 {
+        if args.shard.is_some() {
+            return Err(CliError::RaceSharded);
+        }
+        super::conform::preflight_all(&many).await?;
+        return super::race::race(&args, &plan, many, &run_id, interrupt).await;
+    }
     let (bundled, target) = one_target(&args.target, "load").await?;
     let runs = if args.repeat > 1 {
         format!(", {} runs", args.repeat)
@@ -187,7 +200,7 @@ pub(super) fn write_load(
 /// Writes a repeated run's folder: `load.json` holding every run under
 /// `runs`, `report.html`, and each run's own folder `run-<i>/` (load.json,
 /// hdr/, report.html) as a single run writes it.
-fn write_repeated(dir: &Path, rep: &Repeated) -> Result<(), CliError> {
+pub(super) fn write_repeated(dir: &Path, rep: &Repeated) -> Result<(), CliError> {
     for (i, r) in rep.runs.iter().enumerate() {
         write_load(&dir.join(format!("run-{}", i + 1)), r, None)?;
     }

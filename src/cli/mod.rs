@@ -13,10 +13,14 @@ mod conform;
 mod fuzz_auth;
 mod list;
 mod load;
+mod manual;
 mod merge;
+mod preset;
+mod race;
 mod run;
 mod signals;
 mod target;
+mod term;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -26,9 +30,11 @@ use clap::{Parser, Subcommand};
 pub use compare::CompareArgs;
 pub use conform::{ConformArgs, matrix};
 pub use fuzz_auth::FuzzArgs;
-pub use list::list;
+pub use list::{ListArgs, list};
 pub use load::LoadArgs;
+pub use manual::{CompletionsArgs, completions, man};
 pub use merge::MergeArgs;
+pub use preset::{PRESETS, Preset};
 pub use run::RunArgs;
 pub use target::TargetFlags;
 
@@ -57,7 +63,7 @@ pub enum Command {
     #[command(after_help = ENV_HELP)]
     Conform(Box<ConformArgs>),
     /// Print the catalogue and the coverage of every spec section.
-    List,
+    List(ListArgs),
     /// Run a load scenario (default target: the bundled reference server).
     #[command(after_help = ENV_HELP)]
     Load(Box<LoadArgs>),
@@ -71,6 +77,10 @@ pub enum Command {
     FuzzAuth(Box<FuzzArgs>),
     /// Compare a report with a baseline; exit 1 on a regression.
     Compare(Box<CompareArgs>),
+    /// Print a shell completion script (e.g. `pushcheck completions bash > /etc/bash_completion.d/pushcheck`).
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), e.g. `pushcheck man > pushcheck.1`.
+    Man,
 }
 
 /// Errors of the command line (exit code 2).
@@ -132,6 +142,14 @@ pub enum CliError {
         /// The second.
         second: PathBuf,
     },
+    /// Standard output could not be written.
+    #[error("cannot write to standard output")]
+    Stdout(#[source] std::io::Error),
+    /// A load race cannot be sharded.
+    #[error(
+        "--shard takes one target: run each target's shards separately, then compare the merged reports"
+    )]
+    RaceSharded,
     /// `--trace` names no case of the catalogue.
     #[error("no case {0:?} in the catalogue (see `pushcheck list`)")]
     UnknownCase(String),
@@ -151,6 +169,14 @@ pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CliError + '_ {
     }
 }
 
+fn write_stdout(bytes: &[u8]) -> Result<(), CliError> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(bytes)
+        .and_then(|()| out.flush())
+        .map_err(CliError::Stdout)
+}
+
 /// Runs the command without signal handlers (for tests and embedding).
 pub async fn run_cli(cli: Cli) -> Result<Status, CliError> {
     execute(cli, Interrupt::never()).await
@@ -159,8 +185,17 @@ pub async fn run_cli(cli: Cli) -> Result<Status, CliError> {
 /// Runs the command; Ctrl-C and SIGTERM reach it through `interrupt`.
 pub async fn execute(cli: Cli, interrupt: Interrupt) -> Result<Status, CliError> {
     match cli.command {
-        Command::List => {
-            print!("{}", list());
+        Command::List(args) => {
+            print!("{}", list(&args));
+            Ok(Status::Pass)
+        }
+        Command::Completions(args) => {
+            write_stdout(&completions(args.shell))?;
+            Ok(Status::Pass)
+        }
+        Command::Man => {
+            let page = man().map_err(CliError::Stdout)?;
+            write_stdout(&page)?;
             Ok(Status::Pass)
         }
         Command::Conform(args) => conform::conform(*args, interrupt).await,

@@ -18,7 +18,6 @@ use crate::load::engine::EngineOptions;
 use crate::load::validate;
 use crate::report::{self, Report, model};
 use crate::status::Status;
-use crate::target::Profile;
 
 /// The scenario `pushcheck run` uses unless told otherwise.
 pub(super) const SMOKE: &str = include_str!("../../scenarios/smoke.toml");
@@ -53,7 +52,7 @@ pub(super) async fn run(args: RunArgs, interrupt: Interrupt) -> Result<Status, C
         None => validate::from_toml("scenarios/smoke.toml (built in)", SMOKE, &overrides)?,
     };
     let sink = Arc::new(WebhookSink::start("127.0.0.1:0".parse().expect("valid address")).await?);
-    let selection = args.target.selection(Profile::default(), None);
+    let selection = args.target.selection(args.target.profile(None)?, None);
     let (bundled, target) = match selection.one("run")? {
         Some(t) => (None, t),
         None => {
@@ -88,7 +87,7 @@ pub(super) async fn run(args: RunArgs, interrupt: Interrupt) -> Result<Status, C
         target_id: target.identity(),
         interrupted: interrupt.is_set(),
     };
-    print!("{}", report::text::render(&conf));
+    super::term::print_report(&report::text::render(&conf));
     let load_opts = EngineOptions {
         run_id: fresh_run_id(),
         in_process_server: bundled.is_some(),

@@ -1,11 +1,17 @@
 //! The one set of target flags every subcommand that talks to a target
 //! takes, with the environment names Pusher users already have.
 
-use crate::target::{Profile, Selection};
+use super::preset;
+use crate::target::{Profile, Selection, TargetError};
 
 /// Where the target is and how to sign for it.
 #[derive(Debug, Clone, clap::Args)]
 pub struct TargetFlags {
+    /// A known server: its capability profile and documented defaults
+    /// (address, app credentials); see docs/targets/NAME.md. Other flags
+    /// override the defaults, --profile replaces the profile.
+    #[arg(long, value_name = "NAME", value_parser = clap::builder::PossibleValuesParser::new(preset::NAMES))]
+    pub preset: Option<String>,
     /// Target: `ws://host:port`, `wss://host:port`, `http(s)://host:port`
     /// or the URL servers print, `ws://host:port/app/KEY` (the key is taken
     /// from it, or checked against --key); `NAME=URL` names it in reports.
@@ -39,15 +45,40 @@ pub struct TargetFlags {
 }
 
 impl TargetFlags {
-    /// The flags as the library's plain selection.
+    fn preset(&self) -> Option<&'static preset::Preset> {
+        self.preset.as_deref().and_then(preset::find)
+    }
+
+    /// The capability profile: `--profile FILE`, else the preset's, else
+    /// the default.
+    pub fn profile(&self, file: Option<&str>) -> Result<Profile, TargetError> {
+        match (file, self.preset()) {
+            (Some(path), _) => Profile::load(path),
+            (None, Some(p)) => p.profile(),
+            (None, None) => Ok(Profile::default()),
+        }
+    }
+
+    /// The flags as the library's plain selection; a preset fills in the
+    /// address and credentials the flags and environment leave open.
     pub fn selection(&self, profile: Profile, target_config: Option<String>) -> Selection {
+        let preset = self.preset();
+        let urls = match preset {
+            Some(p) if self.target.is_empty() && self.host.is_none() => {
+                vec![format!("{}={}", p.name, p.url)]
+            }
+            _ => self.target.clone(),
+        };
+        let or_preset = |flag: &Option<String>, f: fn(&preset::Preset) -> &'static str| {
+            flag.clone().or_else(|| preset.map(|p| f(p).to_owned()))
+        };
         Selection {
-            urls: self.target.clone(),
+            urls,
             rest_url: self.rest_url.clone(),
             ca_cert: self.ca_cert.clone(),
-            app_id: self.app_id.clone(),
-            key: self.key.clone(),
-            secret: self.secret.clone(),
+            app_id: or_preset(&self.app_id, |p| p.app_id),
+            key: or_preset(&self.key, |p| p.key),
+            secret: or_preset(&self.secret, |p| p.secret),
             host: self.host.clone(),
             port: self.port.clone(),
             scheme: self.scheme.clone(),

@@ -25,7 +25,8 @@ pub fn escape(s: &str) -> String {
     out
 }
 
-/// Renders the report as JUnit XML (durations are left out so output is stable).
+/// Renders the report as JUnit XML; `time` is each case's wall time in
+/// seconds (a suite's is the sum of its cases').
 pub fn render(report: &Report) -> String {
     render_all(std::slice::from_ref(report))
 }
@@ -64,22 +65,24 @@ fn suites(out: &mut String, report: &Report, prefix: &str) {
         let count = |v: Verdict| cases.iter().filter(|c| c.verdict == v).count();
         let _ = writeln!(
             *out,
-            "  <testsuite name=\"{}{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\">",
+            "  <testsuite name=\"{}{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{:.3}\">",
             escape(prefix),
             escape(section),
             cases.len(),
             count(Verdict::Fail),
             count(Verdict::Error),
-            count(Verdict::Skip) + count(Verdict::NotApplicable)
+            count(Verdict::Skip) + count(Verdict::NotApplicable),
+            cases.iter().map(|c| c.duration.as_secs_f64()).sum::<f64>()
         );
         for c in cases {
             let name = c.id.rsplit('/').next().unwrap_or(&c.id);
             let _ = write!(
                 *out,
-                "    <testcase classname=\"{}{}\" name=\"{}\"",
+                "    <testcase classname=\"{}{}\" name=\"{}\" time=\"{:.3}\"",
                 escape(prefix),
                 escape(section),
-                escape(name)
+                escape(name),
+                c.duration.as_secs_f64()
             );
             let body = format!(
                 "expected: {}\nactual: {}",
@@ -105,7 +108,12 @@ fn suites(out: &mut String, report: &Report, prefix: &str) {
                 Verdict::Warn => {
                     let _ = write!(
                         *out,
-                        ">\n      <system-out>warning (SHOULD): {}</system-out>\n    </testcase>\n",
+                        ">\n      <system-out>{}warning (SHOULD): {}</system-out>\n    </testcase>\n",
+                        if c.security_failure() {
+                            "SECURITY: "
+                        } else {
+                            ""
+                        },
                         escape(&body)
                     );
                 }
@@ -183,7 +191,20 @@ mod tests {
             target_id: "ws://x".into(),
             interrupted: false,
         };
-        let golden = include_str!("../../tests/fixtures/junit-golden.xml");
-        assert_eq!(render(&report), golden);
+        crate::report::assert_golden("junit-golden.xml", &render(&report));
+    }
+
+    #[test]
+    fn security_failures_are_marked_and_every_case_has_a_time() {
+        let mut report = crate::report::every_verdict_sample();
+        for c in &mut report.cases {
+            c.security = true;
+        }
+        let xml = render(&report);
+        assert!(xml.contains(r#"<failure message="SECURITY: Do"#), "{xml}");
+        assert!(xml.contains("<system-out>SECURITY: warning"), "{xml}");
+        let cases = xml.matches("<testcase ").count();
+        assert_eq!(cases, xml.matches(r#"time="0.005""#).count(), "{xml}");
+        assert!(xml.contains(r#"skipped="2" time="0.030""#), "{xml}");
     }
 }

@@ -2,18 +2,21 @@
 
 use std::fmt::Write;
 
-use super::Report;
+use super::{Report, attention_rank};
 use crate::conformance::Verdict;
 
 fn cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
 
-/// Renders the summary table and one row per non-passing case.
+/// Renders the counts (with security failures), the sections and levels
+/// that did not pass everywhere, one row per non-passing case (failures
+/// first, security failures marked) and the commands that rerun them.
 pub fn render(report: &Report) -> String {
     let s = report.summary();
+    let holes = report.cases.iter().filter(|c| c.security_failure()).count();
     let mut out = format!(
-        "### pushcheck conformance: {}\n\n| pass | fail | warn | error | skip | n/a |\n|---|---|---|---|---|---|\n| {} | {} | {} | {} | {} | {} |\n",
+        "### pushcheck conformance: {}\n\n| pass | fail | warn | error | skip | n/a | security failures |\n|---|---|---|---|---|---|---|\n| {} | {} | {} | {} | {} | {} | {holes} |\n",
         cell(&report.target_name),
         s.pass,
         s.fail,
@@ -22,28 +25,58 @@ pub fn render(report: &Report) -> String {
         s.skip,
         s.na
     );
-    let bad: Vec<_> = report
+    let sections: Vec<_> = report
+        .by_section()
+        .into_iter()
+        .filter(|r| r.counts.fail + r.counts.warn + r.counts.error > 0)
+        .collect();
+    if !sections.is_empty() {
+        out.push_str(
+            "\n| section | level | pass | fail | warn | error |\n|---|---|---|---|---|---|\n",
+        );
+        for r in sections {
+            let _ = writeln!(
+                out,
+                "| `{}` {} | {} | {} | {} | {} | {} |",
+                r.section,
+                cell(&r.heading),
+                r.level.as_str(),
+                r.counts.pass,
+                r.counts.fail,
+                r.counts.warn,
+                r.counts.error
+            );
+        }
+    }
+    let mut bad: Vec<_> = report
         .cases
         .iter()
         .filter(|c| matches!(c.verdict, Verdict::Fail | Verdict::Warn | Verdict::Error))
         .collect();
+    bad.sort_by_key(|c| attention_rank(c));
     if !bad.is_empty() {
-        out.push_str("\n| verdict | case | expected | actual |\n|---|---|---|---|\n");
-        for c in bad {
+        out.push_str("\n| verdict | level | case | expected | actual |\n|---|---|---|---|---|\n");
+        for c in &bad {
             let _ = writeln!(
                 out,
-                "| {}{} | `{}` | {} | {} |",
+                "| {}{} | {} | `{}` | {} | {} |",
                 c.verdict.as_str(),
                 if c.security_failure() {
                     " (security)"
                 } else {
                     ""
                 },
+                c.level.as_str(),
                 c.id,
                 cell(c.expected.as_deref().unwrap_or("")),
                 cell(c.actual.as_deref().or(c.message.as_deref()).unwrap_or(""))
             );
         }
+        out.push_str("\n<details><summary>Rerun one case with its transcript</summary>\n\n```sh\n");
+        for c in &bad {
+            let _ = writeln!(out, "{}", report.rerun_command(&c.id));
+        }
+        out.push_str("```\n\n</details>\n");
     }
     out
 }
@@ -83,6 +116,17 @@ pub fn render_all(reports: &[Report]) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn security_failures_are_counted_marked_and_listed_first() {
+        let mut report = super::super::every_verdict_sample();
+        report.cases[2].security = true; // the warn
+        let md = super::render(&report);
+        assert!(md.contains("| 1 | 1 | 1 | 1 | 1 | 1 | 1 |"), "{md}");
+        let warn = md.find("| warn (security) | should |").expect("marked");
+        let fail = md.find("| fail | must |").expect("listed");
+        assert!(fail < warn, "a failure before a warning: {md}");
+    }
+
     #[test]
     fn golden_output_covers_every_verdict_and_the_matrix() {
         let one = super::super::every_verdict_sample();

@@ -4,12 +4,16 @@
 //! in every one). Rendered as text, JSON, JUnit XML, Markdown and HTML
 //! (STYLE 2.4); exit codes come from the report's [`Status`].
 
+pub mod capacity;
+pub mod catalogue;
+pub(crate) mod chart;
 pub mod html;
 pub mod json;
 pub mod junit;
 pub mod load_text;
 pub mod markdown;
 pub mod model;
+pub mod race;
 pub mod text;
 
 use std::collections::BTreeSet;
@@ -53,7 +57,47 @@ pub struct Summary {
     pub na: usize,
 }
 
+/// One row of [`Report::by_section`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SectionRow {
+    /// `doc/slug`.
+    pub section: String,
+    /// The section's heading in the spec.
+    pub heading: String,
+    /// Must or Should.
+    pub level: crate::conformance::Level,
+    /// Counts per verdict.
+    pub counts: Summary,
+}
+
+/// Where a case goes in a list read for what needs attention: security
+/// failures, failures, errors, warnings, then skip, n/a and pass.
+pub fn attention_rank(c: &CaseResult) -> u8 {
+    match c.verdict {
+        Verdict::Fail if c.security_failure() => 0,
+        Verdict::Fail => 1,
+        Verdict::Error => 2,
+        Verdict::Warn if c.security_failure() => 3,
+        Verdict::Warn => 4,
+        Verdict::Skip => 5,
+        Verdict::NotApplicable => 6,
+        Verdict::Pass => 7,
+    }
+}
+
 impl Summary {
+    /// Counts one more case of `verdict`.
+    pub fn add(&mut self, verdict: Verdict) {
+        match verdict {
+            Verdict::Pass => self.pass += 1,
+            Verdict::Fail => self.fail += 1,
+            Verdict::Warn => self.warn += 1,
+            Verdict::Error => self.error += 1,
+            Verdict::Skip => self.skip += 1,
+            Verdict::NotApplicable => self.na += 1,
+        }
+    }
+
     /// The count of one verdict.
     pub fn count(&self, verdict: Verdict) -> usize {
         match verdict {
@@ -72,14 +116,7 @@ impl Report {
     pub fn summary(&self) -> Summary {
         let mut s = Summary::default();
         for c in &self.cases {
-            match c.verdict {
-                Verdict::Pass => s.pass += 1,
-                Verdict::Fail => s.fail += 1,
-                Verdict::Warn => s.warn += 1,
-                Verdict::Error => s.error += 1,
-                Verdict::Skip => s.skip += 1,
-                Verdict::NotApplicable => s.na += 1,
-            }
+            s.add(c.verdict);
         }
         s
     }
@@ -112,6 +149,47 @@ impl Report {
     /// The exit code of [`Report::status`].
     pub fn exit_code(&self) -> u8 {
         self.status().code()
+    }
+
+    /// The command that reruns one case against this report's target and
+    /// prints its transcript.
+    pub fn rerun_command(&self, id: &str) -> String {
+        if self.target_id == "bundled" {
+            format!("pushcheck conform --trace {id}")
+        } else {
+            format!(
+                "pushcheck conform --trace {id} --target {}={}",
+                self.target_name, self.ws
+            )
+        }
+    }
+
+    /// Counts per verdict for each spec section and level, the rows with a
+    /// fail, warn or error first (most first), then in catalogue order.
+    pub fn by_section(&self) -> Vec<SectionRow> {
+        let mut rows: Vec<SectionRow> = Vec::new();
+        for c in &self.cases {
+            let section = Self::section_of(&c.id);
+            let row = match rows
+                .iter_mut()
+                .position(|r| r.section == section && r.level == c.level)
+            {
+                Some(i) => &mut rows[i],
+                None => {
+                    rows.push(SectionRow {
+                        section: section.to_owned(),
+                        heading: c.spec.section.to_owned(),
+                        level: c.level,
+                        counts: Summary::default(),
+                    });
+                    rows.last_mut().expect("just pushed")
+                }
+            };
+            row.counts.add(c.verdict);
+        }
+        // Stable: rows with the same count keep catalogue order.
+        rows.sort_by_key(|r| std::cmp::Reverse(r.counts.fail + r.counts.warn + r.counts.error));
+        rows
     }
 
     /// The section key `doc/slug` of a case id.

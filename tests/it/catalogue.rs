@@ -104,6 +104,8 @@ async fn a_failing_case_keeps_its_transcript_and_is_marked_as_a_security_failure
         rest: "http://127.0.0.1:1".into(),
         cases: results.clone(),
         known_deviations: Default::default(),
+        target_id: "ws://127.0.0.1:1".into(),
+        interrupted: false,
     };
     let json = pushcheck::report::json::render(&report);
     assert_eq!(json["security_failures"], 1);
