@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use super::{case, expect_forgery_refused, expect_refused, member};
-use crate::conformance::{Case, Ctx, Doc, Outcome, SpecRef};
+use crate::conformance::{Case, Ctx, Doc, Failure, HarnessError, Outcome, SpecRef};
 use crate::signing::{Secret, channel_auth};
 use crate::wire::ChannelKind;
 
@@ -309,6 +309,7 @@ async fn malformed_empty(ctx: Ctx) -> Outcome {
 async fn kind_forged(ctx: &Ctx, kind: ChannelKind, feature: bool) -> Outcome {
     ctx.require(feature, "n/a: the profile disables this channel kind")?;
     let data = kind.is_presence().then(|| member("m"));
+    control_accepted(ctx, kind, data.as_deref()).await?;
     refused_with(
         ctx,
         kind,
@@ -316,6 +317,28 @@ async fn kind_forged(ctx: &Ctx, kind: ChannelKind, feature: bool) -> Outcome {
         signed_by(ctx, "forged-secret", data.as_deref()),
     )
     .await
+}
+
+/// A refusal of a forged auth proves something only if the same kind of
+/// channel, correctly signed, is accepted: a target that refuses every
+/// subscription of a kind makes the forgery case inconclusive (an error),
+/// not a pass.
+async fn control_accepted(ctx: &Ctx, kind: ChannelKind, data: Option<&str>) -> Outcome {
+    let channel = ctx.unique_channel(kind);
+    let mut c = ctx.connect().await?;
+    let auth = good(ctx, data)(c.socket_id(), &channel);
+    c.send_subscribe(&channel, Some(&auth), data).await?;
+    c.expect_subscribed(&channel)
+        .await
+        .map(drop)
+        .map_err(|e| match Failure::from(e) {
+            Failure::Violation { expected, actual } => Failure::Harness(HarnessError::Setup {
+                step: "correctly signed control subscription",
+                expected,
+                actual,
+            }),
+            other => other,
+        })
 }
 
 async fn encrypted_forged(ctx: Ctx) -> Outcome {
