@@ -237,7 +237,7 @@ pub(crate) mod tests {
         LoadResult::build(&plan, &target, measured)
     }
 
-    fn race() -> Race {
+    pub(crate) fn race() -> Race {
         let entrant = |name: &str, us: u64| Entrant {
             name: name.into(),
             target: format!("ws://{name}:1"),
@@ -263,17 +263,5 @@ pub(crate) mod tests {
         );
         let text = text(&race);
         assert!(text.contains("(2.00x)"), "{text}");
-    }
-
-    #[test]
-    fn the_race_page_overlays_one_curve_per_target_in_well_drawn_charts() {
-        let page = crate::report::html::render_race(&race());
-        let charts = crate::report::chart::tests::check_page_charts(&page);
-        assert!(charts >= 3, "{charts} charts");
-        assert!(page.contains(r#"id="race-medians""#));
-        assert!(page.contains(r#"<a href="b/report.html">"#));
-        let spectrum = &page[page.find("deliver latency by percentile").expect("drawn")..];
-        let spectrum = &spectrum[..spectrum.find("</svg>").expect("closed")];
-        assert_eq!(spectrum.matches(r#"<g class="legend">"#).count(), 2);
     }
 }
