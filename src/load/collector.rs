@@ -50,6 +50,12 @@ impl Collected {
             messages_per_s: t.messages_sent as f64 / secs,
             deliveries_per_s: t.received() as f64 / secs,
             errors: t.error_total(),
+            errors_by_kind: t
+                .errors
+                .iter()
+                .filter(|(_, n)| **n > 0)
+                .map(|(k, n)| (*k, *n))
+                .collect(),
             deliver_p50_us: p(Metric::Deliver).p50,
             deliver_p99_us: p(Metric::Deliver).p99,
             client_event_p99_us: p(Metric::ClientEvent).p99,

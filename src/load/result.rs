@@ -75,6 +75,9 @@ pub struct Sample {
     pub deliveries_per_s: f64,
     /// Errors in the interval.
     pub errors: u64,
+    /// The interval's errors by kind (only kinds that occurred).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub errors_by_kind: BTreeMap<crate::metrics::ErrorKind, u64>,
     /// Delivery p50 in the interval (us).
     pub deliver_p50_us: u64,
     /// Delivery p99 in the interval (us).

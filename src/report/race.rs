@@ -205,6 +205,7 @@ pub(crate) mod tests {
                 messages_per_s: 10.0,
                 deliveries_per_s: 10.0,
                 errors: 0,
+                errors_by_kind: Default::default(),
                 deliver_p50_us: deliver_us,
                 deliver_p99_us: deliver_us,
                 client_event_p99_us: 0,
