@@ -113,6 +113,10 @@ pub struct Budget {
     pub connect_seconds: f64,
     /// Connections established per second over the connect phase.
     pub connections_per_s: f64,
+    /// The generator's CPU over the traffic phase, in percent of one core
+    /// (user plus system time / traffic time; includes an in-process server).
+    #[serde(default)]
+    pub traffic_cpu_percent: f64,
 }
 
 /// Whether the generator kept its schedule.

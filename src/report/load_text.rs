@@ -167,8 +167,13 @@ fn judgement(out: &mut String, r: &LoadResult) {
     };
     let _ = writeln!(
         out,
-        "generator: {} clients, {:.2} KiB per idle client{server}, {:.0} connections/s, open files {}/{}",
-        b.clients, b.kib_per_idle_client, b.connections_per_s, b.fd_needed, b.fd_limit
+        "generator: {} clients, {:.2} KiB per idle client{server}, {:.0} connections/s, CPU {:.0}% of a core in traffic, open files {}/{}",
+        b.clients,
+        b.kib_per_idle_client,
+        b.connections_per_s,
+        b.traffic_cpu_percent,
+        b.fd_needed,
+        b.fd_limit
     );
     let v = &r.validity;
     let _ = writeln!(

@@ -224,6 +224,7 @@ pub(crate) mod tests {
             includes_in_process_server: false,
             connect_seconds: 0.1,
             connections_per_s: 10.0,
+            traffic_cpu_percent: 50.0,
         };
         let measured = Measured {
             run_id: "r".into(),
