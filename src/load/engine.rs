@@ -92,9 +92,6 @@ pub async fn run(
     finish(&mut p, &opts.interrupt).await;
     let _ = stop_collector.send(true);
     let _ = collector.await;
-    if show {
-        eprintln!();
-    }
     let mut c = std::mem::take(&mut *collected.lock());
     c.absorb(&p.run, Instant::now());
     let measured = Measured {
