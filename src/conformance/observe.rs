@@ -193,8 +193,10 @@ pub(crate) async fn expect_open(
 }
 
 /// The refusal frame of a subscription: a connection-level `pusher:error`
-/// with `code` null or 4009 (spec 4.5), or a `pusher:subscription_error` on
-/// the channel (a reference-server option pusher-js routes to the channel).
+/// with `code` null (the official service), 4009, or a generic 43xx code
+/// other than 4301 (rate limit) and 4302 (watchlist), which mean something
+/// else (spec 4.5, 1.5); or a `pusher:subscription_error` on the channel (a
+/// reference-server option pusher-js routes to the channel).
 fn refusal_problem(e: &Envelope, channel: &str) -> Option<String> {
     let code = e.data_decoded().and_then(|d| d.get("code").cloned());
     match e.event() {
@@ -204,7 +206,15 @@ fn refusal_problem(e: &Envelope, channel: &str) -> Option<String> {
         "pusher:error" => match code {
             None | Some(Value::Null) => None,
             Some(c) if c == json!(4009) => None,
-            Some(c) => Some(format!("code {c} (a subscription refusal has code null)")),
+            Some(c)
+                if c.as_u64()
+                    .is_some_and(|n| (4300..4400).contains(&n) && n != 4301 && n != 4302) =>
+            {
+                None
+            }
+            Some(c) => Some(format!(
+                "code {c} (a subscription refusal has code null, 4009 or a generic 43xx)"
+            )),
         },
         "pusher:subscription_error" if e.channel() != Some(channel) => {
             Some(format!("pusher:subscription_error not on {channel}"))
@@ -264,6 +274,11 @@ mod tests {
             None
         );
         assert!(refusal_problem(&err(json!({"code": 4301, "message": "x"}), None), "c").is_some());
+        assert!(refusal_problem(&err(json!({"code": 4001, "message": "x"}), None), "c").is_some());
+        assert_eq!(
+            refusal_problem(&err(json!({"code": 4300, "message": "x"}), None), "c"),
+            None
+        );
         assert!(refusal_problem(&err(json!({"code": null}), Some("c")), "c").is_some());
         let scoped = Envelope::new("pusher:subscription_error", Some("d"), json!({}));
         assert!(refusal_problem(&scoped, "c").is_some());

@@ -43,24 +43,26 @@ pub(crate) async fn the_catalogue_gives_the_same_verdicts_with_delayed_delivery(
     );
     assert_eq!(got.len(), want.len());
     // The delay was in effect: in rest-api/events/single the event reached
-    // the subscriber at least 150 ms after the publish was answered.
+    // the subscriber at least 150 ms after the publish was sent (the hold
+    // starts when the server queues the event, after it got the request;
+    // the reply may reach the harness later than that under load).
     let single = results
         .iter()
         .find(|r| r.id == "rest-api/events/single")
         .expect("the case ran");
-    let replied = single
+    let sent = single
         .transcript
         .iter()
-        .find(|e| e.channel == Channel::Http && e.direction == Direction::Received)
-        .expect("the publish was answered");
+        .find(|e| e.channel == Channel::Http && e.direction == Direction::Sent)
+        .expect("the publish was sent");
     let delivered = single
         .transcript
         .iter()
         .find(|e| matches!(&e.payload, Payload::Text(t) if t.contains("\"event\":\"ev\"")))
         .expect("the event arrived");
-    let lag = delivered.at.saturating_sub(replied.at);
+    let lag = delivered.at.saturating_sub(sent.at);
     assert!(
-        lag >= std::time::Duration::from_millis(140),
+        lag >= std::time::Duration::from_millis(150),
         "delivery lag {lag:?}"
     );
 }

@@ -257,8 +257,17 @@ async fn limit(ctx: Ctx) -> Outcome {
     extra
         .send_subscribe(&channel, Some(&auth), Some(&data))
         .await?;
-    expect_refused(&ctx, &mut extra, &channel).await?;
-    Ok(())
+    expect_refused(&ctx, &mut extra, &channel)
+        .await
+        .map_err(|f| match f {
+            Failure::Violation { expected, actual } => Failure::violation(
+                format!(
+                    "{expected} (the limit is the profile's limits.max_presence_members = {max}; this case depends on it)"
+                ),
+                actual,
+            ),
+            other => other,
+        })
 }
 
 async fn signin_identity(ctx: Ctx) -> Outcome {
