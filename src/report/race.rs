@@ -2,7 +2,7 @@
 //! (alternating round by round with `--repeat N`, so drift of the machine
 //! hits every target alike), written as one comparison: `race.json` (this
 //! model), the terminal table of medians with ratios, and the HTML page of
-//! [`super::html::race`].
+//! `html::race` ([`super::html::render_race`]).
 //!
 //! Ratios compare each target with the first one given: `2.00x` on a
 //! latency means twice as slow; on throughput, twice as much.

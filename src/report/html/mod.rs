@@ -1,8 +1,8 @@
 //! Self-contained HTML reports: inline CSS and SVG charts (no scripts,
 //! external styles or fonts), readable offline and as a CI artifact.
-//! [`conform`] renders the conformance results and the matrix of several
-//! targets; [`load`] the load results; [`crate::report::chart`] draws the
-//! charts.
+//! `conform` renders the conformance results and the matrix of several
+//! targets, `load` the load results, `race` the load race; `report::chart`
+//! draws the charts.
 
 pub(crate) mod conform;
 pub(crate) mod load;
