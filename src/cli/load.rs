@@ -1,19 +1,19 @@
 //! `pushcheck load`: one scenario against one target, once, `--repeat N`
 //! times, or as one shard of a sharded run; and the report folder it writes.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use super::CliError;
+use super::folder::{write_load, write_repeated};
 use super::target::TargetFlags;
-use super::{CliError, io};
 use crate::interrupt::Interrupt;
 use crate::load::engine::EngineOptions;
-use crate::load::hlog;
 use crate::load::overrides::Override;
 use crate::load::plan::{Plan, Shard};
 use crate::load::repeat::{Repeated, repeat};
 use crate::load::{LoadResult, validate};
-use crate::report::{self, Report};
+use crate::report;
 use crate::status::Status;
 use crate::target::{PREFLIGHT_TIMEOUT, Profile, Target, preflight};
 
@@ -130,7 +130,12 @@ pub(super) async fn load(args: LoadArgs, interrupt: Interrupt) -> Result<Status,
             return Err(CliError::RaceSharded);
         }
         super::conform::preflight_all(&many).await?;
-        return super::race::race(&args, &plan, many, &run_id, interrupt).await;
+        let opts = super::race::RaceOptions {
+            rounds: args.repeat,
+            out: &args.out,
+            quiet: args.quiet,
+        };
+        return super::race::race(opts, &plan, many, &run_id, interrupt).await;
     }
     let (bundled, target) = one_target(&args.target, "load").await?;
     let runs = if args.repeat > 1 {
@@ -184,28 +189,4 @@ async fn run_repeated(
         print!("{}", report::load_text::render(r));
     };
     Ok(repeat(plan, target, opts, n, each).await?)
-}
-
-/// Writes a load report folder: load.json, hdr/, report.html.
-pub(super) fn write_load(
-    dir: &Path,
-    r: &LoadResult,
-    conformance: Option<&Report>,
-) -> Result<(), CliError> {
-    hlog::write_dir(r, dir).map_err(io(dir))?;
-    let html = dir.join("report.html");
-    std::fs::write(&html, report::html::render(Some(r), conformance)).map_err(io(&html))
-}
-
-/// Writes a repeated run's folder: `load.json` holding every run under
-/// `runs`, `report.html`, and each run's own folder `run-<i>/` (load.json,
-/// hdr/, report.html) as a single run writes it.
-pub(super) fn write_repeated(dir: &Path, rep: &Repeated) -> Result<(), CliError> {
-    for (i, r) in rep.runs.iter().enumerate() {
-        write_load(&dir.join(format!("run-{}", i + 1)), r, None)?;
-    }
-    let json = dir.join("load.json");
-    std::fs::write(&json, report::model::to_json(rep)).map_err(io(&json))?;
-    let html = dir.join("report.html");
-    std::fs::write(&html, report::html::render_repeated(rep)).map_err(io(&html))
 }

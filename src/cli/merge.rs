@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::load::write_load;
+use super::folder::write_load;
 use super::{CliError, io};
 use crate::load::{hlog, merge as shards};
 use crate::report;

@@ -10,6 +10,7 @@
 
 mod compare;
 mod conform;
+mod folder;
 mod fuzz_auth;
 mod list;
 mod load;

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use super::load::{LoadArgs, write_repeated};
+use super::folder::write_repeated;
 use super::{CliError, io};
 use crate::interrupt::Interrupt;
 use crate::load::capacity::run_plan;
@@ -19,8 +19,19 @@ use crate::status::Status;
 use crate::target::Target;
 
 /// Runs the race; `targets` holds at least two, already preflighted.
+/// How the race runs: rounds, the report folder, live progress.
+#[derive(Debug, Clone)]
+pub(super) struct RaceOptions<'a> {
+    /// Rounds (`--repeat`).
+    pub(super) rounds: u32,
+    /// The report folder.
+    pub(super) out: &'a Path,
+    /// No live progress.
+    pub(super) quiet: bool,
+}
+
 pub(super) async fn race(
-    args: &LoadArgs,
+    args: RaceOptions<'_>,
     plan: &Plan,
     targets: Vec<Target>,
     run_id: &str,
@@ -30,11 +41,11 @@ pub(super) async fn race(
         "load race: scenario {} against {} targets, {} round(s) ({} clients each)",
         plan.name,
         targets.len(),
-        args.repeat,
+        args.rounds,
         plan.clients()
     );
     let mut runs: Vec<Vec<crate::load::LoadResult>> = vec![Vec::new(); targets.len()];
-    'rounds: for round in 1..=args.repeat {
+    'rounds: for round in 1..=args.rounds {
         for (i, t) in targets.iter().enumerate() {
             let opts = EngineOptions {
                 run_id: format!("{run_id}-{i}-r{round}"),
@@ -42,7 +53,7 @@ pub(super) async fn race(
                 progress: !args.quiet,
                 interrupt: interrupt.clone(),
             };
-            println!("\nround {round} of {}: {}", args.repeat, t.name);
+            println!("\nround {round} of {}: {}", args.rounds, t.name);
             let r = run_plan(plan, t, &opts).await?;
             print!("{}", report::load_text::render(&r));
             runs[i].push(r);
@@ -58,12 +69,12 @@ pub(super) async fn race(
         .map(|(t, r)| Entrant {
             name: t.name.clone(),
             target: t.ws_base.clone(),
-            runs: Repeated::new(r, args.repeat),
+            runs: Repeated::new(r, args.rounds),
         })
         .collect();
-    let race = Race::new(plan.name.clone(), args.repeat, entrants);
+    let race = Race::new(plan.name.clone(), args.rounds, entrants);
     print!("{}", report::race::text(&race));
-    write_race(&args.out, &race)?;
+    write_race(args.out, &race)?;
     println!("report: {}", args.out.join("report.html").display());
     Ok(race.status)
 }

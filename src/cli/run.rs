@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::conform::{preflight_all, run_live};
-use super::load::{OverrideFlags, fresh_run_id, write_load};
+use super::folder::write_load;
+use super::load::{OverrideFlags, fresh_run_id};
 use super::target::TargetFlags;
 use super::{CliError, io};
 use crate::client::WebhookSink;

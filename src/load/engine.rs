@@ -18,7 +18,9 @@ use super::behaviour::{churner, connected, publisher};
 use super::collector::{self, Collected};
 use super::plan::{Behaviour, Plan, StopCondition};
 use super::result::{Budget, LoadResult, Measured};
-use super::state::{self, Phase, Run, SetupError, fds_needed, raise_fd_limit, rss_kib};
+use super::state::{
+    self, Phase, Run, SetupError, cpu_seconds, fds_needed, raise_fd_limit, rss_kib,
+};
 use crate::interrupt::{Interrupt, Request};
 use crate::target::Target;
 
@@ -68,6 +70,7 @@ struct Progress {
     rss_idle: u64,
     connect_elapsed: Duration,
     traffic: Duration,
+    traffic_cpu: f64,
 }
 
 /// Runs `plan` against `target`.
@@ -89,9 +92,6 @@ pub async fn run(
     finish(&mut p, &opts.interrupt).await;
     let _ = stop_collector.send(true);
     let _ = collector.await;
-    if show {
-        eprintln!();
-    }
     let mut c = std::mem::take(&mut *collected.lock());
     c.absorb(&p.run, Instant::now());
     let measured = Measured {
@@ -138,6 +138,7 @@ async fn preflight(
         rss_idle: 0,
         connect_elapsed: Duration::ZERO,
         traffic: Duration::ZERO,
+        traffic_cpu: 0.0,
     })
 }
 
@@ -172,6 +173,7 @@ async fn traffic(p: &mut Progress, opts: &EngineOptions) {
     let run = p.run.clone();
     let plan = &run.plan;
     let start = Instant::now();
+    let cpu_start = cpu_seconds();
     if let StopCondition::Duration(d) = plan.stop {
         let _ = run.stop.deadline.set(start + d);
     }
@@ -210,6 +212,7 @@ async fn traffic(p: &mut Progress, opts: &EngineOptions) {
         () = interrupt.wait_for(Request::Drain) => {}
     }
     p.traffic = start.elapsed();
+    p.traffic_cpu = cpu_seconds() - cpu_start;
 }
 
 /// Stops the senders and waits for what is in flight, unless a second
@@ -269,6 +272,11 @@ fn budget(p: &Progress, c: &Collected, opts: &EngineOptions) -> Budget {
         connect_seconds: secs,
         connections_per_s: if secs > 0.0 {
             connections as f64 / secs
+        } else {
+            0.0
+        },
+        traffic_cpu_percent: if p.traffic > Duration::ZERO {
+            100.0 * p.traffic_cpu / p.traffic.as_secs_f64()
         } else {
             0.0
         },

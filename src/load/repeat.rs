@@ -158,6 +158,7 @@ mod tests {
             includes_in_process_server: false,
             connect_seconds: 0.0,
             connections_per_s: 0.0,
+            traffic_cpu_percent: 0.0,
         };
         let measured = Measured {
             run_id: "r".into(),

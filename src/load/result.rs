@@ -75,6 +75,9 @@ pub struct Sample {
     pub deliveries_per_s: f64,
     /// Errors in the interval.
     pub errors: u64,
+    /// The interval's errors by kind (only kinds that occurred).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub errors_by_kind: BTreeMap<crate::metrics::ErrorKind, u64>,
     /// Delivery p50 in the interval (us).
     pub deliver_p50_us: u64,
     /// Delivery p99 in the interval (us).
@@ -110,6 +113,10 @@ pub struct Budget {
     pub connect_seconds: f64,
     /// Connections established per second over the connect phase.
     pub connections_per_s: f64,
+    /// The generator's CPU over the traffic phase, in percent of one core
+    /// (user plus system time / traffic time; includes an in-process server).
+    #[serde(default)]
+    pub traffic_cpu_percent: f64,
 }
 
 /// Whether the generator kept its schedule.

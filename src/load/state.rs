@@ -194,6 +194,22 @@ pub(crate) fn rss_kib() -> u64 {
         .map_or(0, |pages| pages * 4)
 }
 
+/// CPU time this process has used so far, user plus system, in seconds
+/// (Linux, from /proc/self/stat; 0 elsewhere). The kernel reports it in
+/// USER_HZ ticks, 100 per second on every mainstream Linux build.
+pub(crate) fn cpu_seconds() -> f64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            // Fields after the parenthesised command name, which may hold spaces.
+            let rest = &s[s.rfind(')')? + 2..];
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            let ticks = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+            Some(ticks as f64 / 100.0)
+        })
+        .unwrap_or(0.0)
+}
+
 /// Planned messages per source, for the fan-out tracker's slots.
 fn capacity(plan: &Plan, rate: f64) -> usize {
     let planned = match plan.stop {

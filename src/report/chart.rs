@@ -12,7 +12,7 @@
 
 use std::fmt::Write as _;
 
-use super::html::escape;
+use super::markup::escape;
 
 /// Width of the `viewBox`.
 const W: f64 = 640.0;

@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use super::Report;
-use crate::conformance::Verdict;
+use crate::conformance::{CaseResult, Verdict};
 
 /// Escapes text for XML attributes and content.
 pub fn escape(s: &str) -> String {
@@ -75,65 +75,70 @@ fn suites(out: &mut String, report: &Report, prefix: &str) {
             cases.iter().map(|c| c.duration.as_secs_f64()).sum::<f64>()
         );
         for c in cases {
-            let name = c.id.rsplit('/').next().unwrap_or(&c.id);
-            let _ = write!(
-                *out,
-                "    <testcase classname=\"{}{}\" name=\"{}\" time=\"{:.3}\"",
-                escape(prefix),
-                escape(section),
-                escape(name),
-                c.duration.as_secs_f64()
-            );
-            let body = format!(
-                "expected: {}\nactual: {}",
-                c.expected.as_deref().unwrap_or(""),
-                c.actual.as_deref().unwrap_or("")
-            );
-            match c.verdict {
-                Verdict::Pass => out.push_str("/>\n"),
-                Verdict::Fail => {
-                    let tag = if c.security_failure() {
-                        "SECURITY: "
-                    } else {
-                        ""
-                    };
-                    let _ = write!(
-                        *out,
-                        ">\n      <failure message=\"{}{}\">{}</failure>\n    </testcase>\n",
-                        tag,
-                        escape(&c.requirement),
-                        escape(&body)
-                    );
-                }
-                Verdict::Warn => {
-                    let _ = write!(
-                        *out,
-                        ">\n      <system-out>{}warning (SHOULD): {}</system-out>\n    </testcase>\n",
-                        if c.security_failure() {
-                            "SECURITY: "
-                        } else {
-                            ""
-                        },
-                        escape(&body)
-                    );
-                }
-                Verdict::Error => {
-                    let _ = write!(
-                        *out,
-                        ">\n      <error message=\"{}\"/>\n    </testcase>\n",
-                        escape(c.message.as_deref().unwrap_or(""))
-                    );
-                }
-                Verdict::Skip | Verdict::NotApplicable => {
-                    let _ = write!(
-                        *out,
-                        ">\n      <skipped message=\"{}\"/>\n    </testcase>\n",
-                        escape(c.message.as_deref().unwrap_or(""))
-                    );
-                }
-            }
+            case(out, c, prefix, section);
         }
         out.push_str("  </testsuite>\n");
+    }
+}
+
+/// One `<testcase>` with its `time` and its failure, error, skip or note.
+fn case(out: &mut String, c: &CaseResult, prefix: &str, section: &str) {
+    let name = c.id.rsplit('/').next().unwrap_or(&c.id);
+    let _ = write!(
+        *out,
+        "    <testcase classname=\"{}{}\" name=\"{}\" time=\"{:.3}\"",
+        escape(prefix),
+        escape(section),
+        escape(name),
+        c.duration.as_secs_f64()
+    );
+    let body = format!(
+        "expected: {}\nactual: {}",
+        c.expected.as_deref().unwrap_or(""),
+        c.actual.as_deref().unwrap_or("")
+    );
+    match c.verdict {
+        Verdict::Pass => out.push_str("/>\n"),
+        Verdict::Fail => {
+            let tag = if c.security_failure() {
+                "SECURITY: "
+            } else {
+                ""
+            };
+            let _ = write!(
+                *out,
+                ">\n      <failure message=\"{}{}\">{}</failure>\n    </testcase>\n",
+                tag,
+                escape(&c.requirement),
+                escape(&body)
+            );
+        }
+        Verdict::Warn => {
+            let _ = write!(
+                *out,
+                ">\n      <system-out>{}warning (SHOULD): {}</system-out>\n    </testcase>\n",
+                if c.security_failure() {
+                    "SECURITY: "
+                } else {
+                    ""
+                },
+                escape(&body)
+            );
+        }
+        Verdict::Error => {
+            let _ = write!(
+                *out,
+                ">\n      <error message=\"{}\"/>\n    </testcase>\n",
+                escape(c.message.as_deref().unwrap_or(""))
+            );
+        }
+        Verdict::Skip | Verdict::NotApplicable => {
+            let _ = write!(
+                *out,
+                ">\n      <skipped message=\"{}\"/>\n    </testcase>\n",
+                escape(c.message.as_deref().unwrap_or(""))
+            );
+        }
     }
 }
 

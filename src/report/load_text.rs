@@ -65,8 +65,46 @@ pub fn render(r: &LoadResult) -> String {
         );
     }
     counts(&mut out, r);
+    capacity(&mut out, r);
     judgement(&mut out, r);
     out
+}
+
+/// The capacity steps in order, the knee marked, and the last passing step.
+fn capacity(out: &mut String, r: &LoadResult) {
+    let Some(c) = &r.capacity else {
+        return;
+    };
+    let knee = super::capacity::knee(c);
+    let _ = writeln!(
+        out,
+        "\ncapacity: {} {} stepped; last passing step {}",
+        c.population,
+        c.parameter,
+        c.last_passing
+            .map_or_else(|| "none".to_owned(), |v| format!("{v}"))
+    );
+    for (i, s) in c.steps.iter().enumerate() {
+        let mark = if knee == Some(i) {
+            "  <-- knee: first failing step above the last passing one"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            "  step {:>2} {:>10} {:<11} deliver p99 {:>8} ms lost {:>6}{}{mark}",
+            i + 1,
+            s.value,
+            s.verdict.as_str(),
+            ms(s.deliver_p99_us),
+            s.lost,
+            if s.failed_thresholds.is_empty() {
+                String::new()
+            } else {
+                format!(" failed: {}", s.failed_thresholds.join(", "))
+            }
+        );
+    }
 }
 
 /// Deliveries, counters, attacks and errors by kind.
@@ -129,8 +167,13 @@ fn judgement(out: &mut String, r: &LoadResult) {
     };
     let _ = writeln!(
         out,
-        "generator: {} clients, {:.2} KiB per idle client{server}, {:.0} connections/s, open files {}/{}",
-        b.clients, b.kib_per_idle_client, b.connections_per_s, b.fd_needed, b.fd_limit
+        "generator: {} clients, {:.2} KiB per idle client{server}, {:.0} connections/s, CPU {:.0}% of a core in traffic, open files {}/{}",
+        b.clients,
+        b.kib_per_idle_client,
+        b.connections_per_s,
+        b.traffic_cpu_percent,
+        b.fd_needed,
+        b.fd_limit
     );
     let v = &r.validity;
     let _ = writeln!(
@@ -239,4 +282,44 @@ pub fn render_repeated(rep: &Repeated) -> String {
         rep.verdict, rep.exit_code, rep.repeat
     );
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn capacity_steps_show_the_knee_and_the_last_passing_step() {
+        use crate::load::result::{CapacityOutcome, Step};
+        use crate::status::Status;
+        let step = |value, verdict| Step {
+            value,
+            verdict,
+            failed_thresholds: if verdict == Status::Pass {
+                Vec::new()
+            } else {
+                vec!["lost == 0".into()]
+            },
+            deliver_p99_us: 1500,
+            messages_sent: 10,
+            lost: 0,
+        };
+        let mut r = crate::report::race::tests::run(1000);
+        r.capacity = Some(CapacityOutcome {
+            population: "pub".into(),
+            parameter: "rate".into(),
+            steps: vec![
+                step(100.0, Status::Pass),
+                step(200.0, Status::Fail),
+                step(150.0, Status::Pass),
+            ],
+            last_passing: Some(150.0),
+        });
+        let text = super::render(&r);
+        assert!(text.contains("last passing step 150"), "{text}");
+        let knee: Vec<&str> = text.lines().filter(|l| l.contains("<-- knee")).collect();
+        assert_eq!(knee.len(), 1, "{text}");
+        assert!(knee[0].contains(" 200 "), "{text}");
+        let html = crate::report::html::render(Some(&r), None);
+        assert!(html.contains(r#"<tr class="knee">"#));
+        assert!(html.contains(r#"id="capacity-last-passing">Last passing step: <b>150</b>"#));
+    }
 }

@@ -12,6 +12,7 @@ pub mod json;
 pub mod junit;
 pub mod load_text;
 pub mod markdown;
+mod markup;
 pub mod model;
 pub mod race;
 pub mod text;

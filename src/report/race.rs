@@ -2,7 +2,7 @@
 //! (alternating round by round with `--repeat N`, so drift of the machine
 //! hits every target alike), written as one comparison: `race.json` (this
 //! model), the terminal table of medians with ratios, and the HTML page of
-//! [`super::html::race`].
+//! `html::race` ([`super::html::render_race`]).
 //!
 //! Ratios compare each target with the first one given: `2.00x` on a
 //! latency means twice as slow; on throughput, twice as much.
@@ -205,6 +205,7 @@ pub(crate) mod tests {
                 messages_per_s: 10.0,
                 deliveries_per_s: 10.0,
                 errors: 0,
+                errors_by_kind: Default::default(),
                 deliver_p50_us: deliver_us,
                 deliver_p99_us: deliver_us,
                 client_event_p99_us: 0,
@@ -223,6 +224,7 @@ pub(crate) mod tests {
             includes_in_process_server: false,
             connect_seconds: 0.1,
             connections_per_s: 10.0,
+            traffic_cpu_percent: 50.0,
         };
         let measured = Measured {
             run_id: "r".into(),
@@ -237,7 +239,7 @@ pub(crate) mod tests {
         LoadResult::build(&plan, &target, measured)
     }
 
-    fn race() -> Race {
+    pub(crate) fn race() -> Race {
         let entrant = |name: &str, us: u64| Entrant {
             name: name.into(),
             target: format!("ws://{name}:1"),
@@ -263,17 +265,5 @@ pub(crate) mod tests {
         );
         let text = text(&race);
         assert!(text.contains("(2.00x)"), "{text}");
-    }
-
-    #[test]
-    fn the_race_page_overlays_one_curve_per_target_in_well_drawn_charts() {
-        let page = crate::report::html::render_race(&race());
-        let charts = crate::report::chart::tests::check_page_charts(&page);
-        assert!(charts >= 3, "{charts} charts");
-        assert!(page.contains(r#"id="race-medians""#));
-        assert!(page.contains(r#"<a href="b/report.html">"#));
-        let spectrum = &page[page.find("deliver latency by percentile").expect("drawn")..];
-        let spectrum = &spectrum[..spectrum.find("</svg>").expect("closed")];
-        assert_eq!(spectrum.matches(r#"<g class="legend">"#).count(), 2);
     }
 }

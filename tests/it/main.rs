@@ -6,6 +6,7 @@ mod fuzz;
 mod gate;
 mod load;
 mod reference;
+mod reports;
 mod rules;
 mod rules_process;
 mod signing_props;

@@ -287,13 +287,14 @@ fn health(out: &mut String, r: &LoadResult) {
     let b = &r.budget;
     let _ = write!(
         out,
-        r#"<h3>Generator health</h3><table id="generator"><tr><th class="l">clients</th><th>sockets</th><th>RSS before (MiB)</th><th>RSS idle (MiB)</th><th>KiB per idle client</th><th>connections/s</th><th>schedule lag p99 (ms)</th><th>bound (ms)</th><th>valid</th></tr><tr><td class="l">{}</td><td>{}</td><td>{:.1}</td><td>{:.1}</td><td>{:.2}</td><td>{:.0}</td><td>{:.2}</td><td>{:.2}</td><td class="{}">{}</td></tr></table>{}"#,
+        r#"<h3>Generator health</h3><table id="generator"><tr><th class="l">clients</th><th>sockets</th><th>RSS before (MiB)</th><th>RSS idle (MiB)</th><th>KiB per idle client</th><th>connections/s</th><th>CPU in traffic (% of a core)</th><th>schedule lag p99 (ms)</th><th>bound (ms)</th><th>valid</th></tr><tr><td class="l">{}</td><td>{}</td><td>{:.1}</td><td>{:.1}</td><td>{:.2}</td><td>{:.0}</td><td>{:.0}</td><td>{:.2}</td><td>{:.2}</td><td class="{}">{}</td></tr></table>{}"#,
         b.clients,
         b.sockets,
         b.rss_before_kib as f64 / 1024.0,
         b.rss_idle_kib as f64 / 1024.0,
         b.kib_per_idle_client,
         b.connections_per_s,
+        b.traffic_cpu_percent,
         r.validity.schedule_lag_p99_us as f64 / 1000.0,
         r.validity.bound_us as f64 / 1000.0,
         if r.validity.valid { "pass" } else { "fail" },
@@ -347,13 +348,34 @@ fn charts(out: &mut String, r: &LoadResult) {
         x_ticks: Vec::new(),
     };
     chart_or_note(out, p99.svg(), "p99 latency");
+    let mut kinds: Vec<crate::metrics::ErrorKind> = r
+        .series
+        .iter()
+        .flat_map(|s| s.errors_by_kind.keys().copied())
+        .collect();
+    kinds.sort();
+    kinds.dedup();
+    // One line per kind that occurred; with none, the total (a line at zero
+    // is a measurement: no errors, not missing data).
+    let series = if kinds.is_empty() {
+        vec![over_time(r, "errors (all kinds)", |s| {
+            Some(s.errors as f64)
+        })]
+    } else {
+        kinds
+            .iter()
+            .map(|k| {
+                over_time(r, k.as_str(), |s| {
+                    Some(s.errors_by_kind.get(k).copied().unwrap_or(0) as f64)
+                })
+            })
+            .collect()
+    };
     let errors = Chart {
-        title: "errors per interval".into(),
+        title: "errors per interval, by kind".into(),
         x_label: "time since start (s)".into(),
         y_label: "errors".into(),
-        series: vec![over_time(r, "errors (all kinds)", |s| {
-            Some(s.errors as f64)
-        })],
+        series,
         x_ticks: Vec::new(),
     };
     chart_or_note(out, errors.svg(), "errors");
@@ -414,6 +436,7 @@ mod tests {
             messages_per_s: deliveries_per_s,
             deliveries_per_s,
             errors: 0,
+            errors_by_kind: Default::default(),
             deliver_p50_us: 0,
             deliver_p99_us: 0,
             client_event_p99_us: 0,
@@ -457,6 +480,25 @@ mod tests {
         );
         let top = crate::report::chart::tests::check_chart(p99, Some(3.0));
         assert_eq!(top.last(), Some(&3.0));
+    }
+
+    #[test]
+    fn errors_are_drawn_per_kind_over_time() {
+        use crate::metrics::ErrorKind;
+        let mut r = crate::report::race::tests::run(3000);
+        r.series[0].errors_by_kind = [(ErrorKind::Refused, 2)].into();
+        r.series[1].errors_by_kind = [(ErrorKind::Handshake, 1), (ErrorKind::Refused, 4)].into();
+        let page = crate::report::html::render(Some(&r), None);
+        crate::report::chart::tests::check_page_charts(&page);
+        let at = page
+            .find(r#"aria-label="errors per interval, by kind""#)
+            .expect("drawn");
+        let svg = &page[at..at + page[at..].find("</svg>").expect("closed")];
+        assert!(
+            svg.contains(">handshake<") && svg.contains(">refused<"),
+            "{svg}"
+        );
+        assert_eq!(svg.matches(r#"<g class="legend">"#).count(), 2);
     }
 
     #[test]

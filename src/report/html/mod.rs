@@ -1,8 +1,8 @@
 //! Self-contained HTML reports: inline CSS and SVG charts (no scripts,
 //! external styles or fonts), readable offline and as a CI artifact.
-//! [`conform`] renders the conformance results and the matrix of several
-//! targets; [`load`] the load results; [`crate::report::chart`] draws the
-//! charts.
+//! `conform` renders the conformance results and the matrix of several
+//! targets, `load` the load results, `race` the load race; `report::chart`
+//! draws the charts.
 
 pub(crate) mod conform;
 pub(crate) mod load;
@@ -14,21 +14,7 @@ use super::Report;
 use crate::load::LoadResult;
 use crate::load::repeat::Repeated;
 
-/// Escapes text for HTML element content and attribute values.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use super::markup::escape;
 
 /// The page's CSS: verdict colours (`v-*`), badges, tables, charts that
 /// scale to their column.
@@ -113,14 +99,6 @@ pub fn render_conformance(reports: &[Report]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn escape_covers_markup_characters() {
-        assert_eq!(
-            escape(r#"<a href="x">&'"#),
-            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
-        );
-    }
 
     #[test]
     fn pages_are_self_contained() {

@@ -145,3 +145,18 @@ pub(crate) fn section(out: &mut String, race: &Race) {
     );
     out.push_str("</div>");
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_race_page_overlays_one_curve_per_target_in_well_drawn_charts() {
+        let page = super::super::render_race(&crate::report::race::tests::race());
+        let charts = crate::report::chart::tests::check_page_charts(&page);
+        assert!(charts >= 3, "{charts} charts");
+        assert!(page.contains(r#"id="race-medians""#));
+        assert!(page.contains(r#"<a href="b/report.html">"#));
+        let spectrum = &page[page.find("deliver latency by percentile").expect("drawn")..];
+        let spectrum = &spectrum[..spectrum.find("</svg>").expect("closed")];
+        assert_eq!(spectrum.matches(r#"<g class="legend">"#).count(), 2);
+    }
+}
