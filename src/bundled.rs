@@ -2,6 +2,8 @@
 //! 127.0.0.1:0, configured so every case applies, plus a second server with
 //! shortened timeouts for the slow cases.
 
+pub mod cluster;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 

@@ -31,6 +31,13 @@ pub struct ConformArgs {
     /// (format: `pushcheck::target`, "Target list"); adds to `--target`.
     #[arg(long)]
     pub target_config: Option<String>,
+    /// Run against N bundled reference-server nodes (N >= 2) sharing one
+    /// Redis: `--redis`, or a redis-server from PATH started for the run.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(2..), conflicts_with_all = ["target", "target_config"])]
+    pub cluster: Option<u16>,
+    /// Redis of the `--cluster` nodes (`redis://HOST:PORT`) instead of starting one.
+    #[arg(long, value_name = "URL", requires = "cluster")]
+    pub redis: Option<String>,
     /// Capability profile TOML (see `pushcheck::target`).
     #[arg(long)]
     pub profile: Option<String>,
@@ -137,6 +144,28 @@ fn known_deviations(path: Option<&str>) -> Result<BTreeSet<String>, CliError> {
     Ok(known)
 }
 
+/// The servers `conform` starts itself, held only so they run until the
+/// run ends (dropping them stops them).
+type Running = Box<dyn std::any::Any + Send>;
+
+/// Starts the bundled server, or the bundled cluster with `--cluster N`.
+async fn start_bundled(
+    args: &ConformArgs,
+    sink: std::net::SocketAddr,
+) -> Result<(Running, Target), CliError> {
+    let Some(n) = args.cluster else {
+        let b = crate::bundled::start_default(sink)
+            .await
+            .map_err(CliError::Bundled)?;
+        let target = b.target.clone();
+        return Ok((Box::new(b), target));
+    };
+    let c =
+        crate::bundled::cluster::start(n.into(), args.redis.as_deref(), sink, |_, _| {}).await?;
+    let target = c.target.clone();
+    Ok((Box::new(c), target))
+}
+
 /// Proves every target reachable and accepting its credentials.
 pub(super) async fn preflight_all(targets: &[Target]) -> Result<(), CliError> {
     for t in targets {
@@ -165,11 +194,9 @@ pub(super) async fn conform(args: ConformArgs, interrupt: Interrupt) -> Result<S
     let mut list = targets(&args, &profile)?;
     let bundled = if list.is_empty() {
         let sink = sink_for(&profile).await?;
-        let b = crate::bundled::start_default(sink.local_addr())
-            .await
-            .map_err(CliError::Bundled)?;
-        list.push(b.target.clone());
-        Some((b, sink))
+        let (running, target) = start_bundled(&args, sink.local_addr()).await?;
+        list.push(target);
+        Some((running, sink))
     } else {
         None
     };

@@ -114,6 +114,9 @@ pub enum CliError {
     /// The bundled reference server could not start.
     #[error("cannot start the bundled reference server")]
     Bundled(#[source] std::io::Error),
+    /// The bundled cluster (`--cluster N`) could not start.
+    #[error(transparent)]
+    Cluster(#[from] crate::bundled::cluster::ClusterError),
     /// A file or folder could not be read or written.
     #[error("cannot access {}", path.display())]
     Io {

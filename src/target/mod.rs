@@ -27,6 +27,15 @@
 //! client_event_rate = 10      # per connection per second (spec 6.2)
 //! max_event_payload_bytes = 10240  # bytes of one event's data (spec 2.3)
 //!
+//! # The nodes of a clustered target (the cluster/ cases need two or more);
+//! # without any, the target is one node at its own address.
+//! [[nodes]]
+//! url = "ws://127.0.0.1:6001"
+//! rest_url = "http://127.0.0.1:6001"
+//! [[nodes]]
+//! url = "ws://127.0.0.1:6002"
+//! rest_url = "http://127.0.0.1:6002"
+//!
 //! # Further apps on the same server, for the cases that need them.
 //! [apps.other]                # another enabled app (cross-app key cases)
 //! id = "other-id"
@@ -176,6 +185,17 @@ pub struct WebhookConfig {
     pub sink: SocketAddr,
 }
 
+/// One node of a clustered target (`[[nodes]]`): where its clients connect
+/// and where its HTTP API answers.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Node {
+    /// WebSocket base, `ws://host:port`.
+    pub url: String,
+    /// REST base, `http://host:port`.
+    pub rest_url: String,
+}
+
 /// A capability profile (module docs give the format).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -194,6 +214,9 @@ pub struct Profile {
     /// gives the default when absent.
     #[serde(default, deserialize_with = "duration_text")]
     pub settle: Option<Duration>,
+    /// The nodes of a clustered target; empty for a single node
+    /// ([`Target::nodes`] then gives the target's own address).
+    pub nodes: Vec<Node>,
 }
 
 /// Settle time when the profile gives none: enough for a single node's
@@ -469,6 +492,32 @@ impl Target {
         } else {
             self.ws_base.clone()
         }
+    }
+
+    /// The target's nodes: the profile's list, or the target itself as its one node.
+    pub fn nodes(&self) -> Vec<Node> {
+        if self.profile.nodes.is_empty() {
+            vec![Node {
+                url: self.ws_base.clone(),
+                rest_url: self.rest_base.clone(),
+            }]
+        } else {
+            self.profile.nodes.clone()
+        }
+    }
+
+    /// This target with node `node`'s addresses (same credentials and profile).
+    pub fn on_node(&self, node: &Node) -> Result<Target, TargetError> {
+        let mut t = Target::new(
+            &self.name,
+            &node.url,
+            Some(&node.rest_url),
+            self.credentials.clone(),
+            self.profile.clone(),
+        )?;
+        t.tls = self.tls.clone();
+        t.bundled = self.bundled;
+        Ok(t)
     }
 
     /// The connection URL for an app key: `/app/{key}?protocol=7` plus `extra` query.

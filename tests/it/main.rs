@@ -1,6 +1,7 @@
 //! Integration tests of the harness: one binary (STYLE 2.8).
 
 mod catalogue;
+mod cluster;
 mod faults;
 mod fuzz;
 mod gate;
