@@ -233,7 +233,7 @@ pub(crate) async fn expect_refused(
     let succeeded = |e: &Envelope| {
         e.event() == "pusher_internal:subscription_succeeded" && e.channel() == Some(channel)
     };
-    let refusal = format!("subscription to {channel} refused with pusher:error code null");
+    let refusal = format!("subscription to {channel} refused with a pusher:error");
     let e = c
         .expect_frame(&refusal, |e| {
             succeeded(e) || e.event() == "pusher:error" || e.event() == "pusher:subscription_error"

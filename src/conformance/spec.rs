@@ -321,7 +321,7 @@ pub const SECTIONS: &[Section] = &[
         title: "Failure",
         rules: &[
             rule!(
-                "Bad or missing auth is refused with pusher:error code null.",
+                "Bad or missing auth is refused with a pusher:error (any code) and grants nothing.",
                 [
                     "protocol/subscriptions/private-missing-auth",
                     "protocol/subscriptions/private-wrong-key",
