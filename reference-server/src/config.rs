@@ -293,7 +293,9 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     /// The TOML is malformed or a field has the wrong type or name.
-    #[error("invalid config: {0}")]
+    // The TOML error is the source, printed by whoever walks the chain;
+    // repeating it here printed it twice.
+    #[error("invalid config")]
     Parse(#[from] toml::de::Error),
     /// A field parsed but its value is not allowed.
     #[error("invalid config: {field}: {reason}")]

@@ -7,25 +7,32 @@ use crate::interrupt::{Interrupt, Request};
 /// Installs the handlers; the returned interrupt fires on the signals.
 pub(super) fn install() -> Interrupt {
     let (trigger, interrupt) = Interrupt::channel();
+    // The listeners are created once, before the first signal, and kept:
+    // a listener made anew after each signal would miss a second signal
+    // that arrives before it exists (a quick second Ctrl-C).
+    #[cfg(unix)]
+    let (mut int, mut term) = {
+        use tokio::signal::unix::{SignalKind, signal};
+        (
+            signal(SignalKind::interrupt()).ok(),
+            signal(SignalKind::terminate()).ok(),
+        )
+    };
     tokio::spawn(async move {
-        #[cfg(unix)]
-        let mut term =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
         loop {
             #[cfg(unix)]
-            let terminated = async {
-                match term.as_mut() {
-                    Some(t) => {
-                        t.recv().await;
-                    }
-                    None => std::future::pending::<()>().await,
+            {
+                let got = tokio::select! {
+                    r = recv(int.as_mut()) => r,
+                    r = recv(term.as_mut()) => r,
+                };
+                if got.is_none() {
+                    return;
                 }
-            };
+            }
             #[cfg(not(unix))]
-            let terminated = std::future::pending::<()>();
-            tokio::select! {
-                r = tokio::signal::ctrl_c() => if r.is_err() { return },
-                () = terminated => {}
+            if tokio::signal::ctrl_c().await.is_err() {
+                return;
             }
             match trigger.escalate() {
                 Request::Drain => eprintln!(
@@ -38,4 +45,13 @@ pub(super) fn install() -> Interrupt {
         }
     });
     interrupt
+}
+
+/// The next signal of a listener; never, when it could not be installed.
+#[cfg(unix)]
+async fn recv(s: Option<&mut tokio::signal::unix::Signal>) -> Option<()> {
+    match s {
+        Some(s) => s.recv().await,
+        None => std::future::pending().await,
+    }
 }

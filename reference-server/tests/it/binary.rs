@@ -65,6 +65,11 @@ fn bad_config_is_refused_naming_the_field() {
             "{name}: error does not name {field}: {stderr}"
         );
         assert!(out.stdout.is_empty(), "{name}: the server must not start");
+        // See: issue 8, rule 9: each error is printed once.
+        assert!(
+            stderr.matches("TOML parse error").count() <= 1,
+            "{name}: printed twice: {stderr}"
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
