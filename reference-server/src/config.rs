@@ -483,7 +483,12 @@ mod tests {
         let err =
             Config::from_toml_str("[[apps]]\nid='1'\nkey='k'\nsecret='s'\nclient_event=true\n")
                 .expect_err("typo must be refused");
-        assert!(err.to_string().contains("client_event"), "{err}");
+        // The TOML error is the source, not repeated in the message.
+        let chain: Vec<String> =
+            std::iter::successors(Some(&err as &dyn std::error::Error), |e| e.source())
+                .map(ToString::to_string)
+                .collect();
+        assert!(chain.join(": ").contains("client_event"), "{chain:?}");
     }
 
     #[test]
