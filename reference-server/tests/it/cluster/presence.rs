@@ -280,7 +280,7 @@ async fn subscription_count_above_100_is_throttled_on_every_node() {
     );
     // The newest count comes when the 5 s throttle passes (spec 7.5). Each
     // read waits at most 5 s, too close to the throttle, so poll with the
-    // ping barrier (the pause only paces the polling).
+    // ping barrier. why a sleep: the pause only paces the polling.
     let poll = async {
         loop {
             let frames = observer.barrier().await;

@@ -80,6 +80,8 @@ impl RedisServer {
         let deadline = Instant::now() + READY;
         while TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
             assert!(Instant::now() < deadline, "redis-server did not stop");
+            // why: the server stops in another process; its port refusing
+            // connections is the only event there is to wait on.
             std::thread::sleep(Duration::from_millis(10));
         }
     }
@@ -95,8 +97,8 @@ impl RedisServer {
                 "redis-server on port {} did not answer PING within {READY:?}",
                 self.port
             );
-            // The server is starting in another process: there is no event to
-            // wait on but its port answering.
+            // why: the server is starting in another process; there is no
+            // event to wait on but its port answering.
             std::thread::sleep(Duration::from_millis(10));
         }
     }
