@@ -3,6 +3,7 @@
 use serde_json::{Value, json};
 
 use super::{Path, case, expect_no_event, expect_none, expect_refused, member};
+use crate::client::ProtocolClient;
 use crate::conformance::{Case, Ctx, Doc, Failure, Outcome, SpecRef};
 use crate::wire::{ChannelKind, Envelope};
 
@@ -178,19 +179,7 @@ async fn disconnect_removes(ctx: Ctx) -> Outcome {
     let mut b = ctx.connect().await?;
     b.subscribe_presence(&channel, &member("b")).await?;
     b.close().await;
-    let removed = a
-        .expect_event(&channel, "pusher_internal:member_removed")
-        .await?;
-    match removed
-        .data_decoded()
-        .and_then(|d| d.get("user_id").cloned())
-    {
-        Some(id) if id == json!("b") => Ok(()),
-        _ => Err(Failure::violation(
-            "member_removed with user_id \"b\"",
-            removed.encode(),
-        )),
-    }
+    expect_removed(&mut a, &channel, "b").await
 }
 
 async fn unsubscribe_removes(ctx: Ctx) -> Outcome {
@@ -202,19 +191,7 @@ async fn unsubscribe_removes(ctx: Ctx) -> Outcome {
     a.expect_event(&channel, "pusher_internal:member_added")
         .await?;
     b.unsubscribe(&channel).await?;
-    let removed = a
-        .expect_event(&channel, "pusher_internal:member_removed")
-        .await?;
-    match removed
-        .data_decoded()
-        .and_then(|d| d.get("user_id").cloned())
-    {
-        Some(id) if id == json!("b") => Ok(()),
-        _ => Err(Failure::violation(
-            "member_removed with user_id \"b\"",
-            removed.encode(),
-        )),
-    }
+    expect_removed(&mut a, &channel, "b").await
 }
 
 async fn numeric_user_id(ctx: Ctx) -> Outcome {
@@ -302,4 +279,21 @@ async fn subscription_count_excluded(ctx: Ctx) -> Outcome {
     a.expect_event(&channel, "pusher_internal:member_added")
         .await?;
     expect_no_event(&ctx, &mut a, &channel, "pusher_internal:subscription_count").await
+}
+
+/// Expects `member_removed` on `channel` naming `user_id` (spec 7.2).
+async fn expect_removed(c: &mut ProtocolClient, channel: &str, user_id: &str) -> Outcome {
+    let removed = c
+        .expect_event(channel, "pusher_internal:member_removed")
+        .await?;
+    match removed
+        .data_decoded()
+        .and_then(|d| d.get("user_id").cloned())
+    {
+        Some(id) if id == json!(user_id) => Ok(()),
+        _ => Err(Failure::violation(
+            format!("member_removed with user_id {user_id:?}"),
+            removed.encode(),
+        )),
+    }
 }

@@ -290,7 +290,7 @@ async fn subscription_count_above_100_is_throttled_on_every_node() {
             {
                 return count;
             }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await; // why: see above
         }
     };
     let held = tokio::time::timeout(std::time::Duration::from_secs(10), poll)

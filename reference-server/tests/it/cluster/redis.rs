@@ -82,7 +82,7 @@ impl RedisServer {
             assert!(Instant::now() < deadline, "redis-server did not stop");
             // why: the server stops in another process; its port refusing
             // connections is the only event there is to wait on.
-            std::thread::sleep(Duration::from_millis(10));
+            std::thread::sleep(Duration::from_millis(10)); // why: see above
         }
     }
 
@@ -99,7 +99,7 @@ impl RedisServer {
             );
             // why: the server is starting in another process; there is no
             // event to wait on but its port answering.
-            std::thread::sleep(Duration::from_millis(10));
+            std::thread::sleep(Duration::from_millis(10)); // why: see above
         }
     }
 
