@@ -6,6 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::CliError;
 use super::folder::{write_load, write_repeated};
+use super::summaries::{SummaryFlags, run_labels};
 use super::target::TargetFlags;
 use crate::interrupt::Interrupt;
 use crate::load::engine::EngineOptions;
@@ -31,6 +32,9 @@ pub struct LoadArgs {
     /// Report folder: load.json, report.html, hdr/*.hlog.
     #[arg(long, default_value = "pushcheck-report")]
     pub out: PathBuf,
+    /// JUnit XML and Markdown summaries.
+    #[command(flatten)]
+    pub summaries: SummaryFlags,
     /// Run shard `i` of `N` (0-based) of the plan.
     #[arg(long)]
     pub shard: Option<String>,
@@ -134,6 +138,7 @@ pub(super) async fn load(args: LoadArgs, interrupt: Interrupt) -> Result<Status,
             rounds: args.repeat,
             out: &args.out,
             quiet: args.quiet,
+            summaries: &args.summaries,
         };
         return super::race::race(opts, &plan, many, &run_id, interrupt).await;
     }
@@ -162,12 +167,20 @@ pub(super) async fn load(args: LoadArgs, interrupt: Interrupt) -> Result<Status,
     if runs.len() == 1 && args.repeat == 1 {
         let r = runs.pop().expect("one run");
         write_load(&args.out, &r, None)?;
+        args.summaries.write(
+            || report::junit::render_load(&[(String::new(), &r)]),
+            || report::load_markdown::render(&r),
+        )?;
         println!("report: {}", args.out.join("report.html").display());
         return Ok(r.verdict);
     }
     let rep = Repeated::new(runs, args.repeat);
     print!("{}", report::load_text::render_repeated(&rep));
     write_repeated(&args.out, &rep)?;
+    args.summaries.write(
+        || report::junit::render_load(&run_labels(&rep, "")),
+        || report::load_markdown::render_repeated(&rep),
+    )?;
     println!(
         "report: {} (every run in {}/run-*/)",
         args.out.join("report.html").display(),

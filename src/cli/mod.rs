@@ -20,6 +20,7 @@ mod preset;
 mod race;
 mod run;
 mod signals;
+mod summaries;
 mod target;
 mod term;
 

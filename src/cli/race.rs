@@ -28,6 +28,8 @@ pub(super) struct RaceOptions<'a> {
     pub(super) out: &'a Path,
     /// No live progress.
     pub(super) quiet: bool,
+    /// `--junit` and `--markdown`.
+    pub(super) summaries: &'a super::summaries::SummaryFlags,
 }
 
 pub(super) async fn race(
@@ -75,6 +77,20 @@ pub(super) async fn race(
     let race = Race::new(plan.name.clone(), args.rounds, entrants);
     print!("{}", report::race::text(&race));
     write_race(args.out, &race)?;
+    args.summaries.write(
+        || {
+            let labelled: Vec<_> = race
+                .entrants
+                .iter()
+                .flat_map(|e| match e.runs.runs.as_slice() {
+                    [one] => vec![(format!("{}:", e.name), one)],
+                    _ => super::summaries::run_labels(&e.runs, &format!("{}:", e.name)),
+                })
+                .collect();
+            report::junit::render_load(&labelled)
+        },
+        || report::load_markdown::render_race(&race),
+    )?;
     println!("report: {}", args.out.join("report.html").display());
     Ok(race.status)
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 use super::conform::{preflight_all, run_live};
 use super::folder::write_load;
 use super::load::{OverrideFlags, fresh_run_id};
+use super::summaries::SummaryFlags;
 use super::target::TargetFlags;
 use super::{CliError, io};
 use crate::client::WebhookSink;
@@ -35,6 +36,9 @@ pub struct RunArgs {
     /// Report folder.
     #[arg(long, default_value = "pushcheck-report")]
     pub out: PathBuf,
+    /// JUnit XML and Markdown summaries of both parts.
+    #[command(flatten)]
+    pub summaries: SummaryFlags,
     /// Scenario to run after the catalogue (default: the built-in scenarios/smoke.toml).
     #[arg(long)]
     pub scenario: Option<PathBuf>,
@@ -104,6 +108,10 @@ pub(super) async fn run(args: RunArgs, interrupt: Interrupt) -> Result<Status, C
     let doc = model::run(&conf, &r);
     let path = args.out.join("report.json");
     std::fs::write(&path, model::to_json(&doc)).map_err(io(&path))?;
+    args.summaries.write(
+        || report::junit::render_run(&conf, &r),
+        || report::load_markdown::render_run(&conf, &r),
+    )?;
     println!(
         "report folder: {} (report.html, report.json, conformance.json, load.json, hdr/)",
         args.out.display()

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use crate::load::LoadResult;
 use crate::load::repeat::Repeated;
-use crate::load::result::{ThresholdResult, ThresholdVerdict};
+use crate::load::result::ThresholdVerdict;
 use crate::metrics::Metric;
 use crate::metrics::spread_percent;
 
@@ -13,15 +13,7 @@ fn ms(us: u64) -> String {
     format!("{:.2}", us as f64 / 1000.0)
 }
 
-/// A threshold's observed value in the rule's own unit: `12.35 ms`, `0`,
-/// `no data`.
-pub fn observed(th: &ThresholdResult) -> String {
-    match th.observed {
-        None => "no data".into(),
-        Some(v) if th.unit.is_empty() => format!("{v}"),
-        Some(v) => format!("{v:.2} {}", th.unit),
-    }
-}
+pub use super::load_checks::observed;
 
 /// Renders the summary.
 pub fn render(r: &LoadResult) -> String {
@@ -155,6 +147,45 @@ fn counts(out: &mut String, r: &LoadResult) {
     for (k, n) in &t.errors {
         let _ = writeln!(out, "error {:<24} {n}", k.as_str());
     }
+    error_timelines(out, r);
+}
+
+/// How many intervals of one error kind the terminal lists before `...`.
+const SHOWN_INTERVALS: usize = 12;
+
+/// When there were errors: each kind's counts per interval, so a burst at
+/// connect time reads apart from a steady trickle.
+fn error_timelines(out: &mut String, r: &LoadResult) {
+    let timelines = super::load_checks::error_timelines(r);
+    if timelines.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "errors over time (end of interval in s: count, intervals without errors left out):"
+    );
+    for t in timelines {
+        let mut times: Vec<String> = t
+            .intervals
+            .iter()
+            .take(SHOWN_INTERVALS)
+            .map(|(s, n)| format!("{s:.0}s: {n}"))
+            .collect();
+        if t.intervals.len() > SHOWN_INTERVALS {
+            times.push(format!(
+                "... {} more intervals",
+                t.intervals.len() - SHOWN_INTERVALS
+            ));
+        }
+        let in_series: u64 = t.intervals.iter().map(|(_, n)| n).sum();
+        if in_series < t.total {
+            times.push(format!(
+                "{} outside the sampled intervals",
+                t.total - in_series
+            ));
+        }
+        let _ = writeln!(out, "  {:<24} {}", t.kind.as_str(), times.join(", "));
+    }
 }
 
 /// The generator's budget, validity, thresholds, evidence and the verdict.
@@ -167,8 +198,10 @@ fn judgement(out: &mut String, r: &LoadResult) {
     };
     let _ = writeln!(
         out,
-        "generator: {} clients, {:.2} KiB per idle client{server}, {:.0} connections/s, CPU {:.0}% of a core in traffic, open files {}/{}",
+        "generator: {} clients, RSS {:.1} MiB before connecting, {:.1} MiB idle ({:.2} KiB per idle client){server}, {:.0} connections/s, CPU {:.0}% of a core in traffic, open files {}/{}",
         b.clients,
+        b.rss_before_kib as f64 / 1024.0,
+        b.rss_idle_kib as f64 / 1024.0,
         b.kib_per_idle_client,
         b.connections_per_s,
         b.traffic_cpu_percent,
@@ -318,8 +351,29 @@ mod tests {
         let knee: Vec<&str> = text.lines().filter(|l| l.contains("<-- knee")).collect();
         assert_eq!(knee.len(), 1, "{text}");
         assert!(knee[0].contains(" 200 "), "{text}");
+        assert!(text.contains("MiB idle"), "the generator's RSS: {text}");
         let html = crate::report::html::render(Some(&r), None);
         assert!(html.contains(r#"<tr class="knee">"#));
         assert!(html.contains(r#"id="capacity-last-passing">Last passing step: <b>150</b>"#));
+    }
+
+    #[test]
+    fn errors_are_listed_per_kind_over_time_only_when_there_were_some() {
+        use crate::metrics::ErrorKind;
+        let mut r = crate::report::race::tests::run(1000);
+        assert!(!super::render(&r).contains("errors over time"));
+        r.tally.errors.insert(ErrorKind::Handshake, 4);
+        r.series[0].errors_by_kind = [(ErrorKind::Handshake, 1)].into();
+        r.series[1].errors_by_kind = [(ErrorKind::Handshake, 2)].into();
+        r.evaluate();
+        let text = super::render(&r);
+        let line = text
+            .lines()
+            .find(|l| l.trim_start().starts_with("handshake "))
+            .expect("the kind's timeline");
+        assert!(
+            line.ends_with("1s: 1, 2s: 2, 1 outside the sampled intervals"),
+            "{text}"
+        );
     }
 }

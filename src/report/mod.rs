@@ -10,6 +10,8 @@ pub(crate) mod chart;
 pub mod html;
 pub mod json;
 pub mod junit;
+pub mod load_checks;
+pub mod load_markdown;
 pub mod load_text;
 pub mod markdown;
 mod markup;
