@@ -175,7 +175,7 @@ pub(super) async fn load(args: LoadArgs, interrupt: Interrupt) -> Result<Status,
         return Ok(r.verdict);
     }
     let rep = Repeated::new(runs, args.repeat);
-    print!("{}", report::load_text::render_repeated(&rep));
+    super::term::print_load(&report::load_text::render_repeated(&rep));
     write_repeated(&args.out, &rep)?;
     args.summaries.write(
         || report::junit::render_load(&run_labels(&rep, "")),
@@ -199,7 +199,7 @@ async fn run_repeated(
         if n > 1 {
             println!("\nrun {i} of {n}");
         }
-        print!("{}", report::load_text::render(r));
+        super::term::print_load(&report::load_text::render(r));
     };
     Ok(repeat(plan, target, opts, n, each).await?)
 }

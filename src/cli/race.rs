@@ -57,7 +57,7 @@ pub(super) async fn race(
             };
             println!("\nround {round} of {}: {}", args.rounds, t.name);
             let r = run_plan(plan, t, &opts).await?;
-            print!("{}", report::load_text::render(&r));
+            super::term::print_load(&report::load_text::render(&r));
             runs[i].push(r);
             if interrupt.is_set() {
                 break 'rounds;

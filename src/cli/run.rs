@@ -100,7 +100,7 @@ pub(super) async fn run(args: RunArgs, interrupt: Interrupt) -> Result<Status, C
         interrupt,
     };
     let r = run_plan(&plan, &target, &load_opts).await?;
-    print!("{}", report::load_text::render(&r));
+    super::term::print_load(&report::load_text::render(&r));
     write_load(&args.out, &r, Some(&conf))?;
     let path = args.out.join("conformance.json");
     let text = model::to_json(&model::conformance(&conf));

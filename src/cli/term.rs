@@ -55,6 +55,60 @@ pub(super) fn print_report(text: &str) {
     }
 }
 
+/// The load summary with its verdict words coloured: threshold results,
+/// the `verdict:` line, evidence problems and security failures; the text
+/// itself is unchanged.
+pub(super) fn paint_load(text: &str) -> String {
+    let paint = |code: &str, s: &str| format!("\x1b[{code}m{s}\x1b[0m");
+    let status_code = |word: &str| match word {
+        "pass" => "32",
+        "invalid" | "interrupted" => "33",
+        _ => "1;31",
+    };
+    let mut out = String::with_capacity(text.len() + 256);
+    for line in text.split_inclusive('\n') {
+        let (body, nl) = line.strip_suffix('\n').map_or((line, ""), |b| (b, "\n"));
+        let painted = if body.starts_with("threshold ") {
+            [
+                (" FAIL (no data)", "1;31"),
+                (" FAIL", "1;31"),
+                (" pass", "32"),
+            ]
+            .iter()
+            .find_map(|(end, code)| {
+                body.strip_suffix(end)
+                    .map(|head| format!("{head} {}", paint(code, &end[1..])))
+            })
+        } else if let Some(rest) = body.strip_prefix("verdict: ") {
+            let word = rest.split(' ').next().unwrap_or("");
+            Some(format!(
+                "verdict: {}{}",
+                paint(status_code(word), word),
+                &rest[word.len()..]
+            ))
+        } else if body.starts_with("SECURITY FAILURE:") {
+            Some(paint("1;41;37", body))
+        } else if body.starts_with("NO VERDICT WITHOUT EVIDENCE:") {
+            Some(paint("1;31", body))
+        } else {
+            body.find("<-- ACCEPTED")
+                .map(|i| format!("{}{}", &body[..i], paint("1;41;37", &body[i..])))
+        };
+        out.push_str(painted.as_deref().unwrap_or(body));
+        out.push_str(nl);
+    }
+    out
+}
+
+/// Prints a load summary on stdout, coloured on a terminal.
+pub(super) fn print_load(text: &str) {
+    if colour(std::io::stdout().is_terminal()) {
+        print!("{}", paint_load(text));
+    } else {
+        print!("{text}");
+    }
+}
+
 /// The live progress of a conformance run against one target: phase,
 /// elapsed time, cases done of the total, and the verdicts so far. Hidden
 /// when stderr is not a terminal.
@@ -125,6 +179,39 @@ mod tests {
         assert!(painted.contains("\x1b[1;31mFAIL\x1b[0m"));
         assert!(painted.contains("\x1b[1;41;37m[SECURITY]"));
         assert!(painted.contains("\n        expected: x\n"));
+        let stripped = painted
+            .replace("\x1b[32m", "")
+            .replace("\x1b[1;31m", "")
+            .replace("\x1b[1;41;37m", "")
+            .replace("\x1b[0m", "");
+        assert_eq!(stripped, text);
+    }
+
+    #[test]
+    fn load_verdicts_are_painted_and_nothing_else_changes() {
+        let text = "stage count\nthreshold lost == 0   observed 0 pass\nthreshold deliver.p99 < 5ms observed 9.01 ms FAIL\nthreshold x observed no data FAIL (no data)\nattack wrong-secret attempted 4 accepted 1  <-- ACCEPTED: security failure\nSECURITY FAILURE: the target accepted wrong-secret\nverdict: fail (exit 1)\n";
+        let painted = paint_load(text);
+        assert!(
+            painted.contains("observed 0 \x1b[32mpass\x1b[0m\n"),
+            "{painted}"
+        );
+        assert!(
+            painted.contains("9.01 ms \x1b[1;31mFAIL\x1b[0m\n"),
+            "{painted}"
+        );
+        assert!(
+            painted.contains("\x1b[1;31mFAIL (no data)\x1b[0m"),
+            "{painted}"
+        );
+        assert!(painted.contains("\x1b[1;41;37m<-- ACCEPTED"), "{painted}");
+        assert!(
+            painted.contains("\x1b[1;41;37mSECURITY FAILURE:"),
+            "{painted}"
+        );
+        assert!(
+            painted.contains("verdict: \x1b[1;31mfail\x1b[0m (exit 1)"),
+            "{painted}"
+        );
         let stripped = painted
             .replace("\x1b[32m", "")
             .replace("\x1b[1;31m", "")

@@ -184,11 +184,11 @@ fn capacity(out: &mut String, r: &LoadResult) {
         c.parameter,
         c.last_passing
             .map_or_else(|| "none".to_owned(), |v| format!("{v}")),
-        knee.map_or_else(String::new, |i| format!(
-            "; knee at **{}** (step {})",
-            c.steps[i].value,
-            i + 1
-        )),
+        match (c.last_passing, knee) {
+            (_, Some(i)) => format!("; knee at **{}** (step {})", c.steps[i].value, i + 1),
+            (Some(last), None) => format!("; every step run passed, so the limit is above {last}"),
+            (None, None) => String::new(),
+        },
         c.parameter
     );
     for (i, s) in c.steps.iter().enumerate() {

@@ -1,5 +1,7 @@
 //! Terminal summary of a load run: percentile tables, delivery accounting,
-//! attacks, errors, the generator budget and the verdict.
+//! attacks, capacity steps (the knee, the last passing step), the
+//! generator's budget and health, thresholds, errors by kind over time and
+//! the verdict.
 
 use std::fmt::Write as _;
 
@@ -68,9 +70,17 @@ fn capacity(out: &mut String, r: &LoadResult) {
         return;
     };
     let knee = super::capacity::knee(c);
+    let figures = match (c.last_passing, knee) {
+        (None, _) => "no step passed; the figures above are the first step's".to_owned(),
+        (Some(_), None) => format!(
+            "every step run passed, so the limit is above {}; the figures above are the last step's",
+            c.steps.last().map_or(0.0, |s| s.value)
+        ),
+        (Some(_), Some(_)) => "the figures above are the last passing step's".to_owned(),
+    };
     let _ = writeln!(
         out,
-        "\ncapacity: {} {} stepped; last passing step {}",
+        "\ncapacity: {} {} stepped; last passing step {} ({figures})",
         c.population,
         c.parameter,
         c.last_passing
@@ -99,7 +109,7 @@ fn capacity(out: &mut String, r: &LoadResult) {
     }
 }
 
-/// Deliveries, counters, attacks and errors by kind.
+/// Deliveries, counters and attacks.
 fn counts(out: &mut String, r: &LoadResult) {
     let d = &r.deliveries;
     let _ = writeln!(
@@ -144,7 +154,12 @@ fn counts(out: &mut String, r: &LoadResult) {
             a.accepted
         );
     }
-    for (k, n) in &t.errors {
+}
+
+/// Errors by kind, then each kind over time; after the evidence problems,
+/// which refer to them.
+fn errors(out: &mut String, r: &LoadResult) {
+    for (k, n) in &r.tally.errors {
         let _ = writeln!(out, "error {:<24} {n}", k.as_str());
     }
     error_timelines(out, r);
@@ -236,6 +251,7 @@ fn judgement(out: &mut String, r: &LoadResult) {
     for p in &r.evidence.problems {
         let _ = writeln!(out, "NO VERDICT WITHOUT EVIDENCE: {}", p.describe());
     }
+    errors(out, r);
     if !r.run.overrides.is_empty() {
         let _ = writeln!(out, "overrides: {}", r.run.overrides.join(", "));
     }
@@ -352,6 +368,16 @@ mod tests {
         assert_eq!(knee.len(), 1, "{text}");
         assert!(knee[0].contains(" 200 "), "{text}");
         assert!(text.contains("MiB idle"), "the generator's RSS: {text}");
+        assert!(text.contains("the figures above are the last passing step's"));
+        let mut all = r.clone();
+        if let Some(c) = all.capacity.as_mut() {
+            c.steps.retain(|s| s.verdict == Status::Pass);
+        }
+        let every = super::render(&all);
+        assert!(
+            every.contains("every step run passed, so the limit is above 150"),
+            "{every}"
+        );
         let html = crate::report::html::render(Some(&r), None);
         assert!(html.contains(r#"<tr class="knee">"#));
         assert!(html.contains(r#"id="capacity-last-passing">Last passing step: <b>150</b>"#));
@@ -373,6 +399,13 @@ mod tests {
             .expect("the kind's timeline");
         assert!(
             line.ends_with("1s: 1, 2s: 2, 1 outside the sampled intervals"),
+            "{text}"
+        );
+        let evidence = text
+            .find("NO VERDICT WITHOUT EVIDENCE: 4 errors")
+            .expect("a problem");
+        assert!(
+            evidence < text.find("error handshake").expect("listed"),
             "{text}"
         );
     }

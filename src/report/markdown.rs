@@ -10,8 +10,9 @@ fn cell(s: &str) -> String {
 }
 
 /// Renders the counts (with security failures), the sections and levels
-/// that did not pass everywhere, one row per non-passing case (failures
-/// first, security failures marked) and the commands that rerun them.
+/// that did not pass everywhere, every section and level collapsed, one row
+/// per non-passing case (failures first, security failures marked) and the
+/// commands that rerun them.
 pub fn render(report: &Report) -> String {
     let s = report.summary();
     let holes = report.cases.iter().filter(|c| c.security_failure()).count();
@@ -47,6 +48,31 @@ pub fn render(report: &Report) -> String {
                 r.counts.error
             );
         }
+    }
+    let all = report.by_section();
+    if !all.is_empty() {
+        let _ = write!(
+            out,
+            "\n<details><summary>Every section by level ({} rows)</summary>\n\n| section | level | pass | fail | warn | error | skip | n/a |\n|---|---|---|---|---|---|---|---|\n",
+            all.len()
+        );
+        for r in &all {
+            let c = &r.counts;
+            let _ = writeln!(
+                out,
+                "| `{}` {} | {} | {} | {} | {} | {} | {} | {} |",
+                r.section,
+                cell(&r.heading),
+                r.level.as_str(),
+                c.pass,
+                c.fail,
+                c.warn,
+                c.error,
+                c.skip,
+                c.na
+            );
+        }
+        out.push_str("\n</details>\n");
     }
     let mut bad: Vec<_> = report
         .cases
