@@ -173,3 +173,56 @@ async fn an_accepted_attack_is_a_junit_failure_marked_security() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// See: issue 11 (`run` writes JUnit and Markdown of both parts). Against a
+/// served reference server (so without the slow cases): the catalogue
+/// passes, the scenario's threshold fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_writes_the_conformance_and_the_load_part_in_one_junit_and_markdown() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
+    let server = Server::start(Config::default(), listener)
+        .await
+        .expect("server starts");
+    let dir = temp("run-junit");
+    std::fs::write(dir.join("scenario.toml"), BROKEN_THRESHOLD).expect("scenario written");
+    let path = |p: &str| dir.join(p).to_str().expect("utf-8").to_owned();
+    let argv = [
+        "pushcheck".to_owned(),
+        "run".into(),
+        "--target".into(),
+        format!("ws://{}", server.local_addr()),
+        "--scenario".into(),
+        path("scenario.toml"),
+        "--out".into(),
+        path("report"),
+        "--junit".into(),
+        path("run.xml"),
+        "--markdown".into(),
+        path("run.md"),
+        "--quiet".into(),
+    ];
+    let status = run_cli(Cli::parse_from(argv)).await.expect("run runs");
+    server.shutdown().await;
+    assert_eq!(status.code(), 1);
+    let cases = junit_cases(&dir.join("run.xml"));
+    let conformance = cases.iter().filter(|c| c.suite.starts_with("protocol/"));
+    assert!(conformance.clone().count() > 50, "the catalogue's cases");
+    assert!(conformance.clone().all(|c| c.failure.is_none()));
+    let failed: Vec<&str> = cases
+        .iter()
+        .filter(|c| c.failure.is_some())
+        .map(|c| c.name.as_str())
+        .collect();
+    assert_eq!(failed, ["delivered == 0"]);
+    let md = std::fs::read_to_string(dir.join("run.md")).expect("Markdown written");
+    let c = md
+        .find("### pushcheck conformance:")
+        .expect("conformance part");
+    let l = md
+        .find("### pushcheck load: broken-threshold")
+        .expect("load part");
+    assert!(c < l, "{md}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
