@@ -291,7 +291,7 @@ pub fn render_repeated(rep: &Repeated) -> String {
 }
 
 /// A load race: the medians with ratios to the first target, then each
-/// target's runs.
+/// target's runs, collapsed.
 pub fn render_race(race: &Race) -> String {
     let mut out = format!(
         "### pushcheck load race: {}, {} round(s): {}\n\nMedians over the rounds; ratio to `{}`.\n\n| |",
@@ -317,8 +317,15 @@ pub fn render_race(race: &Race) -> String {
         out.push('\n');
     }
     for e in &race.entrants {
-        let _ = writeln!(out, "\n## {} (`{}`)\n", cell(&e.name), e.target);
+        let _ = writeln!(
+            out,
+            "\n<details><summary>{} (<code>{}</code>): {}</summary>\n",
+            cell(&e.name),
+            e.target,
+            e.runs.verdict
+        );
         out.push_str(&render_repeated(&e.runs));
+        out.push_str("\n</details>\n");
     }
     out
 }
