@@ -24,7 +24,8 @@ pub struct SummaryFlags {
 }
 
 impl SummaryFlags {
-    /// Writes the files asked for; each renderer runs only when its file is.
+    /// Writes the files asked for and says where; each renderer runs only
+    /// when its file is asked for.
     pub(super) fn write(
         &self,
         junit: impl FnOnce() -> String,
@@ -32,9 +33,11 @@ impl SummaryFlags {
     ) -> Result<(), CliError> {
         if let Some(p) = &self.junit {
             std::fs::write(p, junit()).map_err(io(p))?;
+            println!("junit: {}", p.display());
         }
         if let Some(p) = &self.markdown {
             std::fs::write(p, markdown()).map_err(io(p))?;
+            println!("markdown: {}", p.display());
         }
         Ok(())
     }
