@@ -173,12 +173,14 @@ fn correctness(out: &mut Vec<Check>, r: &LoadResult) {
             format!("{total} errors: {}", errors_line(r))
         },
     ));
-    out.push(check(
-        Group::Correctness,
-        "every planned client connected and set up",
-        has(&|p| matches!(p, Problem::MissingClients { .. })),
-        format!("{} of {} ready", t.ready, e.planned_clients),
-    ));
+    if e.planned_clients > 0 {
+        out.push(check(
+            Group::Correctness,
+            "every planned client connected and set up",
+            has(&|p| matches!(p, Problem::MissingClients { .. })),
+            format!("{} of {} ready", t.ready, e.planned_clients),
+        ));
+    }
     if e.planned_subscriptions > 0 {
         out.push(check(
             Group::Correctness,

@@ -9,6 +9,7 @@
 use std::fmt::Write as _;
 
 use super::Report;
+use super::junit::escape;
 use super::load_checks::{self, Group, Outcome};
 use crate::load::LoadResult;
 use crate::load::repeat::Repeated;
@@ -320,8 +321,8 @@ pub fn render_race(race: &Race) -> String {
         let _ = writeln!(
             out,
             "\n<details><summary>{} (<code>{}</code>): {}</summary>\n",
-            cell(&e.name),
-            e.target,
+            escape(&e.name),
+            escape(&e.target),
             e.runs.verdict
         );
         out.push_str(&render_repeated(&e.runs));
