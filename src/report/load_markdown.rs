@@ -180,16 +180,12 @@ fn capacity(out: &mut String, r: &LoadResult) {
     let knee = super::capacity::knee(c);
     let _ = writeln!(
         out,
-        "\n**Capacity** of `{}` {}: last passing step **{}**{}\n\n| step | {} | verdict | deliver p99 (ms) | lost | failed thresholds |\n|---|---|---|---|---|---|",
+        "\n**Capacity** of `{}` {}: last passing step **{}**; {}\n\n| step | {} | verdict | deliver p99 (ms) | lost | failed thresholds |\n|---|---|---|---|---|---|",
         cell(&c.population),
         c.parameter,
         c.last_passing
             .map_or_else(|| "none".to_owned(), |v| format!("{v}")),
-        match (c.last_passing, knee) {
-            (_, Some(i)) => format!("; knee at **{}** (step {})", c.steps[i].value, i + 1),
-            (Some(last), None) => format!("; every step run passed, so the limit is above {last}"),
-            (None, None) => String::new(),
-        },
+        super::capacity::note(c),
         c.parameter
     );
     for (i, s) in c.steps.iter().enumerate() {
@@ -395,7 +391,7 @@ mod tests {
         let md = render(&r);
         assert!(md.contains("| `refused` | 5 | 1s: 2, 3s: 3 |"), "{md}");
         assert!(
-            md.contains("last passing step **100**; knee at **200** (step 2)"),
+            md.contains("last passing step **100**; knee at 200 (step 2)"),
             "{md}"
         );
         assert!(md.contains("| 2 (knee) | 200 | fail |"), "{md}");

@@ -70,14 +70,7 @@ fn capacity(out: &mut String, r: &LoadResult) {
         return;
     };
     let knee = super::capacity::knee(c);
-    let figures = match (c.last_passing, knee) {
-        (None, _) => "no step passed; the figures above are the first step's".to_owned(),
-        (Some(_), None) => format!(
-            "every step run passed, so the limit is above {}; the figures above are the last step's",
-            c.steps.last().map_or(0.0, |s| s.value)
-        ),
-        (Some(_), Some(_)) => "the figures above are the last passing step's".to_owned(),
-    };
+    let figures = super::capacity::note(c);
     let _ = writeln!(
         out,
         "\ncapacity: {} {} stepped; last passing step {} ({figures})",
@@ -368,7 +361,10 @@ mod tests {
         assert_eq!(knee.len(), 1, "{text}");
         assert!(knee[0].contains(" 200 "), "{text}");
         assert!(text.contains("MiB idle"), "the generator's RSS: {text}");
-        assert!(text.contains("the figures above are the last passing step's"));
+        assert!(
+            text.contains("the other figures are the last passing step's"),
+            "{text}"
+        );
         let mut all = r.clone();
         if let Some(c) = all.capacity.as_mut() {
             c.steps.retain(|s| s.verdict == Status::Pass);

@@ -255,11 +255,12 @@ fn capacity_table(out: &mut String, r: &LoadResult) {
     let knee = crate::report::capacity::knee(c);
     let _ = write!(
         out,
-        r#"<h3>Capacity: {} {}</h3><p id="capacity-last-passing">Last passing step: <b>{}</b>.</p><table id="capacity"><tr><th class="l">step</th><th>{1}</th><th>verdict</th><th>deliver p99 (ms)</th><th>messages sent</th><th>lost</th><th class="l">failed thresholds</th></tr>"#,
+        r#"<h3>Capacity: {} {}</h3><p id="capacity-last-passing">Last passing step: <b>{}</b>; {}.</p><table id="capacity"><tr><th class="l">step</th><th>{1}</th><th>verdict</th><th>deliver p99 (ms)</th><th>messages sent</th><th>lost</th><th class="l">failed thresholds</th></tr>"#,
         escape(&c.population),
         escape(&c.parameter),
         c.last_passing
             .map_or_else(|| "none".to_owned(), |v| format!("{v}")),
+        escape(&crate::report::capacity::note(c)),
     );
     for (i, s) in c.steps.iter().enumerate() {
         let passed = s.verdict == crate::status::Status::Pass;
