@@ -216,7 +216,10 @@ impl Io {
         match upgraded.downcast::<TokioIo<TcpStream>>() {
             Ok(parts) => Io::Direct(Direct {
                 tcp: Arc::new(parts.io.into_inner()),
-                early: parts.read_buf,
+                // A slice of hyper's read buffer keeps all of it (kilobytes)
+                // alive for the connection's life; a copy of the few bytes
+                // (usually none) frees it.
+                early: Bytes::copy_from_slice(&parts.read_buf),
                 conn: None,
             }),
             Err(upgraded) => Io::Upgraded(TokioIo::new(upgraded)),
