@@ -1,18 +1,192 @@
-//! The hub's handle on one connection: a bounded outbound queue and a kill switch.
+//! The hub's handle on one connection: a bounded outbox, how it reaches the
+//! socket, and a kill switch.
 //!
-//! The queue is bounded in bytes, not frames: a burst of thousands of small
+//! Every frame to a client goes into its [`Outbox`], in order. What happens
+//! next depends on whether the transport attached a [`Wire`] (a socket the
+//! hub may write to without blocking, from any thread):
+//!
+//! - With a wire, the connection is marked dirty on the hub's [`Flusher`],
+//!   whose task writes each dirty outbox straight into its socket, every
+//!   queued frame in one vectored write. One publish to N subscribers costs N
+//!   appends under the channel lock, then N writes and one task wake-up in
+//!   all, not a wake-up per subscriber (issue 14: the kernel's write is the
+//!   floor). Frames that pile up while a flush is pending go out together, so
+//!   a burst costs less than one write per delivery. Only when a socket's
+//!   kernel buffer is full does the connection's own task take over: it
+//!   waits until the socket is writable and drains the rest.
+//! - Without one (TLS, or a test server whose frame faults must see each
+//!   frame), the connection's own task drains the outbox as before.
+//!
+//! The outbox is bounded in bytes, not frames: a burst of thousands of small
 //! frames (a presence roster emptying, many publishes at once) is normal and
 //! a reading client drains it; what must not happen is one connection
-//! holding unbounded memory. Slowness itself is judged by the writer, which
-//! closes a connection whose writes make no progress within its budget.
+//! holding unbounded memory. Slowness itself is judged by the connection's
+//! task, which closes a connection whose writes make no progress within its
+//! budget.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::collections::VecDeque;
 use std::sync::{Arc, OnceLock};
 
-use tokio::sync::{Notify, mpsc};
+use bytes::Bytes;
+use parking_lot::Mutex;
+use tokio::sync::Notify;
 
 use crate::protocol::close::CloseCode;
 use crate::protocol::frame::Frame;
+
+/// One item of an outbox.
+#[derive(Debug)]
+pub enum Outgoing {
+    /// A protocol frame, not yet framed for the wire.
+    Text(Frame),
+    /// Bytes the transport framed itself: a control frame from the WebSocket
+    /// layer, or the unwritten rest of a frame a write took only part of.
+    Raw(Bytes),
+}
+
+impl Outgoing {
+    /// What the item counts against the outbox's byte bound.
+    pub fn len(&self) -> usize {
+        match self {
+            Outgoing::Text(frame) => frame.len(),
+            Outgoing::Raw(bytes) => bytes.len(),
+        }
+    }
+
+    /// Whether the item is empty (none the server queues is).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// How far a [`Wire::write`] got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    /// Everything queued is on the socket.
+    All,
+    /// The socket's buffer is full; the rest stays queued.
+    Blocked,
+}
+
+/// A socket the hub may write to from any thread without blocking.
+pub trait Wire: Send + Sync + std::fmt::Debug {
+    /// Writes as much of `queue` as the socket takes now, front first,
+    /// removing what it wrote (a partly written item becomes
+    /// [`Outgoing::Raw`] with its rest) and subtracting it from `bytes`.
+    fn write(&self, queue: &mut VecDeque<Outgoing>, bytes: &mut usize) -> std::io::Result<Written>;
+}
+
+/// Who writes the outbox next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Turn {
+    /// Nothing queued, or nobody asked yet.
+    Idle,
+    /// On the flusher's list.
+    Flusher,
+    /// The connection's own task (no wire, a full socket, or a write error).
+    Task,
+}
+
+/// A connection's outbound frames and how they leave.
+#[derive(Debug)]
+struct Outbox {
+    queue: VecDeque<Outgoing>,
+    /// Bytes in `queue`, as the bound counts them.
+    bytes: usize,
+    wire: Option<Arc<dyn Wire>>,
+    turn: Turn,
+    /// No more frames are taken (the connection is closing); raw writes of
+    /// the WebSocket layer's own close still are.
+    closed: bool,
+    /// A write to the wire failed: the socket is gone.
+    failed: Option<std::io::ErrorKind>,
+}
+
+/// The hub-wide list of outboxes waiting to be written, and the task that
+/// writes them.
+#[derive(Debug, Default)]
+pub struct Flusher {
+    dirty: Mutex<Vec<Arc<Conn>>>,
+    ready: Arc<Notify>,
+}
+
+impl Flusher {
+    /// A flusher with its task on the current tokio runtime; the task ends
+    /// when the last handle is dropped. Outside a runtime (a plain unit
+    /// test), nobody flushes: [`Conn::flush`] is then called by hand.
+    pub fn start() -> Arc<Flusher> {
+        let flusher = Arc::new(Flusher::default());
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let weak = Arc::downgrade(&flusher);
+            let ready = flusher.ready.clone();
+            runtime.spawn(async move {
+                loop {
+                    // The list is taken after the waiter exists, and a mark
+                    // always notifies (`notify_one` keeps a permit), so no
+                    // mark is missed. Only a weak handle is kept across the
+                    // wait: dropping the hub wakes the task, which then ends.
+                    let notified = ready.notified();
+                    let Some(flusher) = weak.upgrade() else {
+                        return;
+                    };
+                    let batch = std::mem::take(&mut *flusher.dirty.lock());
+                    drop(flusher);
+                    if batch.is_empty() {
+                        notified.await;
+                        continue;
+                    }
+                    flush_spread(batch);
+                }
+            });
+        }
+        flusher
+    }
+
+    fn mark(&self, conn: Arc<Conn>) {
+        let first = {
+            let mut dirty = self.dirty.lock();
+            dirty.push(conn);
+            dirty.len() == 1
+        };
+        if first {
+            self.ready.notify_one();
+        }
+    }
+}
+
+/// Above this many dirty outboxes the flush is shared with the runtime's
+/// other workers: one publish to 10,000 subscribers is 10,000 writes, and
+/// fan-out completes sooner on every core than on one.
+const SPREAD_ABOVE: usize = 1024;
+
+/// Flushes `batch`, splitting a large one over the runtime's workers. Each
+/// outbox is in a batch at most once (it is marked again only after its
+/// flush), so splitting never reorders a connection's frames.
+fn flush_spread(mut batch: Vec<Arc<Conn>>) {
+    let workers = tokio::runtime::Handle::try_current()
+        .map(|h| h.metrics().num_workers())
+        .unwrap_or(1);
+    if workers > 1 && batch.len() > SPREAD_ABOVE {
+        let share = batch.len().div_ceil(workers);
+        while batch.len() > share {
+            let rest = batch.split_off(batch.len() - share);
+            tokio::spawn(async move {
+                for conn in rest {
+                    conn.flush();
+                }
+            });
+        }
+    }
+    for conn in batch {
+        conn.flush();
+    }
+}
+
+impl Drop for Flusher {
+    fn drop(&mut self) {
+        self.ready.notify_one();
+    }
+}
 
 /// Shared handle on a live connection. Every frame to the client goes through
 /// [`Conn::send`], so frames from the session and from other connections keep
@@ -23,64 +197,193 @@ pub struct Conn {
     pub id: u64,
     /// The socket id given to the client (spec 1.3).
     pub socket_id: Arc<str>,
-    tx: mpsc::Sender<Frame>,
-    /// Bytes queued and not yet taken by the writer.
-    queued: AtomicUsize,
+    out: Mutex<Outbox>,
     /// The most bytes that may be queued.
     limit: usize,
+    flusher: Arc<Flusher>,
+    /// Wakes the connection's task when the outbox is its turn.
+    turn: Notify,
     kill_code: OnceLock<CloseCode>,
     kill: Notify,
 }
 
 impl Conn {
-    /// A handle and the receiving end of its queue, bounded to `limit` bytes.
-    pub fn new(id: u64, socket_id: Arc<str>, limit: usize) -> (Arc<Conn>, mpsc::Receiver<Frame>) {
-        // The channel's own bound only backs up the byte bound (no frame is
-        // under 16 bytes); its blocks are allocated as they fill, not up front.
-        let (tx, rx) = mpsc::channel((limit / 16).max(64));
-        let conn = Conn {
+    /// A handle with an outbox bounded to `limit` bytes; dirty outboxes go
+    /// to `flusher` once a wire is attached.
+    pub fn new(id: u64, socket_id: Arc<str>, limit: usize, flusher: Arc<Flusher>) -> Arc<Conn> {
+        Arc::new(Conn {
             id,
             socket_id,
-            tx,
-            queued: AtomicUsize::new(0),
+            out: Mutex::new(Outbox {
+                queue: VecDeque::new(),
+                bytes: 0,
+                wire: None,
+                turn: Turn::Idle,
+                closed: false,
+                failed: None,
+            }),
             limit,
+            flusher,
+            turn: Notify::new(),
             kill_code: OnceLock::new(),
             kill: Notify::new(),
-        };
-        (Arc::new(conn), rx)
+        })
     }
 
-    /// Queues a frame without waiting. A frame that would take the queue
+    /// Lets the hub write to the socket directly from now on.
+    pub fn attach(&self, wire: Arc<dyn Wire>) {
+        self.out.lock().wire = Some(wire);
+    }
+
+    /// Queues a frame without waiting. A frame that would take the outbox
     /// past its byte limit closes the connection with 4100 (DESIGN: explicit
     /// overflow policy); nothing is dropped silently.
-    pub fn send(&self, frame: Frame) {
+    pub fn send(self: &Arc<Self>, frame: Frame) {
+        let mut out = self.out.lock();
+        if out.closed {
+            return;
+        }
         let len = frame.len();
-        let before = self.queued.fetch_add(len, Ordering::Relaxed);
-        if before + len > self.limit {
-            self.queued.fetch_sub(len, Ordering::Relaxed);
+        if out.bytes + len > self.limit {
+            drop(out);
             self.close(CloseCode::OverCapacity);
             return;
         }
-        match self.tx.try_send(frame) {
-            Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                self.queued.fetch_sub(len, Ordering::Relaxed);
-                self.close(CloseCode::OverCapacity);
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => {
-                self.queued.fetch_sub(len, Ordering::Relaxed);
+        out.queue.push_back(Outgoing::Text(frame));
+        out.bytes += len;
+        self.hand_over(out);
+    }
+
+    /// Queues bytes the transport framed itself, behind every frame already
+    /// queued, even once the connection is closing (its close frame).
+    pub fn send_raw(self: &Arc<Self>, bytes: Bytes) {
+        let mut out = self.out.lock();
+        out.bytes += bytes.len();
+        out.queue.push_back(Outgoing::Raw(bytes));
+        self.hand_over(out);
+    }
+
+    /// After a push: makes sure somebody will write the outbox.
+    fn hand_over(self: &Arc<Self>, mut out: parking_lot::MutexGuard<'_, Outbox>) {
+        if out.turn != Turn::Idle {
+            return;
+        }
+        if out.wire.is_some() {
+            out.turn = Turn::Flusher;
+            drop(out);
+            self.flusher.mark(self.clone());
+        } else {
+            out.turn = Turn::Task;
+            drop(out);
+            self.turn.notify_one();
+        }
+    }
+
+    /// Writes what the socket takes now (the flusher's part). A full socket
+    /// hands the rest to the connection's task.
+    pub fn flush(&self) {
+        let mut out = self.out.lock();
+        if out.turn != Turn::Flusher {
+            return;
+        }
+        match self.write_locked(&mut out) {
+            Some(Written::All) => out.turn = Turn::Idle,
+            Some(Written::Blocked) | None => {
+                out.turn = Turn::Task;
+                drop(out);
+                self.turn.notify_one();
             }
         }
     }
 
-    /// The writer took `frame` off the queue.
-    pub fn taken(&self, frame: &Frame) {
-        self.queued.fetch_sub(frame.len(), Ordering::Relaxed);
+    /// Writes through the wire with the lock held, so no two writers
+    /// interleave; `None` when there is no wire.
+    fn write_locked(&self, out: &mut Outbox) -> Option<Written> {
+        if out.failed.is_some() {
+            return Some(Written::Blocked);
+        }
+        let Outbox {
+            queue, bytes, wire, ..
+        } = out;
+        match wire.as_ref()?.write(queue, bytes) {
+            Ok(written) => Some(written),
+            Err(e) => {
+                out.failed = Some(e.kind());
+                out.queue.clear();
+                out.bytes = 0;
+                Some(Written::Blocked)
+            }
+        }
+    }
+
+    /// The connection's task, when it is its turn and there is a wire:
+    /// writes what the socket takes now. `Ok(true)` means drained (the turn
+    /// goes back to idle), `Ok(false)` that the socket is full.
+    pub fn write_now(&self) -> std::io::Result<bool> {
+        let mut out = self.out.lock();
+        if let Some(kind) = out.failed {
+            return Err(kind.into());
+        }
+        match self.write_locked(&mut out) {
+            Some(Written::All) => {
+                if out.turn == Turn::Task {
+                    out.turn = Turn::Idle;
+                }
+                Ok(true)
+            }
+            Some(Written::Blocked) => match out.failed {
+                Some(kind) => Err(kind.into()),
+                None => Ok(false),
+            },
+            None => Ok(out.queue.is_empty()),
+        }
+    }
+
+    /// The connection's task without a wire: takes up to `max` queued frames
+    /// to write itself. Empty means drained; the turn then goes back to idle.
+    pub fn take(&self, max: usize) -> Vec<Outgoing> {
+        let mut out = self.out.lock();
+        let n = out.queue.len().min(max);
+        let taken: Vec<Outgoing> = out.queue.drain(..n).collect();
+        out.bytes -= taken.iter().map(Outgoing::len).sum::<usize>();
+        if taken.is_empty() && out.turn == Turn::Task {
+            out.turn = Turn::Idle;
+        }
+        taken
+    }
+
+    /// Waits until the outbox is the connection task's turn.
+    pub async fn my_turn(&self) {
+        loop {
+            let notified = self.turn.notified();
+            if self.out.lock().turn == Turn::Task {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Stops taking frames and drops what is queued; the wire stays for the
+    /// WebSocket layer's close frame.
+    pub fn discard(&self) {
+        let mut out = self.out.lock();
+        out.closed = true;
+        out.queue.retain(|item| matches!(item, Outgoing::Raw(_)));
+        out.bytes = out.queue.iter().map(Outgoing::len).sum();
+    }
+
+    /// Forgets the wire, so the socket closes once the transport lets go.
+    pub fn detach(&self) {
+        let mut out = self.out.lock();
+        out.closed = true;
+        out.wire = None;
+        out.queue.clear();
+        out.bytes = 0;
     }
 
     /// Bytes queued and not yet written.
     pub fn queued_bytes(&self) -> usize {
-        self.queued.load(Ordering::Relaxed)
+        self.out.lock().bytes
     }
 
     /// Asks the connection's task to close with `code`; the first reason wins.

@@ -1,8 +1,8 @@
 //! Shared state: apps, channels, presence rosters, cache slots, signed-in users, fan-out.
 //!
 //! Locks are `parking_lot` mutexes held only for in-memory work, never across
-//! an `.await`. Frames go out through each connection's bounded queue with
-//! `try_send`, so a publish never waits on a slow client. Lock order inside
+//! an `.await`. Frames go into each connection's bounded outbox without
+//! waiting, so a publish never waits on a slow client. Lock order inside
 //! an app: a `channels` shard (never two), then `cache`, then `users`.
 
 mod channel;
@@ -21,7 +21,7 @@ use parking_lot::Mutex;
 use self::channel::{Channel, Member, member_added, member_removed};
 pub(crate) use self::clustered::Apps;
 use self::clustered::Clustered;
-pub use self::conn::Conn;
+pub use self::conn::{Conn, Flusher, Outgoing, Wire, Written};
 use self::users::Users;
 use crate::cluster::{ClusterError, Node};
 use crate::config::{AppConfig, Config};
@@ -29,7 +29,6 @@ use crate::faults::Handle;
 use crate::metrics::{AppMetrics, Metrics};
 use crate::protocol::channel::ChannelKind;
 use crate::protocol::close::CloseCode;
-use crate::protocol::frame::Frame;
 use crate::protocol::message;
 use crate::protocol::refusal::SubscribeRefusal;
 use crate::protocol::session::{ClientEvent, Join, SignedIn};
@@ -73,6 +72,8 @@ pub struct Hub {
     socket_prefix: u64,
     next_conn: AtomicU64,
     metrics: Metrics,
+    /// Writes the outboxes of connections the hub may write to directly.
+    flusher: Arc<Flusher>,
 }
 
 impl Hub {
@@ -113,6 +114,7 @@ impl Hub {
             socket_prefix,
             next_conn: AtomicU64::new(1),
             metrics,
+            flusher: Flusher::start(),
         }
     }
 
@@ -142,11 +144,11 @@ impl Hub {
     }
 
     /// A fresh connection handle with a process-unique socket id and an
-    /// outbound queue of at most `queue_bytes`.
-    pub fn new_conn(&self, queue_bytes: usize) -> (Arc<Conn>, tokio::sync::mpsc::Receiver<Frame>) {
+    /// outbox of at most `queue_bytes`.
+    pub fn new_conn(&self, queue_bytes: usize) -> Arc<Conn> {
         let id = self.next_conn.fetch_add(1, Ordering::Relaxed);
         let socket_id: Arc<str> = format!("{}.{id}", self.socket_prefix).into();
-        Conn::new(id, socket_id, queue_bytes)
+        Conn::new(id, socket_id, queue_bytes, self.flusher.clone())
     }
 }
 
@@ -412,7 +414,7 @@ impl AppState {
         }
     }
 
-    fn replay_cache(&self, conn: &Conn, channel: &str, now: Instant) {
+    fn replay_cache(&self, conn: &Arc<Conn>, channel: &str, now: Instant) {
         let mut cache = self.cache.lock();
         let hit = cache
             .get(channel)

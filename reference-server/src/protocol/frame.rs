@@ -25,6 +25,11 @@ impl Frame {
         std::str::from_utf8(&self.0).expect("frames are built from strings only")
     }
 
+    /// The frame's bytes, as they go on the wire.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
     /// Its length in bytes, as the outbound queue budgets it.
     pub fn len(&self) -> usize {
         self.0.len()

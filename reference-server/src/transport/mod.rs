@@ -3,6 +3,7 @@
 //! per-connection task (`ws`).
 
 mod closing;
+mod direct;
 pub(crate) mod http;
 #[cfg(feature = "faults")]
 mod seam;

@@ -47,6 +47,12 @@ impl Seam {
         }
     }
 
+    /// Whether any frame switch may act; if not, frames need not pass here
+    /// and the hub may write them to the socket itself.
+    pub(crate) fn is_active(&self) -> bool {
+        self.active
+    }
+
     /// What the client gets now in place of `frame`.
     pub(crate) fn outbound(&mut self, frame: Frame, now: Instant) -> std::vec::IntoIter<Frame> {
         if !self.active {

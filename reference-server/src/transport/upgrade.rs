@@ -5,7 +5,8 @@
 //! it still sends the RFC 6455 close code, then drains what the client is
 //! still sending so the close frame is not lost to a TCP reset (RFC 6455
 //! 7.1.1). So the handshake is checked here and the upgraded connection is
-//! handed over as a plain [`tokio_tungstenite::WebSocketStream`].
+//! handed over as a plain [`tokio_tungstenite::WebSocketStream`] over
+//! [`Io`] (plain TCP taken back out of hyper, so the hub can write to it).
 
 use std::future::Future;
 
@@ -14,15 +15,15 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use hyper::upgrade::{OnUpgrade, Upgraded};
-use hyper_util::rt::TokioIo;
+use hyper::upgrade::OnUpgrade;
 use tokio_tungstenite::WebSocketStream;
 use tungstenite::protocol::{Role, WebSocketConfig};
 
+use super::direct::Io;
 use super::http::Secure;
 
 /// An upgraded client connection.
-pub(crate) type Socket = WebSocketStream<TokioIo<Upgraded>>;
+pub(crate) type Socket = WebSocketStream<Io>;
 
 /// A valid upgrade request, not yet answered.
 #[derive(Debug)]
@@ -136,12 +137,9 @@ impl Upgrade {
             let Ok(upgraded) = on_upgrade.await else {
                 return;
             };
-            let socket = WebSocketStream::from_raw_socket(
-                TokioIo::new(upgraded),
-                Role::Server,
-                Some(config),
-            )
-            .await;
+            let socket =
+                WebSocketStream::from_raw_socket(Io::new(upgraded), Role::Server, Some(config))
+                    .await;
             callback(socket).await;
         });
         let accept = tungstenite::handshake::derive_accept_key(self.key.as_bytes());

@@ -1,25 +1,30 @@
-//! One WebSocket connection: drives its [`Session`] and drains its outbound queue.
+//! One WebSocket connection: drives its [`Session`] and, when it is its
+//! turn, drains its outbox.
 //!
-//! A single task per connection owns the socket. It waits on, in order:
-//! the kill switch, shutdown, the outbound queue, the next inbound frame and
-//! the session's timer. Every frame to the client comes from the queue, so
-//! replies and fan-out keep one order.
+//! A single task per connection reads the socket. It waits on, in order:
+//! the kill switch, shutdown, its turn at the outbox, the next inbound frame
+//! and the session's timer. Every frame to the client goes through the
+//! connection's outbox, so replies and fan-out keep one order. On plain TCP
+//! with no frame faults the hub writes the outbox itself (see
+//! `hub::conn`); this task only takes over when the socket is full, and a
+//! socket that takes nothing for the drain budget is closed 4100.
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
-use tokio::sync::mpsc;
+use tokio::io::AsyncWriteExt;
 use tungstenite::Message;
 use tungstenite::protocol::WebSocketConfig;
 use tungstenite::protocol::frame::{CloseFrame, Utf8Bytes};
 
 use super::closing;
+use super::direct::Io;
 use super::seam::Seam;
 use super::upgrade::Socket;
 use crate::config::TransportLimits;
-use crate::hub::{AppState, Conn};
+use crate::hub::{AppState, Conn, Outgoing};
 use crate::protocol::close::{self, CloseCode};
 use crate::protocol::frame::Frame;
 use crate::protocol::message;
@@ -74,7 +79,16 @@ pub(super) fn run(
         }
         let _live = shared.live.clone();
         let transport = &shared.config.transport;
-        let (conn, rx) = shared.hub.new_conn(transport.outbound_queue_bytes);
+        let conn = shared.hub.new_conn(transport.outbound_queue_bytes);
+        let seam = Seam::new(&shared.faults);
+        // Frame faults must see every frame, so with any on the task writes.
+        let direct = match socket.get_mut() {
+            Io::Direct(direct) if !seam.is_active() => {
+                direct.attach(&conn);
+                true
+            }
+            _ => false,
+        };
         let drain_timeout = Duration::from_millis(transport.drain_timeout_ms);
         let timers = Timers {
             activity_timeout: Duration::from_millis(shared.config.timeouts.activity_timeout_ms),
@@ -92,8 +106,8 @@ pub(super) fn run(
         let mut driver = Driver {
             conn,
             app,
-            rx,
-            seam: Seam::new(&shared.faults),
+            seam,
+            direct,
             drain_timeout,
         };
         // Queued like every other frame, so it passes the seam too; the
@@ -107,8 +121,12 @@ pub(super) fn run(
             }
             Err(_) => None,
         };
-        // Nothing queued will be written now; free it before the close.
-        driver.discard_queue();
+        // Nothing queued will be written now; free it before the close. What
+        // the WebSocket layer queued itself stays: its answer to a client's
+        // close is buffered by the library even when its flush reports the
+        // connection closed, so it is written out here.
+        driver.conn.discard();
+        let _ = tokio::time::timeout(WRITE_TIMEOUT, socket.get_mut().flush()).await;
         if code == Some(CloseCode::OverCapacity) {
             driver.app.metrics.slow_consumer_closed();
         }
@@ -120,6 +138,8 @@ pub(super) fn run(
                 Box::pin(closing::drain(socket.get_mut())).await;
             }
         }
+        // The hub lets go of the socket, so it closes with this task.
+        driver.conn.detach();
         driver.app.disconnect(
             &driver.conn,
             session.channels(),
@@ -132,9 +152,10 @@ pub(super) fn run(
 struct Driver {
     conn: Arc<Conn>,
     app: Arc<AppState>,
-    rx: mpsc::Receiver<Frame>,
     /// Where frame faults act; zero-sized without the `faults` feature.
     seam: Seam,
+    /// Whether the hub writes to the socket itself (plain TCP, no frame faults).
+    direct: bool,
     /// A write batch that cannot finish within this closes the connection 4100.
     drain_timeout: Duration,
 }
@@ -156,8 +177,8 @@ impl Driver {
                 biased;
                 code = self.conn.closed() => return Some(code),
                 _ = shutdown.changed() => return Some(CloseCode::Reconnect),
-                Some(frame) = self.rx.recv() => {
-                    if self.write(socket, Some(frame)).await.is_err() {
+                () = self.conn.my_turn() => {
+                    if self.write(socket).await.is_err() {
                         // A write blocked on a slow reader is cut short by
                         // `close` (e.g. 4100): still send that close frame.
                         return self.conn.close_code();
@@ -190,7 +211,7 @@ impl Driver {
                     }
                 }
                 () = sleep_until_some(held), if held.is_some() => {
-                    if self.write(socket, None).await.is_err() {
+                    if self.write(socket).await.is_err() {
                         return self.conn.close_code();
                     }
                 }
@@ -206,51 +227,50 @@ impl Driver {
 
     /// Writes the hello queued before the loop starts.
     async fn write_queued(&mut self, socket: &mut Socket) -> Result<(), ()> {
-        let first = self.rx.try_recv().ok();
-        self.write(socket, first).await
+        self.write(socket).await
     }
 
-    /// Closes the queue and drops what is in it.
-    fn discard_queue(&mut self) {
-        self.rx.close();
-        while let Ok(frame) = self.rx.try_recv() {
-            self.conn.taken(&frame);
+    /// Writes what is queued. A socket that takes nothing within the drain
+    /// budget means the client is not reading: it is closed 4100. A burst
+    /// the client is reading never is.
+    async fn write(&mut self, socket: &mut Socket) -> Result<(), ()> {
+        if self.direct {
+            return self.write_direct(socket).await;
         }
-    }
-
-    /// Writes `first` and whatever else is already queued (and any held
-    /// frames now due), each through the seam, then flushes once. A batch
-    /// that cannot be written within the drain budget means the client is not
-    /// reading: it is closed 4100. A burst the client is reading never is.
-    async fn write(&mut self, socket: &mut Socket, first: Option<Frame>) -> Result<(), ()> {
-        let (rx, seam, conn) = (&mut self.rx, &mut self.seam, &self.conn);
+        let (seam, conn) = (&mut self.seam, &self.conn);
         let batch = async {
             let now = Instant::now();
             for frame in seam.release(now) {
                 socket.feed(text(frame)).await?;
             }
-            let mut next = first;
-            for _ in 0..MAX_BATCH {
-                let Some(frame) = next.take().or_else(|| rx.try_recv().ok()) else {
-                    break;
-                };
-                conn.taken(&frame);
-                for frame in seam.outbound(frame, now) {
-                    socket.feed(text(frame)).await?;
+            for item in conn.take(MAX_BATCH) {
+                // Without a wire the WebSocket layer frames everything.
+                if let Outgoing::Text(frame) = item {
+                    for frame in seam.outbound(frame, now) {
+                        socket.feed(text(frame)).await?;
+                    }
                 }
             }
             socket.flush().await
         };
-        tokio::select! {
-            result = tokio::time::timeout(self.drain_timeout, batch) => match result {
-                Ok(Ok(())) => Ok(()),
-                Ok(Err(_)) => Err(()),
-                Err(_) => {
-                    self.conn.close(CloseCode::OverCapacity);
-                    Err(())
-                }
-            },
-            _ = self.conn.closed() => Err(()),
+        bounded(&self.conn, self.drain_timeout, batch).await
+    }
+
+    /// The hub's writes found the socket full: waits until it takes more,
+    /// and writes, until the outbox is empty.
+    async fn write_direct(&mut self, socket: &mut Socket) -> Result<(), ()> {
+        let Io::Direct(direct) = socket.get_mut() else {
+            return Err(());
+        };
+        let tcp = direct.tcp().clone();
+        loop {
+            match self.conn.write_now() {
+                Ok(true) => return Ok(()),
+                Ok(false) => {}
+                Err(_) => return Err(()),
+            }
+            let writable = async { tcp.writable().await.map_err(tungstenite::Error::Io) };
+            bounded(&self.conn, self.drain_timeout, writable).await?;
         }
     }
 
@@ -300,6 +320,26 @@ impl Driver {
             }
         }
         Ok(())
+    }
+}
+
+/// Runs `step` within the drain budget; running out closes the
+/// connection 4100, and a close from elsewhere cuts it short.
+async fn bounded(
+    conn: &Conn,
+    drain_timeout: Duration,
+    step: impl Future<Output = Result<(), tungstenite::Error>>,
+) -> Result<(), ()> {
+    tokio::select! {
+        result = tokio::time::timeout(drain_timeout, step) => match result {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(()),
+            Err(_) => {
+                conn.close(CloseCode::OverCapacity);
+                Err(())
+            }
+        },
+        _ = conn.closed() => Err(()),
     }
 }
 
