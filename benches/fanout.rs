@@ -95,54 +95,53 @@ fn fanout_sockets(c: &mut Criterion) {
     let data = "x".repeat(100);
     let mut group = c.benchmark_group("fanout_sockets");
     group.sample_size(20);
-    for subscribers in [1_000usize] {
-        let mut sockets: Vec<std::net::TcpStream> = runtime.block_on(async {
-            let mut sockets = Vec::with_capacity(subscribers);
-            for _ in 0..subscribers {
-                let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
-                let url = format!("ws://{addr}/app/app-key?protocol=7");
-                let (mut ws, _) = tokio_tungstenite::client_async(url, tcp)
-                    .await
-                    .expect("handshake");
-                ws.next().await.expect("established").expect("frame");
-                let subscribe = r#"{"event":"pusher:subscribe","data":{"channel":"bench"}}"#;
-                futures_util::SinkExt::send(&mut ws, Message::text(subscribe))
-                    .await
-                    .expect("subscribe");
-                ws.next().await.expect("succeeded").expect("frame");
-                let tcp = ws.into_inner().into_std().expect("std socket");
-                tcp.set_nonblocking(true).expect("non-blocking");
-                sockets.push(tcp);
-            }
-            sockets
-        });
-        let frame_len =
-            reference_server::protocol::message::channel_event("bench", "event", &data).len() + 4;
-        let mut buf = vec![0u8; 64 * 1024];
-        group.throughput(Throughput::Elements(subscribers as u64));
-        group.bench_function(BenchmarkId::new("publish_to_last_read", subscribers), |b| {
-            b.iter(|| {
-                let answer = runtime
-                    .block_on(rest.publish(&["bench"], "event", &data, serde_json::json!({})))
-                    .expect("publish");
-                assert_eq!(answer.status, 200);
-                for socket in &mut sockets {
-                    let mut got = 0;
-                    while got < frame_len {
-                        match socket.read(&mut buf) {
-                            Ok(0) => panic!("server closed a subscriber"),
-                            Ok(n) => got += n,
-                            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                                std::hint::spin_loop()
-                            }
-                            Err(e) => panic!("read: {e}"),
+    let subscribers = 1_000usize;
+    let mut sockets: Vec<std::net::TcpStream> = runtime.block_on(async {
+        let mut sockets = Vec::with_capacity(subscribers);
+        for _ in 0..subscribers {
+            let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+            let url = format!("ws://{addr}/app/app-key?protocol=7");
+            let (mut ws, _) = tokio_tungstenite::client_async(url, tcp)
+                .await
+                .expect("handshake");
+            ws.next().await.expect("established").expect("frame");
+            let subscribe = r#"{"event":"pusher:subscribe","data":{"channel":"bench"}}"#;
+            futures_util::SinkExt::send(&mut ws, Message::text(subscribe))
+                .await
+                .expect("subscribe");
+            ws.next().await.expect("succeeded").expect("frame");
+            let tcp = ws.into_inner().into_std().expect("std socket");
+            tcp.set_nonblocking(true).expect("non-blocking");
+            sockets.push(tcp);
+        }
+        sockets
+    });
+    let frame_len =
+        reference_server::protocol::message::channel_event("bench", "event", &data).len() + 4;
+    let mut buf = vec![0u8; 64 * 1024];
+    group.throughput(Throughput::Elements(subscribers as u64));
+    group.bench_function(BenchmarkId::new("publish_to_last_read", subscribers), |b| {
+        b.iter(|| {
+            let answer = runtime
+                .block_on(rest.publish(&["bench"], "event", &data, serde_json::json!({})))
+                .expect("publish");
+            assert_eq!(answer.status, 200);
+            for socket in &mut sockets {
+                let mut got = 0;
+                while got < frame_len {
+                    match socket.read(&mut buf) {
+                        Ok(0) => panic!("server closed a subscriber"),
+                        Ok(n) => got += n,
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                            std::hint::spin_loop()
                         }
+                        Err(e) => panic!("read: {e}"),
                     }
-                    assert_eq!(got, frame_len, "one frame per publish");
                 }
-            });
+                assert_eq!(got, frame_len, "one frame per publish");
+            }
         });
-    }
+    });
     group.finish();
 }
 
