@@ -16,6 +16,7 @@ mod list;
 mod load;
 mod manual;
 mod merge;
+mod node;
 mod preset;
 mod race;
 mod run;
@@ -83,6 +84,9 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the man page (roff), e.g. `pushcheck man > pushcheck.1`.
     Man,
+    /// One node of the bundled cluster (run by pushcheck itself).
+    #[command(name = "__node", hide = true)]
+    Node(node::NodeArgs),
 }
 
 /// Errors of the command line (exit code 2).
@@ -118,6 +122,9 @@ pub enum CliError {
     /// The bundled cluster (`--cluster N`) could not start.
     #[error(transparent)]
     Cluster(#[from] crate::bundled::cluster::ClusterError),
+    /// A bundled cluster node process stopped with an error.
+    #[error(transparent)]
+    Node(#[from] crate::bundled::node::NodeError),
     /// A file or folder could not be read or written.
     #[error("cannot access {}", path.display())]
     Io {
@@ -209,6 +216,7 @@ pub async fn execute(cli: Cli, interrupt: Interrupt) -> Result<Status, CliError>
         Command::Merge(args) => merge::merge(&args),
         Command::FuzzAuth(args) => fuzz_auth::fuzz_auth(*args, interrupt).await,
         Command::Compare(args) => compare::compare(&args),
+        Command::Node(args) => node::node(args, interrupt).await,
     }
 }
 
@@ -227,7 +235,13 @@ pub fn error_line(e: &dyn std::error::Error) -> String {
 /// once, exit with the status's code.
 pub async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let interrupt = signals::install();
+    // A bundled cluster node ignores Ctrl-C (its shell wrapper ignores
+    // SIGINT for it, and no handler here undoes that): the harness drains
+    // on it, and its nodes must keep serving until the harness ends them.
+    let interrupt = match &cli.command {
+        Command::Node(_) => Interrupt::never(),
+        _ => signals::install(),
+    };
     match execute(cli, interrupt).await {
         Ok(status) => ExitCode::from(status.code()),
         Err(e) => {
