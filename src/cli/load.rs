@@ -6,7 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::CliError;
 use super::folder::{write_load, write_repeated};
-use super::target::TargetFlags;
+use super::target::{NodeFlags, TargetFlags, load_target};
 use crate::interrupt::Interrupt;
 use crate::load::engine::EngineOptions;
 use crate::load::overrides::Override;
@@ -25,6 +25,9 @@ pub struct LoadArgs {
     /// Target and credentials.
     #[command(flatten)]
     pub target: TargetFlags,
+    /// Nodes: the bundled cluster or a profile's node list.
+    #[command(flatten)]
+    pub nodes: NodeFlags,
     /// Scenario overrides, recorded in the report.
     #[command(flatten)]
     pub overrides: OverrideFlags,
@@ -123,7 +126,7 @@ pub(super) async fn load(args: LoadArgs, interrupt: Interrupt) -> Result<Status,
     });
     let many = args
         .target
-        .selection(args.target.profile(None)?, None)
+        .selection(args.target.profile(args.nodes.profile.as_deref())?, None)
         .targets()?;
     if many.len() > 1 {
         if args.shard.is_some() {
@@ -137,7 +140,7 @@ pub(super) async fn load(args: LoadArgs, interrupt: Interrupt) -> Result<Status,
         };
         return super::race::race(opts, &plan, many, &run_id, interrupt).await;
     }
-    let (bundled, target) = one_target(&args.target, "load").await?;
+    let (bundled, target) = load_target(&args.target, &args.nodes, "load").await?;
     let runs = if args.repeat > 1 {
         format!(", {} runs", args.repeat)
     } else {
@@ -151,14 +154,12 @@ pub(super) async fn load(args: LoadArgs, interrupt: Interrupt) -> Result<Status,
     );
     let opts = EngineOptions {
         run_id,
-        in_process_server: bundled.is_some(),
+        in_process_server: bundled.in_process(),
         progress: !args.quiet,
         interrupt,
     };
     let mut runs = run_repeated(&plan, &target, &opts, args.repeat).await?;
-    if let Some(s) = bundled {
-        s.shutdown().await;
-    }
+    bundled.shutdown().await;
     if runs.len() == 1 && args.repeat == 1 {
         let r = runs.pop().expect("one run");
         write_load(&args.out, &r, None)?;

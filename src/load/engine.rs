@@ -17,7 +17,7 @@ use tokio::time::{Instant, sleep_until, timeout_at};
 use super::behaviour::{churner, connected, publisher};
 use super::collector::{self, Collected};
 use super::plan::{Behaviour, Plan, StopCondition};
-use super::result::{Budget, LoadResult, Measured};
+use super::result::{Budget, EventRecord, LoadResult, Measured, NodeShare};
 use super::state::{
     self, Phase, Run, SetupError, cpu_seconds, fds_needed, raise_fd_limit, rss_kib,
 };
@@ -71,6 +71,7 @@ struct Progress {
     connect_elapsed: Duration,
     traffic: Duration,
     traffic_cpu: f64,
+    events: Arc<Mutex<Vec<EventRecord>>>,
 }
 
 /// Runs `plan` against `target`.
@@ -104,7 +105,28 @@ pub async fn run(
         logs: c.logs,
         interrupted: opts.interrupt.is_set(),
     };
-    Ok(LoadResult::build(plan, target, measured))
+    let mut r = LoadResult::build(plan, target, measured);
+    r.nodes = node_shares(&p.run);
+    r.events = std::mem::take(&mut *p.events.lock());
+    Ok(r)
+}
+
+/// Each node of the target and the connections made to it.
+fn node_shares(run: &Run) -> Vec<NodeShare> {
+    let mut nodes: Vec<NodeShare> = run
+        .nodes
+        .iter()
+        .map(|n| NodeShare {
+            name: n.name.clone(),
+            url: n.url.clone(),
+            connections: n.connections.load(Ordering::Relaxed),
+            reconnections: n.reconnections.load(Ordering::Relaxed),
+            planned: n.planned.load(Ordering::Relaxed),
+            share: 0.0,
+        })
+        .collect();
+    NodeShare::reshare(&mut nodes);
+    nodes
 }
 
 /// Checks the open-files budget and builds the run's state.
@@ -139,6 +161,7 @@ async fn preflight(
         connect_elapsed: Duration::ZERO,
         traffic: Duration::ZERO,
         traffic_cpu: 0.0,
+        events: Arc::default(),
     })
 }
 

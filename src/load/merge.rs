@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use hdrhistogram::Histogram;
 
-use super::result::LoadResult;
+use super::result::{LoadResult, NodeShare};
 use crate::metrics::Metric;
 
 /// Combines shard results into one report: counters summed, histograms
@@ -32,6 +32,8 @@ pub fn merge(parts: Vec<LoadResult>) -> Option<LoadResult> {
         e.planned_subscriptions += p.evidence.planned_subscriptions;
         e.expects_delivery |= p.evidence.expects_delivery;
         e.publishes |= p.evidence.publishes;
+        merge_nodes(&mut out.nodes, p.nodes);
+        out.events.extend(p.events);
         out.interrupted |= p.interrupted;
         out.run.traffic_seconds = out.run.traffic_seconds.max(p.run.traffic_seconds);
         out.run.started_unix_ms = out.run.started_unix_ms.min(p.run.started_unix_ms);
@@ -58,6 +60,21 @@ pub fn merge(parts: Vec<LoadResult>) -> Option<LoadResult> {
     merge_series_percentiles(&mut out);
     out.evaluate();
     Some(out)
+}
+
+/// Adds another shard's per-node counts into `into`, by node name.
+fn merge_nodes(into: &mut Vec<NodeShare>, from: Vec<NodeShare>) {
+    for n in from {
+        match into.iter_mut().find(|o| o.name == n.name) {
+            Some(o) => {
+                o.connections += n.connections;
+                o.reconnections += n.reconnections;
+                o.planned += n.planned;
+            }
+            None => into.push(n),
+        }
+    }
+    NodeShare::reshare(into);
 }
 
 /// Recomputes per-interval percentiles of the series from the merged interval logs.
