@@ -37,7 +37,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use redis::aio::ConnectionManagerConfig;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, watch};
 
 use self::link::Link;
@@ -45,7 +45,7 @@ pub(crate) use self::scripts::{CacheSlot, JoinReply, Transition, TransitionKind}
 pub(crate) use self::wire::Envelope;
 
 /// The `[cluster]` table of the config file; `--redis` sets `redis_url`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ClusterSettings {
     /// `redis://HOST:PORT` (or `redis+unix:///path`); `None` is single-node.

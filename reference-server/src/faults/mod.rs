@@ -33,7 +33,7 @@ macro_rules! switches {
     ($($(#[doc = $doc:literal])* $name:ident: $ty:ty = $off:expr;)*) => {
         /// The switches; all off by default.
         #[cfg(feature = "faults")]
-        #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+        #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
         #[serde(default, deny_unknown_fields)]
         pub struct Faults {
             $($(#[doc = $doc])* pub $name: $ty,)*
