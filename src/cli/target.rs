@@ -141,7 +141,8 @@ pub(super) enum Held {
 impl Held {
     /// Whether the target's sockets and memory are this process's.
     pub(super) fn in_process(&self) -> bool {
-        !matches!(self, Held::Nothing)
+        // The bundled cluster's nodes are processes of their own.
+        matches!(self, Held::Server(_))
     }
 
     /// Stops what was started.

@@ -87,7 +87,7 @@ pub async fn run(
     let (stop_collector, collector) = collector::spawn(p.run.clone(), collected.clone(), show);
     connect(&mut p, &opts.interrupt).await;
     if !opts.interrupt.is_set() {
-        traffic(&mut p, opts).await;
+        traffic(&mut p, target, opts).await;
     }
     drain(&p, &opts.interrupt).await;
     finish(&mut p, &opts.interrupt).await;
@@ -190,8 +190,50 @@ async fn connect(p: &mut Progress, interrupt: &Interrupt) {
     p.rss_idle = rss_kib();
 }
 
+/// Carries out the plan's node events on `target`'s nodes through the
+/// lifecycle API, each at its time after `start`, until the traffic phase ends.
+async fn node_events(
+    run: Arc<Run>,
+    target: Target,
+    start: Instant,
+    log: Arc<Mutex<Vec<EventRecord>>>,
+) {
+    let mut phase = run.phase.subscribe();
+    for (e, &index) in run.plan.events.iter().zip(&run.event_nodes) {
+        let mut record = EventRecord {
+            at_seconds: e.at.as_secs_f64(),
+            action: e.action.as_str().into(),
+            node: e.node.clone(),
+            done_seconds: None,
+            error: None,
+        };
+        let ended = tokio::select! {
+            () = sleep_until(start + e.at) => false,
+            _ = phase.wait_for(|p| matches!(p, Phase::Drain | Phase::Stop)) => true,
+        };
+        if !ended {
+            let action = state::lifecycle_action(e.action);
+            let result = crate::target::lifecycle::act(&target, index, action).await;
+            record.done_seconds = Some(start.elapsed().as_secs_f64());
+            record.error = result.err().map(|err| error_chain(&err));
+        }
+        log.lock().push(record);
+    }
+}
+
+/// An error and its causes on one line.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    text
+}
+
 /// Starts the senders and runs until the stop condition (or an interrupt).
-async fn traffic(p: &mut Progress, opts: &EngineOptions) {
+async fn traffic(p: &mut Progress, target: &Target, opts: &EngineOptions) {
     let interrupt = &opts.interrupt;
     let run = p.run.clone();
     let plan = &run.plan;
@@ -216,6 +258,10 @@ async fn traffic(p: &mut Progress, opts: &EngineOptions) {
         }
     }
     run.pending.senders.store(senders, Ordering::Release);
+    if !plan.events.is_empty() {
+        let events = node_events(run.clone(), target.clone(), start, p.events.clone());
+        p.tasks.spawn(events);
+    }
     run.phase.send_replace(Phase::Traffic(start));
     if opts.progress {
         eprintln!("load: traffic phase started");

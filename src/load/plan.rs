@@ -251,20 +251,9 @@ pub struct NodeEvent {
     pub at: Duration,
     /// What happens.
     pub action: NodeAction,
-    /// Node index in the target's node list (`node-2` is 1).
-    pub node: usize,
-}
-
-impl NodeEvent {
-    /// The node's name (`node-1` is index 0).
-    pub fn node_name(&self) -> String {
-        node_name(self.node)
-    }
-}
-
-/// The name reports and scenarios give node `index` of a target.
-pub fn node_name(index: usize) -> String {
-    format!("node-{}", index + 1)
+    /// The node's name in the target's node list (`node-2` unless the
+    /// profile names its nodes).
+    pub node: String,
 }
 
 /// A group of identical clients.

@@ -15,7 +15,7 @@ use tokio::time::{Instant, timeout_at};
 use super::auth::Authorizer;
 use super::conn::Dialer;
 use super::pacing::Stop;
-use super::plan::{AuthMode, Behaviour, Plan, SetId, StopCondition};
+use super::plan::{AuthMode, Behaviour, NodeAction, Plan, SetId, StopCondition};
 use crate::client::RestClient;
 use crate::metrics::{FanoutTracker, Recorders};
 use crate::target::{Credentials, Target};
@@ -51,12 +51,20 @@ pub enum SetupError {
         nodes: usize,
     },
     /// An event names a node the target does not have.
-    #[error("[[events]] names node-{node} but the target has {nodes} node(s)")]
+    #[error("[[events]] names node {node:?}, which the target does not have (its nodes: {nodes})")]
     EventNode {
-        /// The node number as written (from 1).
-        node: usize,
-        /// Nodes of the target.
-        nodes: usize,
+        /// The name as written.
+        node: String,
+        /// The target's node names.
+        nodes: String,
+    },
+    /// The target cannot do an event's action to its nodes.
+    #[error(
+        "[[events]] needs to {action} nodes, which this target cannot do (give the profile's [[nodes]] a `{action}` command, or use --cluster N)"
+    )]
+    EventUnsupported {
+        /// The action.
+        action: &'static str,
     },
     /// A publisher would publish through a node an event takes down.
     #[error(
@@ -185,6 +193,8 @@ pub(crate) struct Run {
     pub(crate) plan: Plan,
     /// The target's nodes (one for a single-node target).
     pub(crate) nodes: Vec<NodeLink>,
+    /// Node index of each of the plan's events.
+    pub(crate) event_nodes: Vec<usize>,
     pub(crate) creds: Credentials,
     pub(crate) authorizer: Authorizer,
     pub(crate) prefix: String,
@@ -365,7 +375,7 @@ async fn dialer(plan: &Plan, target: &Target) -> Result<Dialer, SetupError> {
 async fn node_links(plan: &Plan, target: &Target) -> Result<Vec<NodeLink>, SetupError> {
     let nodes = target.nodes();
     let mut out = Vec::with_capacity(nodes.len());
-    for (i, node) in nodes.iter().enumerate() {
+    for node in &nodes {
         let t = if nodes.len() == 1 {
             target.clone()
         } else {
@@ -375,7 +385,7 @@ async fn node_links(plan: &Plan, target: &Target) -> Result<Vec<NodeLink>, Setup
             })?
         };
         out.push(NodeLink {
-            name: super::plan::node_name(i),
+            name: node.name.clone(),
             url: t.ws_base.clone(),
             dialer: dialer(plan, &t).await?,
             rest: RestClient::new(&t.rest_base, t.credentials.clone(), Duration::from_secs(10)),
@@ -387,9 +397,9 @@ async fn node_links(plan: &Plan, target: &Target) -> Result<Vec<NodeLink>, Setup
     Ok(out)
 }
 
-/// Checks the plan's spreads and events against the target's node count,
-/// and counts the clients each node gets.
-fn check_nodes(plan: &Plan, nodes: &[NodeLink]) -> Result<(), SetupError> {
+/// Checks the plan's spreads and events against the target's nodes, counts
+/// the clients each node gets, and returns the node index of each event.
+fn check_nodes(plan: &Plan, target: &Target, nodes: &[NodeLink]) -> Result<Vec<usize>, SetupError> {
     let n = nodes.len();
     for p in &plan.populations {
         if let super::plan::Spread::Weights(w) = &p.spread
@@ -409,30 +419,46 @@ fn check_nodes(plan: &Plan, nodes: &[NodeLink]) -> Result<(), SetupError> {
     if !plan.events.is_empty() && n < 2 {
         return Err(SetupError::EventsNeedNodes);
     }
+    let mut indices = Vec::with_capacity(plan.events.len());
     for e in &plan.events {
-        if e.node >= n {
+        let Some(index) = nodes.iter().position(|l| l.name == e.node) else {
+            let names: Vec<&str> = nodes.iter().map(|l| l.name.as_str()).collect();
             return Err(SetupError::EventNode {
-                node: e.node + 1,
-                nodes: n,
+                node: e.node.clone(),
+                nodes: names.join(", "),
+            });
+        };
+        if !crate::target::lifecycle::supports(target, lifecycle_action(e.action)) {
+            return Err(SetupError::EventUnsupported {
+                action: e.action.as_str(),
             });
         }
-        if !matches!(
-            e.action,
-            super::plan::NodeAction::Kill | super::plan::NodeAction::Stop
-        ) {
+        indices.push(index);
+        if !matches!(e.action, NodeAction::Kill | NodeAction::Stop) {
             continue;
         }
         let publisher = plan.populations.iter().find(|p| {
-            matches!(p.behaviour, Behaviour::Publisher { .. }) && p.spread.uses(e.node, n)
+            matches!(p.behaviour, Behaviour::Publisher { .. }) && p.spread.uses(index, n)
         });
         if let Some(p) = publisher {
             return Err(SetupError::PublisherOnEventNode {
                 population: p.name.clone(),
-                node: e.node_name(),
+                node: e.node.clone(),
             });
         }
     }
-    Ok(())
+    Ok(indices)
+}
+
+/// The lifecycle API's name for a scenario event's action.
+pub(crate) fn lifecycle_action(a: NodeAction) -> crate::target::Action {
+    use crate::target::Action;
+    match a {
+        NodeAction::Kill => Action::Kill,
+        NodeAction::Stop => Action::Stop,
+        NodeAction::Cont => Action::Cont,
+        NodeAction::Start => Action::Start,
+    }
 }
 
 /// Every sender's id and its fan-out tracker slots.
@@ -456,7 +482,7 @@ pub(crate) async fn build(
     run_id: &str,
 ) -> Result<Arc<Run>, SetupError> {
     let nodes = node_links(plan, target).await?;
-    check_nodes(plan, &nodes)?;
+    let event_nodes = check_nodes(plan, target, &nodes)?;
     let authorizer = Authorizer::start(target.credentials.clone(), plan.auth == AuthMode::Endpoint)
         .await
         .map_err(SetupError::AuthEndpoint)?;
@@ -483,6 +509,7 @@ pub(crate) async fn build(
     Ok(Arc::new(Run {
         plan: plan.clone(),
         nodes,
+        event_nodes,
         creds: target.credentials.clone(),
         authorizer,
         prefix,

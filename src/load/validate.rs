@@ -166,17 +166,9 @@ fn events(cx: &Ctx<'_>, s: &Scenario, plan: &Plan) -> Result<Vec<NodeEvent>, Sce
             };
             return Err(cx.err(format!("{prefix}.{}", other.as_str()), why));
         }
-        let node = name
-            .strip_prefix("node-")
-            .and_then(|n| n.parse::<usize>().ok())
-            .filter(|n| (1..=64).contains(n))
-            .ok_or_else(|| {
-                let why = Invalid::UnknownValue {
-                    value: name.clone(),
-                    allowed: "node names node-1 to node-64 (the target's node list, in order)",
-                };
-                cx.err(format!("{prefix}.{}", action.as_str()), why)
-            })?;
+        if name.trim().is_empty() {
+            return Err(cx.err(format!("{prefix}.{}", action.as_str()), Invalid::Missing));
+        }
         let at = humantime::parse_duration(&e.at).map_err(|_| {
             cx.err(
                 format!("{prefix}.at"),
@@ -191,7 +183,7 @@ fn events(cx: &Ctx<'_>, s: &Scenario, plan: &Plan) -> Result<Vec<NodeEvent>, Sce
         out.push(NodeEvent {
             at,
             action,
-            node: node - 1,
+            node: name.clone(),
         });
     }
     if !out.is_empty() {

@@ -6,6 +6,7 @@ mod faults;
 mod fuzz;
 mod gate;
 mod load;
+mod load_cluster;
 mod reference;
 mod reports;
 mod rules;

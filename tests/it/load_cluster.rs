@@ -1,0 +1,229 @@
+//! Load over the nodes of a bundled cluster (issue 13): populations spread
+//! over the nodes, deliveries timed as same-node or cross-node, and a node
+//! killed mid-run whose clients reconnect elsewhere while the ledger keeps
+//! what they lost apart from losses among connected clients.
+
+use pushcheck::load::result::ThresholdVerdict;
+use pushcheck::load::{LoadResult, run, validate};
+use pushcheck::metrics::Metric;
+use pushcheck::status::Status;
+
+use crate::cluster::start_cluster;
+use crate::load::opts;
+
+/// Runs `toml` against a fresh 3-node bundled cluster whose nodes
+/// `configure` adjusts (faults).
+async fn run_on_cluster(
+    toml: &str,
+    run_id: &str,
+    configure: impl Fn(usize, &mut reference_server::Config),
+) -> LoadResult {
+    let sink = pushcheck::client::WebhookSink::start("127.0.0.1:0".parse().expect("valid"))
+        .await
+        .expect("sink binds");
+    let cluster = start_cluster(3, &sink, configure).await;
+    let plan = validate::from_toml("cluster-test.toml", toml, &[]).expect("valid scenario");
+    let mut o = opts(run_id);
+    o.in_process_server = false;
+    let r = run(&plan, &cluster.target, &o)
+        .await
+        .expect("the run starts");
+    drop(cluster);
+    r
+}
+
+const SPREAD: &str = r#"
+version = 1
+name = "spread"
+thresholds = ["lost == 0", "duplicated == 0", "unexpected == 0"]
+[run]
+duration = "1s"
+drain = "10s"
+connect_timeout = "30s"
+# A shared 2-core test machine; the schedule is not what these tests judge.
+max_schedule_lag = "2s"
+[[channels]]
+name = "c"
+kind = "public"
+count = 1
+[[population]]
+name = "audience"
+behaviour = "subscriber"
+count = 3000
+ramp = 5000
+channels = "c"
+[[population]]
+name = "pub"
+behaviour = "publisher"
+count = 1
+rate = 10
+channels = "c"
+weights = [1, 0, 0]
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes_share_3000_connections_and_deliveries_are_split_by_node() {
+    let r = run_on_cluster(SPREAD, "lc-spread", |_, _| {}).await;
+    assert_eq!(r.verdict, Status::Pass, "{:?}", r.evidence);
+    assert_eq!(r.deliveries.lost, 0);
+    assert!(r.deliveries.expected > 0);
+    let names: Vec<&str> = r.nodes.iter().map(|n| n.name.as_str()).collect();
+    assert_eq!(names, ["node-1", "node-2", "node-3"]);
+    for n in &r.nodes {
+        assert_eq!(n.connections, 1000, "{n:?}");
+        assert!((n.share - 1.0 / 3.0).abs() < 1e-9, "{n:?}");
+    }
+    // The publisher is on node-1 and subscribers round robin: a third of
+    // the deliveries are same-node, the rest cross-node, none unclassified.
+    let same = r.metrics[&Metric::DeliverSameNode].count;
+    let cross = r.metrics[&Metric::DeliverCrossNode].count;
+    assert_eq!(same + cross, r.metrics[&Metric::Deliver].count);
+    assert_eq!(same * 3, same + cross, "same {same} cross {cross}");
+    let json = serde_json::to_value(&r).expect("serialises");
+    assert!(json["metrics"]["deliver_cross_node"]["p99"].as_u64() > Some(0));
+    assert_eq!(json["nodes"][1]["connections"], 1000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_cross_node_paths_show_in_the_cross_node_latency_only() {
+    // Nodes 2 and 3 hold every channel event 400 ms before writing it: the
+    // publisher's own node (1) delivers at once. A split that mixed the two
+    // (or labelled by the wrong node) would not put the delay on one side.
+    let toml = SPREAD
+        .replace("count = 3000", "count = 300")
+        .replace("ramp = 5000", "ramp = 1000");
+    let r = run_on_cluster(&toml, "lc-slow", |i, c| {
+        if i > 0 {
+            c.faults.delay_deliveries_ms = Some(400);
+        }
+    })
+    .await;
+    let same = r.metrics[&Metric::DeliverSameNode];
+    let cross = r.metrics[&Metric::DeliverCrossNode];
+    assert!(same.count > 0 && cross.count > 0);
+    assert!(cross.min >= 400_000, "cross-node min {} us", cross.min);
+    assert!(same.p50 < 400_000, "same-node p50 {} us", same.p50);
+}
+
+const KILL: &str = r#"
+version = 1
+name = "kill"
+thresholds = ["lost_connected == 0", "duplicated == 0", "unexpected == 0"]
+[run]
+duration = "3s"
+drain = "DRAIN"
+connect_timeout = "20s"
+max_schedule_lag = "2s"
+[[channels]]
+name = "k"
+kind = "public"
+count = 3
+[[population]]
+name = "audience"
+behaviour = "subscriber"
+count = 300
+ramp = 1000
+channels = "k"
+nodes = "round-robin"
+[[population]]
+name = "pub"
+behaviour = "publisher"
+count = 1
+rate = 20
+channels = "k"
+weights = [1, 0, 0]
+[[events]]
+at = "1s"
+kill = "node-2"
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_nodes_clients_reconnect_and_only_connected_losses_fail_the_run() {
+    let r = run_on_cluster(&KILL.replace("DRAIN", "10s"), "lc-kill", |_, _| {}).await;
+    assert_eq!(r.verdict, Status::Pass, "{:?} {:?}", r.evidence, r.tally);
+    assert_eq!(r.events.len(), 1);
+    assert!(r.events[0].error.is_none(), "{:?}", r.events[0]);
+    assert!(r.events[0].done_seconds.is_some());
+    // node-2's 100 clients lost their connections and moved to node-3.
+    assert_eq!(r.tally.outage_disconnects, 100, "{:?}", r.tally);
+    assert_eq!(r.tally.reconnects, 100);
+    assert_eq!(r.nodes[2].reconnections, 100, "{:?}", r.nodes);
+    assert_eq!(r.nodes[1].connections, 100);
+    assert!(r.tally.outage_expected > 0);
+    assert_eq!(r.deliveries.lost_connected, 0);
+    assert_eq!(r.deliveries.lost, r.deliveries.lost_during_outage);
+    assert!(r.tally.errors.is_empty(), "{:?}", r.tally.errors);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn losses_on_a_surviving_node_fail_a_run_with_a_kill() {
+    // node-3 holds its deliveries past the drain: its clients never see them
+    // although their connections stay up, which the outage must not excuse.
+    let toml = KILL.replace("DRAIN", "1s");
+    let r = run_on_cluster(&toml, "lc-kill-loss", |i, c| {
+        if i == 2 {
+            c.faults.delay_deliveries_ms = Some(5_000);
+        }
+    })
+    .await;
+    assert_eq!(r.verdict, Status::Fail);
+    assert!(r.deliveries.lost_connected > 0, "{:?}", r.deliveries);
+    let rule = r
+        .thresholds
+        .iter()
+        .find(|t| t.rule == "lost_connected == 0")
+        .expect("judged");
+    assert_eq!(rule.verdict, ThresholdVerdict::Fail);
+}
+
+#[test]
+fn spread_and_event_mistakes_are_named() {
+    let bad = |extra: &str, want: &str| {
+        let toml = format!("{SPREAD}{extra}");
+        let err = validate::from_toml("t.toml", &toml, &[]).expect_err("invalid");
+        let text = pushcheck::cli::error_line(&err);
+        assert!(text.contains(want), "{text}");
+    };
+    bad(
+        "[[population]]\nbehaviour = \"subscriber\"\ncount = 1\nchannels = \"c\"\nnodes = \"random\"\n",
+        "population[2] (subscriber-2).nodes: \"random\" is not one of round-robin",
+    );
+    bad(
+        "[[population]]\nbehaviour = \"subscriber\"\ncount = 1\nchannels = \"c\"\nweights = [0, 0]\n",
+        "weights: 0 is out of range 1..=64000: at least one node needs a weight above 0",
+    );
+    bad(
+        "[[population]]\nbehaviour = \"subscriber\"\ncount = 1\nchannels = \"c\"\nnodes = \"round-robin\"\nweights = [1]\n",
+        "weights: cannot be combined with nodes",
+    );
+    bad(
+        "[[events]]\nat = \"1s\"\nkill = \"node-2\"\nstop = \"node-3\"\n",
+        "events[0].stop: cannot be combined with kill",
+    );
+    bad(
+        "[[events]]\nat = \"1s\"\n",
+        "events[0].kill (or stop, cont, start): is required",
+    );
+    bad(
+        "[[events]]\nat = \"5s\"\nkill = \"node-2\"\n",
+        "events[0].at: 5 is out of range 0..=1",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn weights_that_do_not_match_the_nodes_are_refused_before_any_connection() {
+    let toml = SPREAD.replace("weights = [1, 0, 0]", "weights = [1, 0]");
+    let sink = pushcheck::client::WebhookSink::start("127.0.0.1:0".parse().expect("valid"))
+        .await
+        .expect("sink binds");
+    let cluster = start_cluster(3, &sink, |_, _| {}).await;
+    let plan = validate::from_toml("t.toml", &toml, &[]).expect("valid scenario");
+    let err = run(&plan, &cluster.target, &opts("lc-w"))
+        .await
+        .expect_err("refused");
+    let text = pushcheck::cli::error_line(&err);
+    assert!(
+        text.contains("population \"pub\" gives 2 weights but the target has 3 node(s)"),
+        "{text}"
+    );
+}
