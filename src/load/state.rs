@@ -127,6 +127,13 @@ impl Pending {
         }
     }
 
+    /// `n` expected deliveries can no longer arrive (the connection that
+    /// was to get them is gone): the drain need not wait for them.
+    pub(crate) fn written_off(&self, n: u64) {
+        self.received.fetch_add(n, Ordering::AcqRel);
+        self.notify.notify_waiters();
+    }
+
     /// One HTTP publisher finished, including its in-flight requests.
     pub(crate) fn sender_done(&self) {
         self.senders.fetch_sub(1, Ordering::AcqRel);

@@ -227,3 +227,22 @@ async fn weights_that_do_not_match_the_nodes_are_refused_before_any_connection()
         "{text}"
     );
 }
+
+#[test]
+fn load_and_run_with_cluster_but_no_redis_say_so_in_one_line_and_exit_2() {
+    let empty = crate::rules::scratch("load-cluster-empty-path");
+    for args in [
+        &["load", "scenarios/smoke.toml", "--cluster", "2"][..],
+        &["run", "--cluster", "3"][..],
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_pushcheck"))
+            .args(args)
+            .env("PATH", &empty)
+            .output()
+            .expect("pushcheck runs");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains("no redis-server on PATH"), "{err}");
+    }
+}

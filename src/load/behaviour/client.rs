@@ -285,6 +285,7 @@ impl Client {
             t.outage_expected += expected;
             t.outage_lost += lost;
         });
+        run.pending.written_off(lost);
         (self.received_here, self.sent_here) = (0, 0);
         let channels = std::mem::take(&mut self.subscribed);
         let n = run.nodes.len();
