@@ -6,6 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::CliError;
 use super::folder::{write_load, write_repeated};
+pub(super) use super::target::one_target;
 use super::target::{NodeFlags, TargetFlags, load_target};
 use crate::interrupt::Interrupt;
 use crate::load::engine::EngineOptions;
@@ -15,7 +16,7 @@ use crate::load::repeat::{Repeated, repeat};
 use crate::load::{LoadResult, validate};
 use crate::report;
 use crate::status::Status;
-use crate::target::{PREFLIGHT_TIMEOUT, Profile, Target, preflight};
+use crate::target::Target;
 
 /// Flags of `load`.
 #[derive(Debug, clap::Args)]
@@ -86,27 +87,6 @@ pub(super) fn fresh_run_id() -> String {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
     format!("pc{:x}{:x}", std::process::id(), nanos)
-}
-
-/// The target of a single-target subcommand, or the bundled server (kept
-/// alive by the returned handle), preflighted either way.
-pub(super) async fn one_target(
-    flags: &TargetFlags,
-    command: &'static str,
-) -> Result<(Option<reference_server::Server>, Target), CliError> {
-    let selection = flags.selection(flags.profile(None)?, None);
-    let (server, target) = match selection.one(command)? {
-        Some(t) => (None, t),
-        None => {
-            let config = reference_server::Config::default();
-            let (s, t) = crate::bundled::serve(config, "reference", Profile::default())
-                .await
-                .map_err(CliError::Bundled)?;
-            (Some(s), t)
-        }
-    };
-    preflight(&target, PREFLIGHT_TIMEOUT).await?;
-    Ok((server, target))
 }
 
 pub(super) async fn load(args: LoadArgs, interrupt: Interrupt) -> Result<Status, CliError> {

@@ -1,8 +1,8 @@
 //! The one set of target flags every subcommand that talks to a target
 //! takes, with the environment names Pusher users already have.
 
-use super::preset;
-use crate::target::{Profile, Selection, TargetError};
+use super::{CliError, preset};
+use crate::target::{PREFLIGHT_TIMEOUT, Profile, Selection, Target, TargetError, preflight};
 
 /// Where the target is and how to sign for it.
 #[derive(Debug, Clone, clap::Args)]
@@ -162,7 +162,6 @@ pub(super) async fn load_target(
     nodes: &NodeFlags,
     command: &'static str,
 ) -> Result<(Held, crate::target::Target), super::CliError> {
-    use crate::target::{PREFLIGHT_TIMEOUT, preflight};
     if nodes.cluster.is_some() {
         let sink = crate::client::WebhookSink::start("127.0.0.1:0".parse().expect("valid"));
         let sink = std::sync::Arc::new(sink.await?);
@@ -178,7 +177,7 @@ pub(super) async fn load_target(
         return Ok((held, target));
     }
     if nodes.profile.is_none() {
-        let (server, target) = super::load::one_target(flags, command).await?;
+        let (server, target) = one_target(flags, command).await?;
         return Ok((server.map_or(Held::Nothing, Held::Server), target));
     }
     let selection = flags.selection(flags.profile(nodes.profile.as_deref())?, None);
@@ -187,4 +186,25 @@ pub(super) async fn load_target(
     };
     preflight(&target, PREFLIGHT_TIMEOUT).await?;
     Ok((Held::Nothing, target))
+}
+
+/// The target of a single-target subcommand, or the bundled server (kept
+/// alive by the returned handle), preflighted either way.
+pub(super) async fn one_target(
+    flags: &TargetFlags,
+    command: &'static str,
+) -> Result<(Option<reference_server::Server>, Target), CliError> {
+    let selection = flags.selection(flags.profile(None)?, None);
+    let (server, target) = match selection.one(command)? {
+        Some(t) => (None, t),
+        None => {
+            let config = reference_server::Config::default();
+            let (s, t) = crate::bundled::serve(config, "reference", Profile::default())
+                .await
+                .map_err(CliError::Bundled)?;
+            (Some(s), t)
+        }
+    };
+    preflight(&target, PREFLIGHT_TIMEOUT).await?;
+    Ok((server, target))
 }
