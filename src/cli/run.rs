@@ -98,7 +98,7 @@ pub(super) async fn run(args: RunArgs, interrupt: Interrupt) -> Result<Status, C
     super::term::print_report(&report::text::render(&conf));
     let load_opts = EngineOptions {
         run_id: fresh_run_id(),
-        in_process_server: own,
+        in_process_server: bundled.is_some(),
         progress: !args.quiet,
         interrupt,
     };

@@ -108,3 +108,33 @@ fn merge_series_percentiles(r: &mut LoadResult) {
             .map_or(0, |h| h.value_at_quantile(0.5));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(name: &str, connections: u64) -> NodeShare {
+        NodeShare {
+            name: name.into(),
+            url: format!("ws://{name}"),
+            connections,
+            reconnections: 1,
+            planned: connections,
+            share: 0.0,
+        }
+    }
+
+    #[test]
+    fn node_counts_add_up_by_name_and_shares_are_recomputed() {
+        let mut into = vec![node("a", 30), node("b", 10)];
+        merge_nodes(&mut into, vec![node("b", 50), node("c", 10)]);
+        let got: Vec<(&str, u64, u64)> = into
+            .iter()
+            .map(|n| (n.name.as_str(), n.connections, n.reconnections))
+            .collect();
+        assert_eq!(got, [("a", 30, 1), ("b", 60, 2), ("c", 10, 1)]);
+        assert_eq!(into[1].share, 0.6);
+        let total: f64 = into.iter().map(|n| n.share).sum();
+        assert!((total - 1.0).abs() < 1e-12, "{total}");
+    }
+}

@@ -153,6 +153,21 @@ async fn a_killed_nodes_clients_reconnect_and_only_connected_losses_fail_the_run
     assert_eq!(r.deliveries.lost_connected, 0);
     assert_eq!(r.deliveries.lost, r.deliveries.lost_during_outage);
     assert!(r.tally.errors.is_empty(), "{:?}", r.tally.errors);
+    // The terminal summary and the HTML report name the nodes, the event
+    // and the outage ledger.
+    let text = pushcheck::report::load_text::render(&r);
+    assert!(text.contains("nodes: node-1 ws://"), "{text}");
+    assert!(
+        text.contains("event kill node-2 at 1.0s: done at"),
+        "{text}"
+    );
+    assert!(
+        text.contains("outage: 100 connections closed under their clients, 100 reconnected"),
+        "{text}"
+    );
+    let html = pushcheck::report::html::render(Some(&r), None);
+    assert!(html.contains("<h3>Nodes</h3>") && html.contains("<h3>Node events</h3>"));
+    assert!(html.contains(">kill node-2<"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
