@@ -2,6 +2,7 @@
 
 mod catalogue;
 mod cluster;
+mod cluster_cases;
 mod faults;
 mod fuzz;
 mod gate;
