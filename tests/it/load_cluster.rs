@@ -261,3 +261,46 @@ fn load_and_run_with_cluster_but_no_redis_say_so_in_one_line_and_exit_2() {
         assert!(err.contains("no redis-server on PATH"), "{err}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duplicated_cross_node_deliveries_fail_the_run() {
+    // Every node delivers HTTP events from another node twice
+    // (cluster_remote_duplicates): the publisher's own node is clean, so
+    // exactly the cross-node deliveries come twice.
+    let toml = SPREAD
+        .replace("count = 3000", "count = 300")
+        .replace("ramp = 5000", "ramp = 1000");
+    let r = run_on_cluster(&toml, "lc-dup", |_, c| {
+        c.faults.cluster_remote_duplicates = true;
+    })
+    .await;
+    assert_eq!(r.verdict, Status::Fail);
+    let cross = r.metrics[&Metric::DeliverCrossNode].count;
+    assert!(cross > 0);
+    assert_eq!(r.deliveries.duplicated, cross, "{:?}", r.deliveries);
+    assert_eq!(r.deliveries.lost, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_node_is_reaped_and_its_clients_move_when_it_resumes() {
+    // node-2 is frozen for 4 s, twice the bundled nodes' 2 s lease: the
+    // others reap it, and on resume it closes its clients (spec: a reaped
+    // node's connections are gone), which then reconnect elsewhere.
+    let toml = KILL
+        .replace("DRAIN", "10s")
+        .replace("duration = \"3s\"", "duration = \"5s\"")
+        .replace("count = 300", "count = 150")
+        .replace(
+            "[[events]]\nat = \"1s\"\nkill = \"node-2\"\n",
+            "[[events]]\nat = \"0.5s\"\nstop = \"node-2\"\n[[events]]\nat = \"4.5s\"\ncont = \"node-2\"\n",
+        );
+    assert!(toml.contains("cont = \"node-2\""));
+    let r = run_on_cluster(&toml, "lc-freeze", |_, _| {}).await;
+    assert_eq!(r.verdict, Status::Pass, "{:?} {:?}", r.evidence, r.tally);
+    let done: Vec<&str> = r.events.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(done, ["stop", "cont"]);
+    assert!(r.events.iter().all(|e| e.error.is_none()), "{:?}", r.events);
+    assert_eq!(r.tally.outage_disconnects, 50, "{:?}", r.tally);
+    assert_eq!(r.tally.reconnects, 50);
+    assert_eq!(r.deliveries.lost_connected, 0);
+}
