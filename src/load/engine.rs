@@ -211,11 +211,17 @@ async fn node_events(
             () = sleep_until(start + e.at) => false,
             _ = phase.wait_for(|p| matches!(p, Phase::Drain | Phase::Stop)) => true,
         };
-        if !ended {
+        if ended {
+            record.error = Some("the traffic phase ended first".into());
+        } else {
             let action = state::lifecycle_action(e.action);
             let result = crate::target::lifecycle::act(&target, index, action).await;
             record.done_seconds = Some(start.elapsed().as_secs_f64());
             record.error = result.err().map(|err| error_chain(&err));
+        }
+        if record.error.is_some() {
+            // The run did not test what the scenario asked: it cannot pass.
+            run.recorders.worker(0).tally(|t| t.event_failures += 1);
         }
         log.lock().push(record);
     }

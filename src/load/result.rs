@@ -184,6 +184,11 @@ pub enum Problem {
     NoDelivery,
     /// The plan publishes and the target accepted no message.
     NoMessageAccepted,
+    /// Node events of the scenario failed or never ran.
+    EventsFailed {
+        /// Events that failed or did not run.
+        failed: u64,
+    },
 }
 
 impl Problem {
@@ -199,6 +204,9 @@ impl Problem {
             }
             Problem::NoDelivery => "the plan expects deliveries and none arrived".into(),
             Problem::NoMessageAccepted => "the target accepted no published message".into(),
+            Problem::EventsFailed { failed } => {
+                format!("{failed} node event(s) failed or never ran (see the events)")
+            }
         }
     }
 }
@@ -255,6 +263,11 @@ impl Evidence {
         }
         if self.expects_delivery && t.received() == 0 {
             p.push(Problem::NoDelivery);
+        }
+        if t.event_failures > 0 {
+            p.push(Problem::EventsFailed {
+                failed: t.event_failures,
+            });
         }
         self.problems = p;
     }

@@ -83,6 +83,9 @@ pub struct Tally {
     /// connection and resubscribing (expected of nobody).
     #[serde(default)]
     pub missed_while_away: u64,
+    /// Scenario node events that failed or never ran (the run ended first).
+    #[serde(default)]
+    pub event_failures: u64,
     /// Errors by kind.
     pub errors: BTreeMap<ErrorKind, u64>,
     /// Attack outcomes by kind.
@@ -151,6 +154,7 @@ impl AddAssign<&Tally> for Tally {
         self.outage_expected += o.outage_expected;
         self.outage_lost += o.outage_lost;
         self.missed_while_away += o.missed_while_away;
+        self.event_failures += o.event_failures;
         for (k, n) in &o.errors {
             *self.errors.entry(*k).or_default() += n;
         }

@@ -304,3 +304,27 @@ async fn a_frozen_node_is_reaped_and_its_clients_move_when_it_resumes() {
     assert_eq!(r.tally.reconnects, 50);
     assert_eq!(r.deliveries.lost_connected, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_that_fails_fails_the_run() {
+    // Resuming a node that is not frozen is refused by the lifecycle API:
+    // the run did not test what the scenario asked, so it cannot pass.
+    let toml = format!(
+        "{}[[events]]\nat = \"0s\"\ncont = \"node-2\"\n",
+        SPREAD
+            .replace("count = 3000", "count = 30")
+            .replace("ramp = 5000", "ramp = 1000")
+    );
+    let r = run_on_cluster(&toml, "lc-event-fails", |_, _| {}).await;
+    assert_eq!(r.verdict, Status::Fail);
+    let error = r.events[0].error.as_deref().unwrap_or_default();
+    assert!(error.contains("not frozen"), "{error}");
+    assert!(
+        r.evidence
+            .problems
+            .iter()
+            .any(|p| p.describe().contains("1 node event(s) failed")),
+        "{:?}",
+        r.evidence.problems
+    );
+}
