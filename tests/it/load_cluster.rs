@@ -328,3 +328,36 @@ async fn an_event_that_fails_fails_the_run() {
         r.evidence.problems
     );
 }
+
+#[test]
+fn the_kubernetes_job_scenario_validates_and_divides_into_its_shards() {
+    let yaml = std::fs::read_to_string("deploy/k8s/pushcheck-shards.yaml").expect("manifest");
+    // The ConfigMap's `scale.toml: |` block, its 4-space indent removed.
+    let toml: String = yaml
+        .lines()
+        .skip_while(|l| l.trim() != "scale.toml: |")
+        .skip(1)
+        .take_while(|l| l.is_empty() || l.starts_with("    "))
+        .map(|l| format!("{}\n", l.strip_prefix("    ").unwrap_or(l)))
+        .collect();
+    let plan = validate::from_toml("pushcheck-shards.yaml", &toml, &[]).expect("valid scenario");
+    let completions = yaml
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("completions: "))
+        .expect("completions");
+    let shards: u32 = completions.parse().expect("a number");
+    assert!(
+        yaml.contains(&format!("value: \"{shards}\"")),
+        "SHARDS matches completions"
+    );
+    // One publisher per shard, and every shard has clients.
+    for i in 0..shards {
+        let shard = pushcheck::load::plan::Shard {
+            index: i,
+            total: shards,
+        };
+        let part = plan.sharded(shard);
+        assert_eq!(part.populations[1].count.0, 1, "shard {i}");
+        assert!(part.populations[0].count.0 > 0);
+    }
+}
