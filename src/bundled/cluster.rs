@@ -359,7 +359,7 @@ async fn spawn_node(
     // reads /dev/null unless redirected. The watcher SIGKILLs the node
     // once the pipe closes; the shell itself waits for the node, so its
     // stdout (the harness's pipe) closes exactly when the node is gone.
-    let script = "exec 3<&0; \
+    let script = "exec 3<&0; trap '' INT; \
                   \"$0\" __node --config \"$1\" --bind \"$2\" </dev/null 3<&- & pid=$!; \
                   (cat <&3 >/dev/null 2>&1; kill -9 $pid 2>/dev/null) >/dev/null 2>&1 & \
                   exec 3<&-; wait $pid 2>/dev/null";
@@ -434,8 +434,14 @@ async fn start_redis(path: &std::path::Path) -> Result<(RedisChild, String), Clu
         .and_then(|l| l.local_addr())
         .map_err(|e| start_error(path, e))?
         .port();
-    let script = "\"$0\" --bind 127.0.0.1 --port \"$1\" --save '' --appendonly no \
-                  --protected-mode no & pid=$!; cat >/dev/null; kill -9 $pid 2>/dev/null";
+    // Ctrl-C reaches the whole foreground process group: the shell and
+    // its cat ignore it, and redis-server (which handles SIGINT by shutting
+    // down) runs in its own session where it can, so a draining harness
+    // keeps its Redis.
+    let script = "trap '' INT; set -- \"$0\" --bind 127.0.0.1 --port \"$1\" --save '' \
+                  --appendonly no --protected-mode no; \
+                  if command -v setsid >/dev/null 2>&1; then setsid \"$@\" & else \"$@\" & fi; \
+                  pid=$!; cat >/dev/null; kill -9 $pid 2>/dev/null";
     let mut child = Command::new("/bin/sh")
         .arg("-c")
         .arg(script)

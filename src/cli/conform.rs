@@ -31,7 +31,8 @@ pub struct ConformArgs {
     /// (format: `pushcheck::target`, "Target list"); adds to `--target`.
     #[arg(long)]
     pub target_config: Option<String>,
-    /// Run against N bundled reference-server nodes (N >= 2) sharing one
+    /// Run against N bundled reference-server nodes (N >= 2), each a child
+    /// process the cluster/ cases can kill, freeze and restart, sharing one
     /// Redis: `--redis`, or a redis-server from PATH started for the run.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(2..), conflicts_with_all = ["target", "target_config"])]
     pub cluster: Option<u16>,

@@ -239,7 +239,13 @@ pub fn error_line(e: &dyn std::error::Error) -> String {
 /// once, exit with the status's code.
 pub async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let interrupt = signals::install();
+    // A bundled cluster node ignores Ctrl-C (its shell wrapper ignores
+    // SIGINT for it, and no handler here undoes that): the harness drains
+    // on it, and its nodes must keep serving until the harness ends them.
+    let interrupt = match &cli.command {
+        Command::Node(_) => Interrupt::never(),
+        _ => signals::install(),
+    };
     match execute(cli, interrupt).await {
         Ok(status) => ExitCode::from(status.code()),
         Err(e) => {

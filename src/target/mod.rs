@@ -34,7 +34,10 @@
 //! # action are N/A unless every node has its command. Placeholders:
 //! # {node} the node's name, {index} its position from 0, {url}, {rest_url},
 //! # {host} and {port} of its url. A command must be done when it returns
-//! # (start: the harness then waits until the node answers).
+//! # (start: the harness then waits until the node answers). The cluster/
+//! # cases kill and freeze the LAST node only, and restore it; the rest of
+//! # the catalogue uses the target's own url, which should be the first
+//! # node's (not a balancer that may route to the last).
 //! [[nodes]]
 //! name = "node-1"             # default: node-N by position
 //! url = "ws://127.0.0.1:6001"

@@ -235,11 +235,18 @@ async fn node_death_faults_fail_the_node_death_cases() {
 
 #[tokio::test]
 async fn shared_state_faults_fail_the_shared_state_cases() {
-    fails(
-        |f| f.cluster_webhooks_per_node = true,
-        &["cluster/webhooks/once-per-transition"],
-    )
+    let results = family(2, "cluster/webhooks/once-per-transition", |f| {
+        f.cluster_webhooks_per_node = true;
+    })
     .await;
+    let actual = results[0].actual.as_deref().unwrap_or_default();
+    assert!(
+        results[0].verdict == Verdict::Fail
+            && actual.contains("2 channel_occupied")
+            && actual.contains("2 channel_vacated"),
+        "{}",
+        verdicts(&results)
+    );
     fails(
         |f| f.cluster_cache_local = true,
         &["cluster/cache/replay-across-nodes"],
@@ -255,4 +262,47 @@ async fn shared_state_faults_fail_the_shared_state_cases() {
         &["cluster/quota/cluster-wide"],
     )
     .await;
+}
+
+#[tokio::test]
+async fn profile_commands_drive_the_freeze_case_and_absent_ones_make_kill_not_applicable() {
+    let sink = sink().await;
+    let c = start_cluster(2, &sink, |_, _| {}).await;
+    // The target as a server the harness does not own would describe it:
+    // shell commands per node, no control of its own.
+    let mut target = c.target.clone();
+    target.control = None;
+    for (i, node) in target.profile.nodes.iter_mut().enumerate() {
+        let pid = c.pid(i).expect("running");
+        node.stop = Some(format!("kill -STOP {pid}"));
+        node.cont = Some(format!("kill -CONT {pid}"));
+    }
+    let env = Arc::new(Env {
+        target,
+        sink: Some(sink.clone()),
+        slow: true,
+        timeout: Duration::from_secs(2),
+    });
+    let cases = registry();
+    let picked = select(&cases, &["cluster/node-death/".to_owned()], &[]);
+    let results = run(&picked, env, &RunOptions::default(), &|_, _, _| {}).await;
+    let verdict = |id: &str| {
+        results
+            .iter()
+            .find(|r| r.id == id)
+            .map(|r| r.verdict)
+            .unwrap_or_else(|| panic!("no {id}"))
+    };
+    assert_eq!(
+        verdict("cluster/node-death/freeze-closes-clients"),
+        Verdict::Pass,
+        "{}",
+        verdicts(&results)
+    );
+    assert_eq!(
+        verdict("cluster/node-death/kill-removes-members"),
+        Verdict::NotApplicable,
+        "{}",
+        verdicts(&results)
+    );
 }

@@ -777,7 +777,13 @@ pub(crate) async fn every_case_fails_against_a_fault_that_breaks_its_rule() {
             }
         }
     }
-    let required: Vec<&str> = ids.difference(&exempt).copied().collect();
+    // The cluster/ family is N/A on one node; tests/it/cluster_cases.rs
+    // sees each of its cases fail against a cluster fault.
+    let required: Vec<&str> = ids
+        .difference(&exempt)
+        .copied()
+        .filter(|id| !id.starts_with("cluster/"))
+        .collect();
     let never: Vec<&&str> = required
         .iter()
         .filter(|id| !failing.contains(**id))

@@ -256,7 +256,7 @@ switches! {
     /// (announced again) instead of closing them.
     cluster_thaw_keeps_clients: bool = false;
     /// Each node sends `channel_occupied` when the channel gets its first
-    /// subscriber on that node.
+    /// subscriber on that node, and `channel_vacated` when it loses its last.
     cluster_webhooks_per_node: bool = false;
     /// Cache channels replay only what the subscriber's node published.
     cluster_cache_local: bool = false;

@@ -316,7 +316,8 @@ impl Clustered {
         let Some(sub) = subs.remove(&conn_id) else {
             return;
         };
-        if subs.is_empty() {
+        let last_here = subs.is_empty();
+        if last_here {
             channels.remove(name);
         }
         if sub.joined.is_some() {
@@ -328,8 +329,16 @@ impl Clustered {
         let counting = app.config.subscription_count && !is_presence(name);
         let id = app.config.id.clone();
         let app = app.clone();
+        let per_node = last_here && app.faults.cluster_webhooks_per_node();
+        let channel = name.to_owned();
         self.node.leave(&id, name, conn_id, counting, move |t| {
+            let vacated = t.iter().any(|t| matches!(t.kind, TransitionKind::Vacated));
             app.transitions(t);
+            if per_node && !vacated {
+                app.hook(WebhookKind::ChannelVacated, || {
+                    WebhookEvent::ChannelVacated { channel }
+                });
+            }
         });
     }
 

@@ -34,7 +34,7 @@ pub(super) fn cases() -> Vec<Case> {
             "cluster/node-death/kill-removes-members",
             EVENTS,
             Must,
-            "When a node is killed, the others remove its members and subscriptions within the profile's bound (member_removed, HTTP API, channel_vacated) and nothing comes back when it restarts.",
+            "When a node is killed, the others remove its members and subscriptions within the profile's bound (member_removed, HTTP API users, occupancy and subscription_count, channel_vacated) and nothing comes back when it restarts.",
             kill_removes_members,
             slow
         ),
@@ -166,6 +166,29 @@ async fn vacated(ctx: &Ctx, channel: &str, within: Duration) -> Outcome {
     }
 }
 
+/// Waits until `ctx`'s node counts `want` subscriptions of `channel`.
+async fn counted(ctx: &Ctx, channel: &str, want: u64, within: Duration) -> Outcome {
+    let deadline = Instant::now() + within;
+    loop {
+        let query = [("info", "subscription_count")];
+        let info = get_json(ctx, &format!("/channels/{channel}"), &query).await?;
+        if info["subscription_count"] == serde_json::json!(want) {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(Failure::violation(
+                format!(
+                    "subscription_count {want} of {channel} on {} once the dead node's subscriber is gone",
+                    ctx.target().rest_base
+                ),
+                info.to_string(),
+            ));
+        }
+        // A state change the API reports; the pause spaces the queries.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 async fn kill_removes_members(ctx: Ctx) -> Outcome {
     require_lifecycle(
         &ctx,
@@ -177,6 +200,10 @@ async fn kill_removes_members(ctx: Ctx) -> Outcome {
     let mut scene = scene(&ctx).await?;
     let alone = ctx.unique_channel(ChannelKind::Public);
     scene.doomed.subscribe(&alone).await?;
+    let counting = ctx.target().profile.features.subscription_count;
+    let both = ctx.unique_channel(ChannelKind::Public);
+    scene.doomed.subscribe(&both).await?;
+    scene.watcher.subscribe(&both).await?;
     let sink = ctx.sink().ok();
     if let Some(sink) = sink {
         sink.expect_event(&alone, "channel_occupied", ctx.timeout() * 3)
@@ -194,6 +221,9 @@ async fn kill_removes_members(ctx: Ctx) -> Outcome {
         scene.only_watcher(survivors).await?;
         for n in survivors {
             vacated(n, &alone, ctx.timeout()).await?;
+            if counting {
+                counted(n, &both, 1, ctx.timeout()).await?;
+            }
         }
         if let Some(sink) = sink {
             let left =

@@ -40,8 +40,10 @@ pub(super) fn cases() -> Vec<Case> {
         identity::cases(),
         fanout::cases(),
         presence::cases(),
-        death::cases(),
         state::cases(),
+        // Last: they hold the gate alone for a while, and cases started
+        // before them do not wait for it.
+        death::cases(),
     ]
     .into_iter()
     .flatten()

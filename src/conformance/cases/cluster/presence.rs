@@ -171,9 +171,9 @@ async fn limit_across_nodes(ctx: Ctx) -> Outcome {
     let nodes = nodes(&ctx)?;
     let _gate = shared(&ctx).await;
     let max = ctx.target().profile.limits.max_presence_members;
-    if max > 50 {
+    if max > 100 {
         return Err(Failure::NotApplicable(
-            "n/a: the profile's limits.max_presence_members is over 50 (this case joins that many users at once)",
+            "n/a: the profile's limits.max_presence_members is over 100 (this case joins that many users at once)",
         ));
     }
     let channel = ctx.unique_channel(ChannelKind::Presence);

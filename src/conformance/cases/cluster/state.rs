@@ -39,7 +39,7 @@ pub(super) fn cases() -> Vec<Case> {
             "cluster/webhooks/once-per-transition",
             WEBHOOKS,
             Must,
-            "Subscribers on several nodes give one channel_occupied and one member_added per user, sent once for the cluster.",
+            "A channel used on several nodes gives one channel_occupied and one channel_vacated, a user on several nodes one member_added and one member_removed.",
             once_per_transition
         ),
         case!(
@@ -73,6 +73,26 @@ fn hook_names(sink: &crate::client::WebhookSink, channel: &str, name: &str) -> u
         .count()
 }
 
+/// Each node's sentinel webhook: a fresh channel's `channel_occupied`,
+/// which that node sends after everything it queued before. Once all are
+/// in, a duplicate from any node would be too.
+async fn sentinel_hooks(ctx: &Ctx, nodes: &[Ctx]) -> Outcome {
+    let sink = ctx.sink()?;
+    let mut held = Vec::new();
+    for n in nodes {
+        let channel = ctx.unique_channel(ChannelKind::Public);
+        let mut c = n.connect().await?;
+        c.subscribe(&channel).await?;
+        held.push((c, channel));
+    }
+    for (_, channel) in &held {
+        sink.expect_event(channel, "channel_occupied", ctx.timeout() * 3)
+            .await?;
+    }
+    tokio::time::sleep(ctx.settle()).await;
+    Ok(())
+}
+
 async fn once_per_transition(ctx: Ctx) -> Outcome {
     let sink = ctx.sink()?;
     let nodes = nodes(&ctx)?;
@@ -90,31 +110,33 @@ async fn once_per_transition(ctx: Ctx) -> Outcome {
     }
     sink.expect_event(&public, "channel_occupied", wait).await?;
     sink.expect_event(&presence, "member_added", wait).await?;
-    // A second webhook for either would come from a later node; each node
-    // sends a sentinel webhook (its own channel's channel_occupied) after
-    // those subscriptions, and a node's webhooks leave it in order.
-    let mut sentinels = Vec::new();
-    for n in &nodes {
-        let channel = ctx.unique_channel(ChannelKind::Public);
-        let mut c = n.connect().await?;
-        c.subscribe(&channel).await?;
-        sentinels.push((c, channel));
+    sentinel_hooks(&ctx, &nodes).await?;
+    let joined = (
+        hook_names(sink, &public, "channel_occupied"),
+        hook_names(sink, &presence, "member_added"),
+    );
+    for c in held {
+        c.close_handshake().await;
     }
-    for (_, channel) in &sentinels {
-        sink.expect_event(channel, "channel_occupied", wait).await?;
-    }
-    tokio::time::sleep(ctx.settle()).await;
-    let occupied = hook_names(sink, &public, "channel_occupied");
-    let added = hook_names(sink, &presence, "member_added");
-    if occupied == 1 && added == 1 {
+    sink.expect_event(&public, "channel_vacated", wait).await?;
+    sink.expect_event(&presence, "member_removed", wait).await?;
+    sentinel_hooks(&ctx, &nodes).await?;
+    let left = (
+        hook_names(sink, &public, "channel_vacated"),
+        hook_names(sink, &presence, "member_removed"),
+    );
+    if joined == (1, 1) && left == (1, 1) {
         Ok(())
     } else {
         Err(Failure::violation(
             format!(
-                "one channel_occupied for {public} and one member_added for {u} (subscribed on {} nodes)",
+                "one each of channel_occupied, channel_vacated ({public}), member_added and member_removed ({u}), the channel used on {} nodes",
                 nodes.len()
             ),
-            format!("{occupied} channel_occupied, {added} member_added"),
+            format!(
+                "{} channel_occupied, {} member_added, {} channel_vacated, {} member_removed",
+                joined.0, joined.1, left.0, left.1
+            ),
         ))
     }
 }
