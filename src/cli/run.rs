@@ -62,6 +62,7 @@ pub(super) async fn run(args: RunArgs, interrupt: Interrupt) -> Result<Status, C
     let (bundled, target) = match (&cluster, selection.one("run")?) {
         (Some(c), _) => (None, c.target.clone()),
         (None, Some(t)) => (None, t),
+        (None, None) if args.nodes.profile.is_some() => return Err(CliError::ProfileNeedsTarget),
         (None, None) => {
             let b = crate::bundled::start_default(sink.local_addr())
                 .await

@@ -361,3 +361,51 @@ fn the_kubernetes_job_scenario_validates_and_divides_into_its_shards() {
         assert!(part.populations[0].count.0 > 0);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn load_spreads_over_the_nodes_a_profile_lists() {
+    // An external cluster: the nodes come from --profile, as scale.sh and
+    // the Kubernetes Job give them.
+    let sink = pushcheck::client::WebhookSink::start("127.0.0.1:0".parse().expect("valid"))
+        .await
+        .expect("sink binds");
+    let cluster = start_cluster(2, &sink, |_, _| {}).await;
+    let dir = crate::rules::scratch("load-profile-nodes");
+    let mut profile = String::new();
+    for n in cluster.target.nodes() {
+        profile.push_str(&format!(
+            "[[nodes]]\nname = \"{}\"\nurl = \"{}\"\nrest_url = \"{}\"\n",
+            n.name, n.url, n.rest_url
+        ));
+    }
+    std::fs::write(dir.join("nodes.toml"), profile).expect("profile written");
+    let scenario = SPREAD
+        .replace("count = 3000", "count = 200")
+        .replace("weights = [1, 0, 0]", "weights = [0, 1]");
+    std::fs::write(dir.join("s.toml"), scenario).expect("scenario written");
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_pushcheck"))
+        .arg("load")
+        .arg(dir.join("s.toml"))
+        .args(["--target", &cluster.target.ws_base, "--quiet", "--profile"])
+        .arg(dir.join("nodes.toml"))
+        .arg("--out")
+        .arg(dir.join("out"))
+        .output()
+        .await
+        .expect("pushcheck runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = std::fs::read_to_string(dir.join("out/load.json")).expect("load.json");
+    let json: serde_json::Value = serde_json::from_str(&report).expect("JSON");
+    let nodes = json["nodes"].as_array().expect("nodes");
+    assert_eq!(nodes.len(), 2);
+    assert_eq!(nodes[0]["connections"], 100);
+    assert_eq!(nodes[1]["connections"], 100);
+    // The publisher is on node-2: node-2's subscribers are same-node.
+    assert_eq!(json["metrics"]["deliver_same_node"]["count"], 100 * 10);
+    assert!(stdout.contains("nodes: node-1"), "{stdout}");
+}
