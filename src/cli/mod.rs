@@ -162,6 +162,11 @@ pub enum CliError {
         "--shard takes one target: run each target's shards separately, then compare the merged reports"
     )]
     RaceSharded,
+    /// `load --profile` without a target: the bundled server has its own profile.
+    #[error(
+        "--profile needs --target (the bundled server brings its own profile; --cluster N starts a bundled cluster)"
+    )]
+    ProfileNeedsTarget,
     /// `--trace` names no case of the catalogue.
     #[error("no case {0:?} in the catalogue (see `pushcheck list`)")]
     UnknownCase(String),

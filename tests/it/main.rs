@@ -7,6 +7,7 @@ mod faults;
 mod fuzz;
 mod gate;
 mod load;
+mod load_cluster;
 mod load_reports;
 mod reference;
 mod reports;
