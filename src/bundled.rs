@@ -3,6 +3,7 @@
 //! shortened timeouts for the slow cases.
 
 pub mod cluster;
+pub mod node;
 
 use std::net::SocketAddr;
 use std::time::Duration;

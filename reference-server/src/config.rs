@@ -7,13 +7,13 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::cluster::ClusterSettings;
 use crate::webhooks::{WebhookSettings, WebhookTarget};
 
 /// The whole server configuration.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// The apps this server hosts; at least one.
@@ -53,7 +53,7 @@ impl Default for Config {
 }
 
 /// One hosted application and its per-app options and limits.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AppConfig {
     /// App id, used in REST paths (`/apps/{id}/...`).
@@ -148,7 +148,7 @@ impl Default for AppConfig {
 const MAX_CACHE_TTL_MS: u64 = 365 * 24 * 3600 * 1000;
 
 /// An app secret; its `Debug` never prints the value.
-#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(transparent)]
 pub struct AppSecret(String);
 
@@ -171,7 +171,7 @@ impl fmt::Debug for AppSecret {
 }
 
 /// TLS on the listener, from PEM files (rustls).
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct TlsSettings {
     /// The certificate chain, leaf first (PEM).
@@ -199,7 +199,7 @@ impl TlsSettings {
 }
 
 /// Liveness timers (spec 3.3). Milliseconds, so tests can run them fast.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Timeouts {
     /// Inbound silence after which the server pings; also advertised, rounded
@@ -219,7 +219,7 @@ impl Default for Timeouts {
 }
 
 /// WebSocket transport limits: frame size and per-connection buffers.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TransportLimits {
     /// Largest inbound message in bytes; larger ones close the connection (1009).
@@ -261,7 +261,7 @@ impl Default for TransportLimits {
 }
 
 /// HTTP API settings (spec 5.5, 8).
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RestSettings {
     /// Requests whose `auth_timestamp` is this many seconds or more away

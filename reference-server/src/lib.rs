@@ -150,7 +150,7 @@ async fn join_cluster(config: &Config) -> std::io::Result<Option<cluster::Node>>
         return Ok(None);
     };
     let apps = config.apps.iter().map(|a| a.id.clone()).collect();
-    let node = cluster::Node::connect(&config.cluster, url, apps)
+    let node = cluster::Node::connect(&config.cluster, url, apps, config.fault_handle())
         .await
         .map_err(cluster_unreachable)?;
     tracing::info!(

@@ -6,7 +6,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::CliError;
 use super::folder::{write_load, write_repeated};
-use super::target::TargetFlags;
+pub(super) use super::target::one_target;
+use super::target::{NodeFlags, TargetFlags, load_target};
 use crate::interrupt::Interrupt;
 use crate::load::engine::EngineOptions;
 use crate::load::overrides::Override;
@@ -15,7 +16,7 @@ use crate::load::repeat::{Repeated, repeat};
 use crate::load::{LoadResult, validate};
 use crate::report;
 use crate::status::Status;
-use crate::target::{PREFLIGHT_TIMEOUT, Profile, Target, preflight};
+use crate::target::Target;
 
 /// Flags of `load`.
 #[derive(Debug, clap::Args)]
@@ -25,6 +26,9 @@ pub struct LoadArgs {
     /// Target and credentials.
     #[command(flatten)]
     pub target: TargetFlags,
+    /// Nodes: the bundled cluster or a profile's node list.
+    #[command(flatten)]
+    pub nodes: NodeFlags,
     /// Scenario overrides, recorded in the report.
     #[command(flatten)]
     pub overrides: OverrideFlags,
@@ -85,27 +89,6 @@ pub(super) fn fresh_run_id() -> String {
     format!("pc{:x}{:x}", std::process::id(), nanos)
 }
 
-/// The target of a single-target subcommand, or the bundled server (kept
-/// alive by the returned handle), preflighted either way.
-pub(super) async fn one_target(
-    flags: &TargetFlags,
-    command: &'static str,
-) -> Result<(Option<reference_server::Server>, Target), CliError> {
-    let selection = flags.selection(flags.profile(None)?, None);
-    let (server, target) = match selection.one(command)? {
-        Some(t) => (None, t),
-        None => {
-            let config = reference_server::Config::default();
-            let (s, t) = crate::bundled::serve(config, "reference", Profile::default())
-                .await
-                .map_err(CliError::Bundled)?;
-            (Some(s), t)
-        }
-    };
-    preflight(&target, PREFLIGHT_TIMEOUT).await?;
-    Ok((server, target))
-}
-
 pub(super) async fn load(args: LoadArgs, interrupt: Interrupt) -> Result<Status, CliError> {
     let mut plan = validate::load(&args.scenario, &args.overrides.overrides()?)?;
     if let Some(s) = &args.shard {
@@ -123,7 +106,7 @@ pub(super) async fn load(args: LoadArgs, interrupt: Interrupt) -> Result<Status,
     });
     let many = args
         .target
-        .selection(args.target.profile(None)?, None)
+        .selection(args.target.profile(args.nodes.profile.as_deref())?, None)
         .targets()?;
     if many.len() > 1 {
         if args.shard.is_some() {
@@ -137,7 +120,7 @@ pub(super) async fn load(args: LoadArgs, interrupt: Interrupt) -> Result<Status,
         };
         return super::race::race(opts, &plan, many, &run_id, interrupt).await;
     }
-    let (bundled, target) = one_target(&args.target, "load").await?;
+    let (bundled, target) = load_target(&args.target, &args.nodes, "load").await?;
     let runs = if args.repeat > 1 {
         format!(", {} runs", args.repeat)
     } else {
@@ -151,14 +134,12 @@ pub(super) async fn load(args: LoadArgs, interrupt: Interrupt) -> Result<Status,
     );
     let opts = EngineOptions {
         run_id,
-        in_process_server: bundled.is_some(),
+        in_process_server: bundled.in_process(),
         progress: !args.quiet,
         interrupt,
     };
     let mut runs = run_repeated(&plan, &target, &opts, args.repeat).await?;
-    if let Some(s) = bundled {
-        s.shutdown().await;
-    }
+    bundled.shutdown().await;
     if runs.len() == 1 && args.repeat == 1 {
         let r = runs.pop().expect("one run");
         write_load(&args.out, &r, None)?;

@@ -16,6 +16,7 @@ mod list;
 mod load;
 mod manual;
 mod merge;
+mod node;
 mod preset;
 mod race;
 mod run;
@@ -82,6 +83,9 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the man page (roff), e.g. `pushcheck man > pushcheck.1`.
     Man,
+    /// One node of the bundled cluster (run by pushcheck itself).
+    #[command(name = "__node", hide = true)]
+    Node(node::NodeArgs),
 }
 
 /// Errors of the command line (exit code 2).
@@ -117,6 +121,9 @@ pub enum CliError {
     /// The bundled cluster (`--cluster N`) could not start.
     #[error(transparent)]
     Cluster(#[from] crate::bundled::cluster::ClusterError),
+    /// A bundled cluster node process stopped with an error.
+    #[error(transparent)]
+    Node(#[from] crate::bundled::node::NodeError),
     /// A file or folder could not be read or written.
     #[error("cannot access {}", path.display())]
     Io {
@@ -154,6 +161,11 @@ pub enum CliError {
         "--shard takes one target: run each target's shards separately, then compare the merged reports"
     )]
     RaceSharded,
+    /// `load --profile` without a target: the bundled server has its own profile.
+    #[error(
+        "--profile needs --target (the bundled server brings its own profile; --cluster N starts a bundled cluster)"
+    )]
+    ProfileNeedsTarget,
     /// `--trace` names no case of the catalogue.
     #[error("no case {0:?} in the catalogue (see `pushcheck list`)")]
     UnknownCase(String),
@@ -208,6 +220,7 @@ pub async fn execute(cli: Cli, interrupt: Interrupt) -> Result<Status, CliError>
         Command::Merge(args) => merge::merge(&args),
         Command::FuzzAuth(args) => fuzz_auth::fuzz_auth(*args, interrupt).await,
         Command::Compare(args) => compare::compare(&args),
+        Command::Node(args) => node::node(args, interrupt).await,
     }
 }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 use super::conform::{preflight_all, run_live};
 use super::folder::write_load;
 use super::load::{OverrideFlags, fresh_run_id};
-use super::target::TargetFlags;
+use super::target::{NodeFlags, TargetFlags};
 use super::{CliError, io};
 use crate::client::WebhookSink;
 use crate::conformance::{Env, RunOptions, registry, select};
@@ -29,6 +29,9 @@ pub struct RunArgs {
     /// Target and credentials.
     #[command(flatten)]
     pub target: TargetFlags,
+    /// Nodes: the bundled cluster or a profile's node list.
+    #[command(flatten)]
+    pub nodes: NodeFlags,
     /// Scenario overrides, recorded in the report.
     #[command(flatten)]
     pub overrides: OverrideFlags,
@@ -53,10 +56,13 @@ pub(super) async fn run(args: RunArgs, interrupt: Interrupt) -> Result<Status, C
         None => validate::from_toml("scenarios/smoke.toml (built in)", SMOKE, &overrides)?,
     };
     let sink = Arc::new(WebhookSink::start("127.0.0.1:0".parse().expect("valid address")).await?);
-    let selection = args.target.selection(args.target.profile(None)?, None);
-    let (bundled, target) = match selection.one("run")? {
-        Some(t) => (None, t),
-        None => {
+    let cluster = args.nodes.start_cluster(sink.local_addr()).await?;
+    let profile = args.target.profile(args.nodes.profile.as_deref())?;
+    let selection = args.target.selection(profile, None);
+    let (bundled, target) = match (&cluster, selection.one("run")?) {
+        (Some(c), _) => (None, c.target.clone()),
+        (None, Some(t)) => (None, t),
+        (None, None) => {
             let b = crate::bundled::start_default(sink.local_addr())
                 .await
                 .map_err(CliError::Bundled)?;
@@ -64,13 +70,14 @@ pub(super) async fn run(args: RunArgs, interrupt: Interrupt) -> Result<Status, C
             (Some(b), t)
         }
     };
+    let own = bundled.is_some() || cluster.is_some();
     preflight_all(std::slice::from_ref(&target)).await?;
     let cases = registry();
     let picked = select(&cases, &[], &[]);
     let env = Arc::new(Env {
         target: target.clone(),
         sink: Some(sink.clone()),
-        slow: bundled.is_some(),
+        slow: own,
         timeout: Duration::from_secs(2),
     });
     let opts = RunOptions {

@@ -1,8 +1,8 @@
 //! The one set of target flags every subcommand that talks to a target
 //! takes, with the environment names Pusher users already have.
 
-use super::preset;
-use crate::target::{Profile, Selection, TargetError};
+use super::{CliError, preset};
+use crate::target::{PREFLIGHT_TIMEOUT, Profile, Selection, Target, TargetError, preflight};
 
 /// Where the target is and how to sign for it.
 #[derive(Debug, Clone, clap::Args)]
@@ -86,4 +86,125 @@ impl TargetFlags {
             profile,
         }
     }
+}
+
+/// `--cluster N [--redis URL]` and `--profile` of `load` and `run`: the
+/// bundled cluster, or a profile whose `[[nodes]]` the load spreads over.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct NodeFlags {
+    /// Run against N bundled reference-server nodes (N >= 2) sharing one
+    /// Redis: `--redis`, or a redis-server from PATH started for the run.
+    /// Populations spread over the nodes (scenario `nodes`, `weights`).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(2..), conflicts_with_all = ["target", "host", "preset", "profile"])]
+    pub cluster: Option<u16>,
+    /// Redis of the `--cluster` nodes (`redis://HOST:PORT`) instead of starting one.
+    #[arg(long, value_name = "URL", requires = "cluster")]
+    pub redis: Option<String>,
+    /// Capability profile TOML (see `pushcheck::target`); its `[[nodes]]`
+    /// are the nodes the load spreads over.
+    #[arg(long, value_name = "FILE")]
+    pub profile: Option<String>,
+}
+
+impl NodeFlags {
+    /// The bundled cluster when `--cluster N` was given (its target lists
+    /// every node); webhooks of its nodes go to `sink`.
+    pub async fn start_cluster(
+        &self,
+        sink: std::net::SocketAddr,
+    ) -> Result<Option<crate::bundled::cluster::BundledCluster>, super::CliError> {
+        let Some(n) = self.cluster else {
+            return Ok(None);
+        };
+        let c = crate::bundled::cluster::start(n.into(), self.redis.as_deref(), sink, |_, _| {})
+            .await?;
+        Ok(Some(c))
+    }
+}
+
+/// What `load` started itself, held until the run ends.
+#[derive(Debug)]
+pub(super) enum Held {
+    /// An external target.
+    Nothing,
+    /// The bundled reference server, in-process.
+    Server(reference_server::Server),
+    /// The bundled cluster and the sink its webhooks go to.
+    Cluster {
+        /// The nodes.
+        cluster: Box<crate::bundled::cluster::BundledCluster>,
+        /// Kept listening while the nodes run.
+        _sink: std::sync::Arc<crate::client::WebhookSink>,
+    },
+}
+
+impl Held {
+    /// Whether the target's sockets and memory are this process's.
+    pub(super) fn in_process(&self) -> bool {
+        // The bundled cluster's nodes are processes of their own.
+        matches!(self, Held::Server(_))
+    }
+
+    /// Stops what was started.
+    pub(super) async fn shutdown(self) {
+        match self {
+            Held::Nothing => {}
+            Held::Server(s) => s.shutdown().await,
+            Held::Cluster { cluster, .. } => drop(cluster),
+        }
+    }
+}
+
+/// The one target of `load`: the bundled cluster with `--cluster N`, else
+/// the flags' target with `--profile`, else the bundled server; preflighted.
+pub(super) async fn load_target(
+    flags: &TargetFlags,
+    nodes: &NodeFlags,
+    command: &'static str,
+) -> Result<(Held, crate::target::Target), super::CliError> {
+    if nodes.cluster.is_some() {
+        let sink = crate::client::WebhookSink::start("127.0.0.1:0".parse().expect("valid"));
+        let sink = std::sync::Arc::new(sink.await?);
+        let Some(c) = nodes.start_cluster(sink.local_addr()).await? else {
+            unreachable!("--cluster was given");
+        };
+        let target = c.target.clone();
+        preflight(&target, PREFLIGHT_TIMEOUT).await?;
+        let held = Held::Cluster {
+            cluster: Box::new(c),
+            _sink: sink,
+        };
+        return Ok((held, target));
+    }
+    if nodes.profile.is_none() {
+        let (server, target) = one_target(flags, command).await?;
+        return Ok((server.map_or(Held::Nothing, Held::Server), target));
+    }
+    let selection = flags.selection(flags.profile(nodes.profile.as_deref())?, None);
+    let Some(target) = selection.one(command)? else {
+        return Err(super::CliError::ProfileNeedsTarget);
+    };
+    preflight(&target, PREFLIGHT_TIMEOUT).await?;
+    Ok((Held::Nothing, target))
+}
+
+/// The target of a single-target subcommand, or the bundled server (kept
+/// alive by the returned handle), preflighted either way.
+pub(super) async fn one_target(
+    flags: &TargetFlags,
+    command: &'static str,
+) -> Result<(Option<reference_server::Server>, Target), CliError> {
+    let selection = flags.selection(flags.profile(None)?, None);
+    let (server, target) = match selection.one(command)? {
+        Some(t) => (None, t),
+        None => {
+            let config = reference_server::Config::default();
+            let (s, t) = crate::bundled::serve(config, "reference", Profile::default())
+                .await
+                .map_err(CliError::Bundled)?;
+            (Some(s), t)
+        }
+    };
+    preflight(&target, PREFLIGHT_TIMEOUT).await?;
+    Ok((server, target))
 }

@@ -112,6 +112,30 @@ impl Ctx {
         Ok(c.await?)
     }
 
+    /// This context on node `index` of the target (same journal, sink and
+    /// credentials): its connections and REST calls go to that node.
+    pub fn on_node(&self, index: usize) -> Result<Ctx, Failure> {
+        let nodes = self.target().nodes();
+        let node = nodes.get(index).ok_or(Failure::NotApplicable(
+            "n/a: the target lists too few nodes ([[nodes]] in the profile)",
+        ))?;
+        let target = self
+            .target()
+            .on_node(node)
+            .map_err(|e| Failure::Harness(HarnessError::Node(Box::new(e))))?;
+        let env = Env {
+            target,
+            sink: self.env.sink.clone(),
+            slow: self.env.slow,
+            timeout: self.env.timeout,
+        };
+        Ok(Ctx {
+            env: Arc::new(env),
+            credentials: self.credentials.clone(),
+            journal: self.journal.clone(),
+        })
+    }
+
     /// A REST client signing for the main app.
     pub fn rest(&self) -> RestClient {
         self.rest_as((*self.credentials).clone())

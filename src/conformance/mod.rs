@@ -64,6 +64,9 @@ pub enum Doc {
     RestApi,
     /// Webhooks (spec 9).
     Webhooks,
+    /// The rules of every section again, across the nodes of a cluster
+    /// (each case cites the section of its rule).
+    Cluster,
 }
 
 impl Doc {
@@ -74,6 +77,7 @@ impl Doc {
             Doc::AuthSignatures => "auth-signatures",
             Doc::RestApi => "rest-api",
             Doc::Webhooks => "webhooks",
+            Doc::Cluster => "cluster",
         }
     }
 }
@@ -123,6 +127,12 @@ pub enum HarnessError {
         /// What the target did.
         actual: String,
     },
+    /// A node of the target could not be killed, frozen, resumed or started.
+    #[error("node lifecycle")]
+    Lifecycle(#[source] Box<crate::target::LifecycleError>),
+    /// A node of the target has an address no client can use.
+    #[error("bad node address")]
+    Node(#[source] Box<crate::target::TargetError>),
     /// The sentinel of an absence check could not be published, so nothing
     /// can be concluded from what did not arrive.
     #[error("cannot publish the sentinel on {channel}: {response}")]
@@ -180,6 +190,12 @@ impl From<ExpectError> for Failure {
 impl From<ClientError> for Failure {
     fn from(e: ClientError) -> Failure {
         Failure::Harness(HarnessError::Client(e))
+    }
+}
+
+impl From<crate::target::LifecycleError> for Failure {
+    fn from(e: crate::target::LifecycleError) -> Failure {
+        Failure::Harness(HarnessError::Lifecycle(Box::new(e)))
     }
 }
 

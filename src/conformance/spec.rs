@@ -76,6 +76,10 @@ pub const SECTIONS: &[Section] = &[
         title: "pusher:connection_established",
         rules: &[
             rule!(
+                "Socket ids are unique across the nodes of a cluster.",
+                ["cluster/identity/socket-ids-unique"]
+            ),
+            rule!(
                 "The first frame is connection_established with string data.",
                 ["protocol/connection/established-first"]
             ),
@@ -383,6 +387,10 @@ pub const SECTIONS: &[Section] = &[
         title: "Channel authorization strings",
         rules: &[
             rule!(
+                "An authorization is bound to its socket on every node of a cluster.",
+                ["cluster/identity/auth-bound-to-socket"]
+            ),
+            rule!(
                 "The signature covers socket_id:channel[:channel_data] with the app's secret.",
                 [
                     "auth-signatures/forgery/wrong-secret",
@@ -532,6 +540,13 @@ pub const SECTIONS: &[Section] = &[
         title: "Client events",
         rules: &[
             rule!(
+                "Client events cross nodes: other nodes' subscribers get them, the sender does not, presence ones keep user_id.",
+                [
+                    "cluster/fanout/client-events-across-nodes",
+                    "cluster/fanout/client-event-user-id"
+                ]
+            ),
+            rule!(
                 "Relayed to other subscribers, not the sender, data unchanged.",
                 [
                     "protocol/client-events/private-relay",
@@ -584,6 +599,21 @@ pub const SECTIONS: &[Section] = &[
         title: "Presence",
         rules: &[
             rule!(
+                "A cluster has one roster, one member per user and one member limit per channel.",
+                [
+                    "cluster/presence/one-roster",
+                    "cluster/presence/one-member-per-user",
+                    "cluster/presence/limit-across-nodes"
+                ]
+            ),
+            rule!(
+                "The members of a killed or frozen node are removed within the liveness bound and never come back.",
+                [
+                    "cluster/node-death/kill-removes-members",
+                    "cluster/node-death/freeze-closes-clients"
+                ]
+            ),
+            rule!(
                 "The roster has ids, hash and count including the subscriber.",
                 ["protocol/presence/roster"]
             ),
@@ -628,6 +658,10 @@ pub const SECTIONS: &[Section] = &[
         title: "POST /apps/<app_id>/events",
         rules: &[
             rule!(
+                "An event published through one node reaches every node's subscribers once, in order.",
+                ["cluster/fanout/publish-once-in-order"]
+            ),
+            rule!(
                 "Delivered on every named channel with data and name unchanged.",
                 [
                     "rest-api/events/single",
@@ -662,6 +696,10 @@ pub const SECTIONS: &[Section] = &[
         title: "POST /apps/<app_id>/batch_events",
         rules: &[
             rule!(
+                "A batch keeps its order on every node of a cluster.",
+                ["cluster/fanout/batch-order"]
+            ),
+            rule!(
                 "A batch of up to 10 is delivered, in batch order.",
                 ["rest-api/batch/ok", "rest-api/batch/order"]
             ),
@@ -672,6 +710,10 @@ pub const SECTIONS: &[Section] = &[
         number: "8.4-8.6",
         title: "Channel queries and users",
         rules: &[
+            rule!(
+                "Every node of a cluster answers the channel queries for the whole cluster.",
+                ["cluster/rest/queries-agree"]
+            ),
             rule!(
                 "GET channels lists occupied channels by prefix.",
                 ["rest-api/channels/list"]
@@ -712,6 +754,13 @@ pub const SECTIONS: &[Section] = &[
         title: "Send to user, exclusion",
         rules: &[
             rule!(
+                "Send-to-user and socket_id exclusion act on every node of a cluster.",
+                [
+                    "cluster/fanout/send-to-user-every-node",
+                    "cluster/fanout/exclusion-on-another-node"
+                ]
+            ),
+            rule!(
                 "Events to #server-to-user-<id> reach that user's sockets and nobody else.",
                 [
                     "rest-api/events/send-to-user",
@@ -728,6 +777,10 @@ pub const SECTIONS: &[Section] = &[
         number: "9",
         title: "Webhooks",
         rules: &[
+            rule!(
+                "A cluster sends one webhook per cluster-wide transition.",
+                ["cluster/webhooks/once-per-transition"]
+            ),
             rule!(
                 "Signed with the app secret, application/json.",
                 ["webhooks/events/signature"]
@@ -757,6 +810,10 @@ pub const SECTIONS: &[Section] = &[
         number: "10.1",
         title: "Cache channels",
         rules: &[
+            rule!(
+                "A cache channel replays on every node of a cluster.",
+                ["cluster/cache/replay-across-nodes"]
+            ),
             rule!(
                 "The last event replays right after subscription_succeeded on every cache prefix.",
                 ["protocol/cache/hit", "protocol/cache/all-prefixes"]
@@ -819,10 +876,16 @@ pub const SECTIONS: &[Section] = &[
     Section {
         number: "10.7",
         title: "Connection limits and counting",
-        rules: &[rule!(
-            "The app's connection quota is enforced.",
-            ["protocol/connection/over-quota"]
-        )],
+        rules: &[
+            rule!(
+                "The app's connection quota is enforced.",
+                ["protocol/connection/over-quota"]
+            ),
+            rule!(
+                "A cluster holds the quota across all its nodes.",
+                ["cluster/quota/cluster-wide"]
+            ),
+        ],
     },
 ];
 

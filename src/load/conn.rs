@@ -74,11 +74,20 @@ pub(crate) struct Dialer {
 }
 
 impl Dialer {
-    /// Source addresses 127.0.0.1..=127.0.0.n when the target is IPv4 loopback.
-    pub(crate) fn loopback_sources(addr: SocketAddr, n: u8) -> Vec<IpAddr> {
+    /// `n` source addresses when the target is IPv4 loopback: shard `shard`
+    /// takes the `n` after those of the shards before it (127.0.0.1..=n for
+    /// shard 0, then n+1..=2n, wrapping within 127.0.0.1..=127.0.0.254), so
+    /// the shards of one box do not share ephemeral ports.
+    pub(crate) fn loopback_sources(addr: SocketAddr, n: u8, shard: u32) -> Vec<IpAddr> {
         match addr.ip() {
             IpAddr::V4(v4) if v4.is_loopback() && n > 1 => {
-                (1..=n).map(|i| IpAddr::from([127, 0, 0, i])).collect()
+                let first = u64::from(shard) * u64::from(n);
+                (0..u64::from(n))
+                    .map(|k| {
+                        let last = ((first + k) % 254) as u8 + 1;
+                        IpAddr::from([127, 0, 0, last])
+                    })
+                    .collect()
             }
             _ => Vec::new(),
         }
@@ -264,9 +273,14 @@ mod tests {
     #[test]
     fn loopback_sources_spread_only_on_loopback() {
         let lo: SocketAddr = "127.0.0.1:1".parse().expect("valid");
-        assert_eq!(Dialer::loopback_sources(lo, 3).len(), 3);
-        assert!(Dialer::loopback_sources(lo, 1).is_empty());
+        assert_eq!(Dialer::loopback_sources(lo, 3, 0).len(), 3);
+        assert!(Dialer::loopback_sources(lo, 1, 0).is_empty());
         let other: SocketAddr = "10.0.0.1:1".parse().expect("valid");
-        assert!(Dialer::loopback_sources(other, 3).is_empty());
+        assert!(Dialer::loopback_sources(other, 3, 0).is_empty());
+        let second = Dialer::loopback_sources(lo, 3, 1);
+        assert_eq!(second[0], IpAddr::from([127, 0, 0, 4]));
+        let wrapped = Dialer::loopback_sources(lo, 100, 2);
+        assert_eq!(wrapped[0], IpAddr::from([127, 0, 0, 201]));
+        assert_eq!(wrapped[54], IpAddr::from([127, 0, 0, 1]));
     }
 }

@@ -17,7 +17,7 @@ use tokio::time::{Instant, sleep_until, timeout_at};
 use super::behaviour::{churner, connected, publisher};
 use super::collector::{self, Collected};
 use super::plan::{Behaviour, Plan, StopCondition};
-use super::result::{Budget, LoadResult, Measured};
+use super::result::{Budget, EventRecord, LoadResult, Measured, NodeShare};
 use super::state::{
     self, Phase, Run, SetupError, cpu_seconds, fds_needed, raise_fd_limit, rss_kib,
 };
@@ -71,6 +71,7 @@ struct Progress {
     connect_elapsed: Duration,
     traffic: Duration,
     traffic_cpu: f64,
+    events: Arc<Mutex<Vec<EventRecord>>>,
 }
 
 /// Runs `plan` against `target`.
@@ -86,7 +87,7 @@ pub async fn run(
     let (stop_collector, collector) = collector::spawn(p.run.clone(), collected.clone(), show);
     connect(&mut p, &opts.interrupt).await;
     if !opts.interrupt.is_set() {
-        traffic(&mut p, opts).await;
+        traffic(&mut p, target, opts).await;
     }
     drain(&p, &opts.interrupt).await;
     finish(&mut p, &opts.interrupt).await;
@@ -104,7 +105,28 @@ pub async fn run(
         logs: c.logs,
         interrupted: opts.interrupt.is_set(),
     };
-    Ok(LoadResult::build(plan, target, measured))
+    let mut r = LoadResult::build(plan, target, measured);
+    r.nodes = node_shares(&p.run);
+    r.events = std::mem::take(&mut *p.events.lock());
+    Ok(r)
+}
+
+/// Each node of the target and the connections made to it.
+fn node_shares(run: &Run) -> Vec<NodeShare> {
+    let mut nodes: Vec<NodeShare> = run
+        .nodes
+        .iter()
+        .map(|n| NodeShare {
+            name: n.name.clone(),
+            url: n.url.clone(),
+            connections: n.connections.load(Ordering::Relaxed),
+            reconnections: n.reconnections.load(Ordering::Relaxed),
+            planned: n.planned.load(Ordering::Relaxed),
+            share: 0.0,
+        })
+        .collect();
+    NodeShare::reshare(&mut nodes);
+    nodes
 }
 
 /// Checks the open-files budget and builds the run's state.
@@ -139,6 +161,7 @@ async fn preflight(
         connect_elapsed: Duration::ZERO,
         traffic: Duration::ZERO,
         traffic_cpu: 0.0,
+        events: Arc::default(),
     })
 }
 
@@ -167,8 +190,56 @@ async fn connect(p: &mut Progress, interrupt: &Interrupt) {
     p.rss_idle = rss_kib();
 }
 
+/// Carries out the plan's node events on `target`'s nodes through the
+/// lifecycle API, each at its time after `start`, until the traffic phase ends.
+async fn node_events(
+    run: Arc<Run>,
+    target: Target,
+    start: Instant,
+    log: Arc<Mutex<Vec<EventRecord>>>,
+) {
+    let mut phase = run.phase.subscribe();
+    for (e, &index) in run.plan.events.iter().zip(&run.event_nodes) {
+        let mut record = EventRecord {
+            at_seconds: e.at.as_secs_f64(),
+            action: e.action.as_str().into(),
+            node: e.node.clone(),
+            done_seconds: None,
+            error: None,
+        };
+        let ended = tokio::select! {
+            () = sleep_until(start + e.at) => false,
+            _ = phase.wait_for(|p| matches!(p, Phase::Drain | Phase::Stop)) => true,
+        };
+        if ended {
+            record.error = Some("the traffic phase ended first".into());
+        } else {
+            let action = state::lifecycle_action(e.action);
+            let result = crate::target::lifecycle::act(&target, index, action).await;
+            record.done_seconds = Some(start.elapsed().as_secs_f64());
+            record.error = result.err().map(|err| error_chain(&err));
+        }
+        if record.error.is_some() {
+            // The run did not test what the scenario asked: it cannot pass.
+            run.recorders.worker(0).tally(|t| t.event_failures += 1);
+        }
+        log.lock().push(record);
+    }
+}
+
+/// An error and its causes on one line.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    text
+}
+
 /// Starts the senders and runs until the stop condition (or an interrupt).
-async fn traffic(p: &mut Progress, opts: &EngineOptions) {
+async fn traffic(p: &mut Progress, target: &Target, opts: &EngineOptions) {
     let interrupt = &opts.interrupt;
     let run = p.run.clone();
     let plan = &run.plan;
@@ -193,6 +264,10 @@ async fn traffic(p: &mut Progress, opts: &EngineOptions) {
         }
     }
     run.pending.senders.store(senders, Ordering::Release);
+    if !plan.events.is_empty() {
+        let events = node_events(run.clone(), target.clone(), start, p.events.clone());
+        p.tasks.spawn(events);
+    }
     run.phase.send_replace(Phase::Traffic(start));
     if opts.progress {
         eprintln!("load: traffic phase started");

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use hdrhistogram::Histogram;
 
-use super::result::LoadResult;
+use super::result::{LoadResult, NodeShare};
 use crate::metrics::Metric;
 
 /// Combines shard results into one report: counters summed, histograms
@@ -32,6 +32,8 @@ pub fn merge(parts: Vec<LoadResult>) -> Option<LoadResult> {
         e.planned_subscriptions += p.evidence.planned_subscriptions;
         e.expects_delivery |= p.evidence.expects_delivery;
         e.publishes |= p.evidence.publishes;
+        merge_nodes(&mut out.nodes, p.nodes);
+        out.events.extend(p.events);
         out.interrupted |= p.interrupted;
         out.run.traffic_seconds = out.run.traffic_seconds.max(p.run.traffic_seconds);
         out.run.started_unix_ms = out.run.started_unix_ms.min(p.run.started_unix_ms);
@@ -58,6 +60,21 @@ pub fn merge(parts: Vec<LoadResult>) -> Option<LoadResult> {
     merge_series_percentiles(&mut out);
     out.evaluate();
     Some(out)
+}
+
+/// Adds another shard's per-node counts into `into`, by node name.
+fn merge_nodes(into: &mut Vec<NodeShare>, from: Vec<NodeShare>) {
+    for n in from {
+        match into.iter_mut().find(|o| o.name == n.name) {
+            Some(o) => {
+                o.connections += n.connections;
+                o.reconnections += n.reconnections;
+                o.planned += n.planned;
+            }
+            None => into.push(n),
+        }
+    }
+    NodeShare::reshare(into);
 }
 
 /// Recomputes per-interval percentiles of the series from the merged interval logs.
@@ -89,5 +106,35 @@ fn merge_series_percentiles(r: &mut LoadResult) {
         s.deliver_p50_us = by_second
             .get(&(sec, Metric::Deliver))
             .map_or(0, |h| h.value_at_quantile(0.5));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(name: &str, connections: u64) -> NodeShare {
+        NodeShare {
+            name: name.into(),
+            url: format!("ws://{name}"),
+            connections,
+            reconnections: 1,
+            planned: connections,
+            share: 0.0,
+        }
+    }
+
+    #[test]
+    fn node_counts_add_up_by_name_and_shares_are_recomputed() {
+        let mut into = vec![node("a", 30), node("b", 10)];
+        merge_nodes(&mut into, vec![node("b", 50), node("c", 10)]);
+        let got: Vec<(&str, u64, u64)> = into
+            .iter()
+            .map(|n| (n.name.as_str(), n.connections, n.reconnections))
+            .collect();
+        assert_eq!(got, [("a", 30, 1), ("b", 60, 2), ("c", 10, 1)]);
+        assert_eq!(into[1].share, 0.6);
+        let total: f64 = into.iter().map(|n| n.share).sum();
+        assert!((total - 1.0).abs() < 1e-12, "{total}");
     }
 }

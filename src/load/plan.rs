@@ -182,6 +182,80 @@ impl Behaviour {
     }
 }
 
+/// How a population's clients are spread over the target's nodes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Spread {
+    /// Client `id` on node `id mod nodes`.
+    RoundRobin,
+    /// Relative shares per node, in node order (some may be 0).
+    Weights(Vec<u32>),
+}
+
+impl Spread {
+    /// The node (index into the target's node list) of client `id` among `nodes`.
+    pub fn node(&self, id: u32, nodes: usize) -> usize {
+        match self {
+            Spread::RoundRobin => id as usize % nodes.max(1),
+            Spread::Weights(w) => {
+                let total: u64 = w.iter().map(|x| u64::from(*x)).sum();
+                let mut pos = u64::from(id) % total.max(1);
+                for (i, x) in w.iter().enumerate() {
+                    if pos < u64::from(*x) {
+                        return i;
+                    }
+                    pos -= u64::from(*x);
+                }
+                0
+            }
+        }
+    }
+
+    /// Whether any client may be placed on node `index`.
+    pub fn uses(&self, index: usize, nodes: usize) -> bool {
+        match self {
+            Spread::RoundRobin => index < nodes,
+            Spread::Weights(w) => w.get(index).is_some_and(|x| *x > 0),
+        }
+    }
+}
+
+/// A lifecycle action of a scenario event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeAction {
+    /// SIGKILL the node.
+    Kill,
+    /// SIGSTOP it.
+    Stop,
+    /// SIGCONT it.
+    Cont,
+    /// Start it again after a kill.
+    Start,
+}
+
+impl NodeAction {
+    /// Name as written in the scenario.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NodeAction::Kill => "kill",
+            NodeAction::Stop => "stop",
+            NodeAction::Cont => "cont",
+            NodeAction::Start => "start",
+        }
+    }
+}
+
+/// A node event during the traffic phase.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeEvent {
+    /// After the traffic phase started.
+    pub at: Duration,
+    /// What happens.
+    pub action: NodeAction,
+    /// The node's name in the target's node list (`node-2` unless the
+    /// profile names its nodes).
+    pub node: String,
+}
+
 /// A group of identical clients.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Population {
@@ -195,6 +269,8 @@ pub struct Population {
     pub ramp: Rate,
     /// What the clients do.
     pub behaviour: Behaviour,
+    /// How the clients are spread over the target's nodes.
+    pub spread: Spread,
 }
 
 /// Which parameter a capacity search steps.
@@ -256,6 +332,8 @@ pub struct Plan {
     pub shard: Shard,
     /// `--duration` and `--set` overrides applied to the scenario, as given.
     pub overrides: Vec<String>,
+    /// Node events during traffic, in time order.
+    pub events: Vec<NodeEvent>,
 }
 
 impl Plan {
@@ -391,7 +469,10 @@ impl Plan {
                 "auth is only measured with run.auth = \"endpoint\" and private or presence subscriptions",
             ),
             Metric::Publish => (self.publishes(), "no population publishes"),
-            Metric::Deliver | Metric::Fanout => (
+            Metric::Deliver
+            | Metric::DeliverSameNode
+            | Metric::DeliverCrossNode
+            | Metric::Fanout => (
                 self.publishes_to_listeners(),
                 "no publisher sends to a set that subscribers or client-event senders joined",
             ),
@@ -419,7 +500,12 @@ impl Plan {
     /// Why the plan can never move `counter`, or `None` when it can.
     pub fn unexercised_counter(&self, counter: Counter) -> Option<&'static str> {
         match counter {
-            Counter::Lost | Counter::Duplicated | Counter::Reordered | Counter::Delivered => {
+            Counter::Lost
+            | Counter::LostConnected
+            | Counter::LostOutage
+            | Counter::Duplicated
+            | Counter::Reordered
+            | Counter::Delivered => {
                 (!self.expects_delivery()).then_some("the plan expects no delivery")
             }
             Counter::AcceptedAttacks => self.unexercised(Metric::AttackRejection),
@@ -432,6 +518,17 @@ impl Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spreads_place_clients_by_round_robin_or_weight() {
+        let rr: Vec<usize> = (0..6).map(|id| Spread::RoundRobin.node(id, 3)).collect();
+        assert_eq!(rr, [0, 1, 2, 0, 1, 2]);
+        let w = Spread::Weights(vec![2, 0, 1]);
+        let placed: Vec<usize> = (0..6).map(|id| w.node(id, 3)).collect();
+        assert_eq!(placed, [0, 0, 2, 0, 0, 2]);
+        assert!(w.uses(0, 3) && !w.uses(1, 3) && w.uses(2, 3));
+        assert!(Spread::RoundRobin.uses(2, 3) && !Spread::RoundRobin.uses(3, 3));
+    }
 
     #[test]
     fn thresholds_parse_latency_units_and_counters() {

@@ -184,6 +184,11 @@ pub enum Problem {
     NoDelivery,
     /// The plan publishes and the target accepted no message.
     NoMessageAccepted,
+    /// Node events of the scenario failed or never ran.
+    EventsFailed {
+        /// Events that failed or did not run.
+        failed: u64,
+    },
 }
 
 impl Problem {
@@ -199,6 +204,9 @@ impl Problem {
             }
             Problem::NoDelivery => "the plan expects deliveries and none arrived".into(),
             Problem::NoMessageAccepted => "the target accepted no published message".into(),
+            Problem::EventsFailed { failed } => {
+                format!("{failed} node event(s) failed or never ran (see the events)")
+            }
         }
     }
 }
@@ -256,6 +264,11 @@ impl Evidence {
         if self.expects_delivery && t.received() == 0 {
             p.push(Problem::NoDelivery);
         }
+        if t.event_failures > 0 {
+            p.push(Problem::EventsFailed {
+                failed: t.event_failures,
+            });
+        }
         self.problems = p;
     }
 }
@@ -279,6 +292,12 @@ pub struct Deliveries {
     pub unexpected_unsubscribed: u64,
     /// Arrived at a forged subscriber.
     pub unexpected_forged: u64,
+    /// Of `lost`, lost by clients while a node event had cut their connection.
+    #[serde(default)]
+    pub lost_during_outage: u64,
+    /// Of `lost`, lost among clients whose connection stayed up.
+    #[serde(default)]
+    pub lost_connected: u64,
 }
 
 /// One attack kind's outcome.
@@ -360,6 +379,56 @@ pub struct CapacityOutcome {
     pub last_passing: Option<f64>,
 }
 
+/// One node of the target and the connections clients made to it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NodeShare {
+    /// Name (`node-1` for the first node of the target's node list).
+    pub name: String,
+    /// WebSocket base.
+    pub url: String,
+    /// Connections established to it (reconnects included).
+    pub connections: u64,
+    /// Of those, made by clients reconnecting after a node event.
+    #[serde(default)]
+    pub reconnections: u64,
+    /// Clients planned on it by the spread (before any reconnect).
+    #[serde(default)]
+    pub planned: u64,
+    /// Its share of every connection established, 0 to 1.
+    pub share: f64,
+}
+
+impl NodeShare {
+    /// Recomputes every share from the connection counts.
+    pub fn reshare(nodes: &mut [NodeShare]) {
+        let total: u64 = nodes.iter().map(|n| n.connections).sum();
+        for n in nodes {
+            n.share = if total > 0 {
+                n.connections as f64 / total as f64
+            } else {
+                0.0
+            };
+        }
+    }
+}
+
+/// A scenario event (`[[events]]`) as it was carried out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventRecord {
+    /// Planned time after the traffic phase started (s).
+    pub at_seconds: f64,
+    /// `kill`, `stop`, `cont` or `start`.
+    pub action: String,
+    /// The node it acted on.
+    pub node: String,
+    /// When it actually ran, after the traffic phase started (s); `None`
+    /// when the run ended first.
+    pub done_seconds: Option<f64>,
+    /// Why it failed, if it did.
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
 /// A load run's report.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LoadResult {
@@ -400,6 +469,13 @@ pub struct LoadResult {
     /// Capacity search steps, when the scenario has `[capacity]`.
     #[serde(default)]
     pub capacity: Option<CapacityOutcome>,
+    /// The target's nodes and each one's share of the connections (one
+    /// entry for a single-node target).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nodes: Vec<NodeShare>,
+    /// The scenario's node events as carried out.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<EventRecord>,
     /// Merged histograms (not in JSON; in `hdr/`).
     #[serde(skip)]
     pub histograms: Histograms,
@@ -478,6 +554,8 @@ impl LoadResult {
             verdict: Status::Pass,
             exit_code: 0,
             capacity: None,
+            nodes: Vec::new(),
+            events: Vec::new(),
             histograms: m.totals.histograms,
             logs: m.logs,
         };
@@ -582,6 +660,8 @@ impl LoadResult {
                     Counter::Errors => t.error_total(),
                     Counter::Delivered => t.received(),
                     Counter::Connections => t.connections,
+                    Counter::LostConnected => t.lost_connected(),
+                    Counter::LostOutage => t.outage_lost,
                 }) as f64,
             ),
         }
@@ -598,5 +678,7 @@ pub(super) fn deliveries(t: &Tally) -> Deliveries {
         unexpected_excluded: t.unexpected_excluded,
         unexpected_unsubscribed: t.unexpected_unsubscribed,
         unexpected_forged: t.unexpected_forged,
+        lost_during_outage: t.outage_lost,
+        lost_connected: t.lost_connected(),
     }
 }

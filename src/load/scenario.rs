@@ -34,6 +34,26 @@ pub struct Scenario {
     /// Step load up until a threshold breaks.
     #[serde(default)]
     pub capacity: Option<CapacitySection>,
+    /// Node events during the traffic phase (kill, stop, cont, start).
+    #[serde(default)]
+    pub events: Vec<EventSection>,
+}
+
+/// `[[events]]`: one lifecycle action on one node of the target, `at` a
+/// time after the traffic phase starts; exactly one of the actions is set.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventSection {
+    /// When, after the traffic phase started (`"10s"`).
+    pub at: String,
+    /// Kill this node (`"node-2"`).
+    pub kill: Option<String>,
+    /// Freeze this node.
+    pub stop: Option<String>,
+    /// Resume a frozen node.
+    pub cont: Option<String>,
+    /// Start a killed node again.
+    pub start: Option<String>,
 }
 
 /// `[run]`.
@@ -99,6 +119,11 @@ pub struct SubscriberSection {
     pub channels: Option<String>,
     /// Channels each subscriber joins (default 1).
     pub per_client: Option<u32>,
+    /// How the clients are spread over the target's nodes: `"round-robin"`
+    /// (the default); exclusive with `weights`.
+    pub nodes: Option<String>,
+    /// Relative share of each node of the target, in node order (`[2, 1]`).
+    pub weights: Option<Vec<u32>>,
 }
 
 /// `behaviour = "publisher"`.
@@ -121,6 +146,11 @@ pub struct PublisherSection {
     pub payload: Option<u32>,
     /// Each event excludes one subscriber by `socket_id` (default false).
     pub exclude_subscriber: Option<bool>,
+    /// How the clients are spread over the target's nodes: `"round-robin"`
+    /// (the default); exclusive with `weights`.
+    pub nodes: Option<String>,
+    /// Relative share of each node of the target, in node order (`[2, 1]`).
+    pub weights: Option<Vec<u32>>,
 }
 
 /// `behaviour = "client-events"`.
@@ -139,6 +169,11 @@ pub struct ClientEventsSection {
     pub rate: Option<f64>,
     /// Padding bytes added to each payload (default 0).
     pub payload: Option<u32>,
+    /// How the clients are spread over the target's nodes: `"round-robin"`
+    /// (the default); exclusive with `weights`.
+    pub nodes: Option<String>,
+    /// Relative share of each node of the target, in node order (`[2, 1]`).
+    pub weights: Option<Vec<u32>>,
 }
 
 /// `behaviour = "churner"`.
@@ -157,6 +192,11 @@ pub struct ChurnerSection {
     pub rate: Option<f64>,
     /// Time subscribed per cycle (default `"100ms"`).
     pub hold: Option<String>,
+    /// How the clients are spread over the target's nodes: `"round-robin"`
+    /// (the default); exclusive with `weights`.
+    pub nodes: Option<String>,
+    /// Relative share of each node of the target, in node order (`[2, 1]`).
+    pub weights: Option<Vec<u32>>,
 }
 
 /// `behaviour = "attacker"`.
@@ -175,6 +215,11 @@ pub struct AttackerSection {
     pub rate: Option<f64>,
     /// Attack kinds to cycle through (default all).
     pub attacks: Option<Vec<String>>,
+    /// How the clients are spread over the target's nodes: `"round-robin"`
+    /// (the default); exclusive with `weights`.
+    pub nodes: Option<String>,
+    /// Relative share of each node of the target, in node order (`[2, 1]`).
+    pub weights: Option<Vec<u32>>,
 }
 
 /// `[capacity]`.
@@ -222,6 +267,17 @@ impl PopulationSection {
     pub fn display_name(&self, index: usize) -> String {
         self.name()
             .map_or_else(|| format!("{}-{index}", self.behaviour()), str::to_owned)
+    }
+
+    /// `nodes` and `weights`, whatever the behaviour.
+    pub fn spread(&self) -> (Option<&str>, Option<&[u32]>) {
+        match self {
+            PopulationSection::Subscriber(s) => (s.nodes.as_deref(), s.weights.as_deref()),
+            PopulationSection::Publisher(s) => (s.nodes.as_deref(), s.weights.as_deref()),
+            PopulationSection::ClientEvents(s) => (s.nodes.as_deref(), s.weights.as_deref()),
+            PopulationSection::Churner(s) => (s.nodes.as_deref(), s.weights.as_deref()),
+            PopulationSection::Attacker(s) => (s.nodes.as_deref(), s.weights.as_deref()),
+        }
     }
 
     /// The client count, for overrides.

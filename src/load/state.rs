@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use parking_lot::Mutex;
@@ -15,7 +15,7 @@ use tokio::time::{Instant, timeout_at};
 use super::auth::Authorizer;
 use super::conn::Dialer;
 use super::pacing::Stop;
-use super::plan::{AuthMode, Behaviour, Plan, SetId, StopCondition};
+use super::plan::{AuthMode, Behaviour, NodeAction, Plan, SetId, StopCondition};
 use crate::client::RestClient;
 use crate::metrics::{FanoutTracker, Recorders};
 use crate::target::{Credentials, Target};
@@ -38,6 +38,49 @@ pub enum SetupError {
     /// The harness's auth endpoint could not start.
     #[error("cannot start the auth endpoint")]
     AuthEndpoint(#[source] std::io::Error),
+    /// A population's `weights` do not match the target's nodes.
+    #[error(
+        "population {population:?} gives {weights} weights but the target has {nodes} node(s) (one weight per node, in the order of the target's node list)"
+    )]
+    Weights {
+        /// The population.
+        population: String,
+        /// Weights given.
+        weights: usize,
+        /// Nodes of the target.
+        nodes: usize,
+    },
+    /// An event names a node the target does not have.
+    #[error("[[events]] names node {node:?}, which the target does not have (its nodes: {nodes})")]
+    EventNode {
+        /// The name as written.
+        node: String,
+        /// The target's node names.
+        nodes: String,
+    },
+    /// The target cannot do an event's action to its nodes.
+    #[error(
+        "[[events]] needs to {action} nodes, which this target cannot do (give the profile's [[nodes]] a `{action}` command, or use --cluster N)"
+    )]
+    EventUnsupported {
+        /// The action.
+        action: &'static str,
+    },
+    /// A publisher would publish through a node an event takes down.
+    #[error(
+        "publisher population {population:?} may publish through {node}, which an event takes down; give it weights with 0 for {node}"
+    )]
+    PublisherOnEventNode {
+        /// The population.
+        population: String,
+        /// The node.
+        node: String,
+    },
+    /// Node events need a target with at least two nodes.
+    #[error(
+        "the scenario has [[events]] but the target has one node; use --cluster N or a profile with [[nodes]]"
+    )]
+    EventsNeedNodes,
 }
 
 /// Phases of a run, broadcast to every task.
@@ -84,6 +127,13 @@ impl Pending {
         }
     }
 
+    /// `n` expected deliveries can no longer arrive (the connection that
+    /// was to get them is gone): the drain need not wait for them.
+    pub(crate) fn written_off(&self, n: u64) {
+        self.received.fetch_add(n, Ordering::AcqRel);
+        self.notify.notify_waiters();
+    }
+
     /// One HTTP publisher finished, including its in-flight requests.
     pub(crate) fn sender_done(&self) {
         self.senders.fetch_sub(1, Ordering::AcqRel);
@@ -111,12 +161,48 @@ impl Pending {
     }
 }
 
+/// One node of the target as the run reaches it, and its connection counts.
+pub(crate) struct NodeLink {
+    /// `node-1`, ...
+    pub(crate) name: String,
+    /// WebSocket base.
+    pub(crate) url: String,
+    pub(crate) dialer: Dialer,
+    pub(crate) rest: RestClient,
+    /// Connections established to it.
+    pub(crate) connections: AtomicU64,
+    /// Of those, by clients reconnecting after a node event.
+    pub(crate) reconnections: AtomicU64,
+    /// Clients the spread placed on it.
+    pub(crate) planned: AtomicU64,
+}
+
+/// Who receives what is published to one channel: the registered sockets,
+/// and how many messages have been published to it (positions from 1), under
+/// one lock so a registration and a publish are ordered.
+#[derive(Debug, Default)]
+struct ChannelReg {
+    sockets: Vec<Arc<str>>,
+    published: u64,
+}
+
+/// One message claimed on a channel: its position, its recipients, the
+/// socket it excludes.
+#[derive(Debug)]
+pub(crate) struct Claim {
+    pub(crate) position: u64,
+    pub(crate) recipients: u32,
+    pub(crate) excluded: Option<Arc<str>>,
+}
+
 /// Shared state of one run.
 pub(crate) struct Run {
     pub(crate) plan: Plan,
-    pub(crate) dialer: Dialer,
+    /// The target's nodes (one for a single-node target).
+    pub(crate) nodes: Vec<NodeLink>,
+    /// Node index of each of the plan's events.
+    pub(crate) event_nodes: Vec<usize>,
     pub(crate) creds: Credentials,
-    pub(crate) rest: RestClient,
     pub(crate) authorizer: Authorizer,
     pub(crate) prefix: String,
     pub(crate) epoch: Instant,
@@ -125,8 +211,7 @@ pub(crate) struct Run {
     pub(crate) channels: Vec<Arc<str>>,
     pub(crate) set_offset: Vec<u32>,
     pub(crate) channel_ids: HashMap<Arc<str>, u32>,
-    subs: Vec<AtomicU32>,
-    sockets: Vec<Mutex<Vec<Arc<str>>>>,
+    registry: Vec<Mutex<ChannelReg>>,
     pub(crate) fanout: FanoutTracker,
     pub(crate) recorders: Arc<Recorders>,
     pub(crate) stop: Stop,
@@ -143,21 +228,67 @@ impl std::fmt::Debug for Run {
 }
 
 impl Run {
-    /// Records a legitimate subscriber of channel `ch`.
-    pub(crate) fn register(&self, ch: u32, socket_id: &str) {
-        self.subs[ch as usize].fetch_add(1, Ordering::AcqRel);
-        self.sockets[ch as usize].lock().push(Arc::from(socket_id));
+    /// Records a legitimate subscriber of channel `ch`; returns how many
+    /// messages were published to `ch` before it (it expects only later ones).
+    pub(crate) fn register(&self, ch: u32, socket_id: &str) -> u64 {
+        let mut reg = self.registry[ch as usize].lock();
+        reg.sockets.push(Arc::from(socket_id));
+        reg.published
     }
 
-    /// Legitimate subscribers of channel `ch`.
-    pub(crate) fn subscribers(&self, ch: u32) -> u32 {
-        self.subs[ch as usize].load(Ordering::Acquire)
+    /// Removes a subscriber whose connection is gone; returns how many
+    /// messages were published to `ch` up to now.
+    pub(crate) fn unregister(&self, ch: u32, socket_id: &str) -> u64 {
+        let mut reg = self.registry[ch as usize].lock();
+        if let Some(i) = reg.sockets.iter().position(|s| &**s == socket_id) {
+            reg.sockets.swap_remove(i);
+        }
+        reg.published
     }
 
-    /// A subscriber of `ch` to exclude, rotating with `seq`.
-    pub(crate) fn pick_subscriber(&self, ch: u32, seq: u64) -> Option<Arc<str>> {
-        let list = self.sockets[ch as usize].lock();
-        (!list.is_empty()).then(|| list[(seq % list.len() as u64) as usize].clone())
+    /// Claims the next message on `ch`: its position and its recipients
+    /// now, less the excluded socket (`exclude` picks one, rotating with
+    /// `seq`) and less `sender` (a client event's sender, a member itself).
+    pub(crate) fn claim(&self, ch: u32, exclude: Option<u64>, sender: bool) -> Claim {
+        let mut reg = self.registry[ch as usize].lock();
+        reg.published += 1;
+        let n = reg.sockets.len();
+        let excluded = exclude
+            .filter(|_| n > 0)
+            .map(|seq| reg.sockets[(seq % n as u64) as usize].clone());
+        let recipients =
+            (n - usize::from(excluded.is_some()) - usize::from(sender && n > 0)) as u32;
+        Claim {
+            position: reg.published,
+            recipients,
+            excluded,
+        }
+    }
+
+    /// Whether the target has more than one node (deliveries are then
+    /// also timed as same-node or cross-node).
+    pub(crate) fn multi_node(&self) -> bool {
+        self.nodes.len() > 1
+    }
+
+    /// The node population `pop`'s client `id` starts on.
+    pub(crate) fn node_of(&self, pop: usize, id: u32) -> usize {
+        self.plan.populations[pop].spread.node(id, self.nodes.len())
+    }
+
+    /// Whether a connection closing under a client during traffic is an
+    /// expected effect of a node event (the client then reconnects).
+    pub(crate) fn expects_outages(&self) -> bool {
+        !self.plan.events.is_empty()
+    }
+
+    /// Counts a connection established to node `node`.
+    pub(crate) fn connected_to(&self, node: usize, reconnect: bool) {
+        let n = &self.nodes[node];
+        n.connections.fetch_add(1, Ordering::Relaxed);
+        if reconnect {
+            n.reconnections.fetch_add(1, Ordering::Relaxed);
+        }
     }
 }
 
@@ -219,7 +350,8 @@ fn capacity(plan: &Plan, rate: f64) -> usize {
     planned.min(50_000_000.0) as usize
 }
 
-/// Resolves the target and the dialer every simulated client connects with.
+/// Resolves one node of the target and the dialer simulated clients
+/// connect to it with.
 async fn dialer(plan: &Plan, target: &Target) -> Result<Dialer, SetupError> {
     let host = target
         .ws_base
@@ -242,8 +374,98 @@ async fn dialer(plan: &Plan, target: &Target) -> Result<Dialer, SetupError> {
     Ok(Dialer {
         url: target.ws_url(&target.credentials.key, "client=pushcheck-load&version=0.1"),
         addr,
-        sources: Dialer::loopback_sources(addr, plan.source_addresses),
+        sources: Dialer::loopback_sources(addr, plan.source_addresses, plan.shard.index),
     })
+}
+
+/// Every node of the target, resolved, with its REST client.
+async fn node_links(plan: &Plan, target: &Target) -> Result<Vec<NodeLink>, SetupError> {
+    let nodes = target.nodes();
+    let mut out = Vec::with_capacity(nodes.len());
+    for node in &nodes {
+        let t = if nodes.len() == 1 {
+            target.clone()
+        } else {
+            target.on_node(node).map_err(|e| SetupError::Resolve {
+                url: node.url.clone(),
+                source: std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()),
+            })?
+        };
+        out.push(NodeLink {
+            name: node.name.clone(),
+            url: t.ws_base.clone(),
+            dialer: dialer(plan, &t).await?,
+            rest: RestClient::new(&t.rest_base, t.credentials.clone(), Duration::from_secs(10)),
+            connections: AtomicU64::new(0),
+            reconnections: AtomicU64::new(0),
+            planned: AtomicU64::new(0),
+        });
+    }
+    Ok(out)
+}
+
+/// Checks the plan's spreads and events against the target's nodes, counts
+/// the clients each node gets, and returns the node index of each event.
+fn check_nodes(plan: &Plan, target: &Target, nodes: &[NodeLink]) -> Result<Vec<usize>, SetupError> {
+    let n = nodes.len();
+    for p in &plan.populations {
+        if let super::plan::Spread::Weights(w) = &p.spread
+            && w.len() != n
+        {
+            return Err(SetupError::Weights {
+                population: p.name.clone(),
+                weights: w.len(),
+                nodes: n,
+            });
+        }
+        for local in (0..p.count.0).filter(|_| p.behaviour.connects()) {
+            let node = p.spread.node(p.first_id + local, n);
+            nodes[node].planned.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    if !plan.events.is_empty() && n < 2 {
+        return Err(SetupError::EventsNeedNodes);
+    }
+    let mut indices = Vec::with_capacity(plan.events.len());
+    for e in &plan.events {
+        let Some(index) = nodes.iter().position(|l| l.name == e.node) else {
+            let names: Vec<&str> = nodes.iter().map(|l| l.name.as_str()).collect();
+            return Err(SetupError::EventNode {
+                node: e.node.clone(),
+                nodes: names.join(", "),
+            });
+        };
+        if !crate::target::lifecycle::supports(target, lifecycle_action(e.action)) {
+            return Err(SetupError::EventUnsupported {
+                action: e.action.as_str(),
+            });
+        }
+        indices.push(index);
+        if !matches!(e.action, NodeAction::Kill | NodeAction::Stop) {
+            continue;
+        }
+        let publisher = plan.populations.iter().find(|p| {
+            matches!(p.behaviour, Behaviour::Publisher { .. }) && p.spread.uses(index, n)
+        });
+        if let Some(p) = publisher {
+            return Err(SetupError::PublisherOnEventNode {
+                population: p.name.clone(),
+                node: e.node.clone(),
+            });
+        }
+    }
+    Ok(indices)
+}
+
+/// The lifecycle API's name for a scenario event's action.
+pub(crate) fn lifecycle_action(a: NodeAction) -> crate::target::Action {
+    use crate::target::Action;
+    match a {
+        NodeAction::Kill => Action::Kill,
+        NodeAction::Stop => Action::Stop,
+        NodeAction::Cont => Action::Cont,
+        NodeAction::Start => Action::Start,
+    }
 }
 
 /// Every sender's id and its fan-out tracker slots.
@@ -266,7 +488,8 @@ pub(crate) async fn build(
     target: &Target,
     run_id: &str,
 ) -> Result<Arc<Run>, SetupError> {
-    let dialer = dialer(plan, target).await?;
+    let nodes = node_links(plan, target).await?;
+    let event_nodes = check_nodes(plan, target, &nodes)?;
     let authorizer = Authorizer::start(target.credentials.clone(), plan.auth == AuthMode::Endpoint)
         .await
         .map_err(SetupError::AuthEndpoint)?;
@@ -292,20 +515,15 @@ pub(crate) async fn build(
     let now = Instant::now();
     Ok(Arc::new(Run {
         plan: plan.clone(),
-        dialer,
+        nodes,
+        event_nodes,
         creds: target.credentials.clone(),
-        rest: RestClient::new(
-            &target.rest_base,
-            target.credentials.clone(),
-            Duration::from_secs(10),
-        ),
         authorizer,
         prefix,
         epoch: now,
         connect_start: now,
         phase: watch::channel(Phase::Connect).0,
-        subs: (0..channels.len()).map(|_| AtomicU32::new(0)).collect(),
-        sockets: (0..channels.len()).map(|_| Mutex::default()).collect(),
+        registry: (0..channels.len()).map(|_| Mutex::default()).collect(),
         channels,
         set_offset,
         channel_ids,

@@ -23,10 +23,14 @@ pub enum Counter {
     Delivered,
     /// Connections established.
     Connections,
+    /// Lost among clients whose connection stayed up (a node event's outage excluded).
+    LostConnected,
+    /// Lost by clients while a node event had cut their connection.
+    LostOutage,
 }
 
 impl Counter {
-    const ALL: [(Counter, &'static str); 8] = [
+    const ALL: [(Counter, &'static str); 10] = [
         (Counter::Lost, "lost"),
         (Counter::Duplicated, "duplicated"),
         (Counter::Reordered, "reordered"),
@@ -35,6 +39,8 @@ impl Counter {
         (Counter::Errors, "errors"),
         (Counter::Delivered, "delivered"),
         (Counter::Connections, "connections"),
+        (Counter::LostConnected, "lost_connected"),
+        (Counter::LostOutage, "lost_outage"),
     ];
 
     /// Name in thresholds.

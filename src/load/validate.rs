@@ -10,8 +10,8 @@ use super::invalid::{Invalid, ScenarioError};
 use super::overrides::Override;
 use super::plan::{
     AuthMode, Behaviour, CLIENT_EVENT_RATE_LIMIT, Capacity, CapacityParameter, ChannelSet,
-    ClientCount, MAX_PADDING, Plan, Population, Rate, SetId, SetKind, Shard, StopCondition,
-    Subject, Threshold,
+    ClientCount, MAX_PADDING, NodeAction, NodeEvent, Plan, Population, Rate, SetId, SetKind, Shard,
+    Spread, StopCondition, Subject, Threshold,
 };
 use super::scenario::{
     AttackerSection, CapacitySection, ChurnerSection, ClientEventsSection, PopulationSection,
@@ -132,12 +132,80 @@ pub fn validate(file: &str, s: &Scenario) -> Result<Plan, ScenarioError> {
         capacity: None,
         shard: Shard::WHOLE,
         overrides: Vec::new(),
+        events: Vec::new(),
     };
+    plan.events = events(&cx, s, &plan)?;
     plan.thresholds = thresholds(&cx, s, &plan)?;
     if let Some(c) = &s.capacity {
         plan.capacity = Some(capacity(&cx, c, &plan.populations)?);
     }
     Ok(plan)
+}
+
+/// The node events, checked and in time order.
+fn events(cx: &Ctx<'_>, s: &Scenario, plan: &Plan) -> Result<Vec<NodeEvent>, ScenarioError> {
+    let mut out = Vec::new();
+    for (i, e) in s.events.iter().enumerate() {
+        let prefix = format!("events[{i}]");
+        let actions = [
+            (NodeAction::Kill, &e.kill),
+            (NodeAction::Stop, &e.stop),
+            (NodeAction::Cont, &e.cont),
+            (NodeAction::Start, &e.start),
+        ];
+        let mut set = actions
+            .iter()
+            .filter_map(|(a, n)| n.as_ref().map(|n| (*a, n)));
+        let Some((action, name)) = set.next() else {
+            let why = Invalid::Missing;
+            return Err(cx.err(format!("{prefix}.kill (or stop, cont, start)"), why));
+        };
+        if let Some((other, _)) = set.next() {
+            let why = Invalid::Exclusive {
+                other: action.as_str(),
+            };
+            return Err(cx.err(format!("{prefix}.{}", other.as_str()), why));
+        }
+        if name.trim().is_empty() {
+            return Err(cx.err(format!("{prefix}.{}", action.as_str()), Invalid::Missing));
+        }
+        let at = humantime::parse_duration(&e.at).map_err(|_| {
+            cx.err(
+                format!("{prefix}.at"),
+                Invalid::Duration { text: e.at.clone() },
+            )
+        })?;
+        if let StopCondition::Duration(d) = plan.stop {
+            let reason = "inside the traffic phase (run.duration)";
+            let range = (0.0, d.as_secs_f64());
+            cx.range(&format!("{prefix}.at"), at.as_secs_f64(), range, reason)?;
+        }
+        out.push(NodeEvent {
+            at,
+            action,
+            node: name.clone(),
+        });
+    }
+    if !out.is_empty() {
+        // The outage ledger accounts per connection, which an excluded
+        // subscriber would skew.
+        let excluding = plan
+            .populations
+            .iter()
+            .position(|p| matches!(p.behaviour, Behaviour::Publisher { exclude: true, .. }));
+        if let Some(j) = excluding {
+            let field = format!(
+                "population[{j}] ({}).exclude_subscriber",
+                plan.populations[j].name
+            );
+            let why = Invalid::Exclusive {
+                other: "[[events]]",
+            };
+            return Err(cx.err(field, why));
+        }
+    }
+    out.sort_by_key(|e| e.at);
+    Ok(out)
 }
 
 /// Parses every threshold and refuses one the plan can never judge.
@@ -267,6 +335,38 @@ impl Pop<'_> {
             return Err(self.err("channels", why));
         }
         Ok(id)
+    }
+
+    fn spread(
+        &self,
+        (nodes, weights): (Option<&str>, Option<&[u32]>),
+    ) -> Result<Spread, ScenarioError> {
+        match (nodes, weights) {
+            (Some(_), Some(_)) => Err(self.err("weights", Invalid::Exclusive { other: "nodes" })),
+            (None | Some("round-robin"), None) => Ok(Spread::RoundRobin),
+            (Some(other), None) => {
+                let why = Invalid::UnknownValue {
+                    value: other.into(),
+                    allowed: "round-robin (or give weights = [..] per node)",
+                };
+                Err(self.err("nodes", why))
+            }
+            (None, Some(w)) => {
+                let field = self.field("weights");
+                let reason = "one weight per node of the target, 1 to 64 nodes";
+                self.cx.range(&field, w.len() as f64, (1.0, 64.0), reason)?;
+                for (j, x) in w.iter().enumerate() {
+                    let reason = "a weight is 0 (no clients on that node) to 1000";
+                    let f = format!("{field}[{j}]");
+                    self.cx.range(&f, f64::from(*x), (0.0, 1000.0), reason)?;
+                }
+                let total: u32 = w.iter().sum();
+                let reason = "at least one node needs a weight above 0";
+                self.cx
+                    .range(&field, f64::from(total), (1.0, 64_000.0), reason)?;
+                Ok(Spread::Weights(w.to_vec()))
+            }
+        }
     }
 
     fn subscriber(&self, s: &SubscriberSection) -> Result<Behaviour, ScenarioError> {
@@ -401,6 +501,7 @@ fn population(
         first_id,
         ramp: Rate(ramp),
         behaviour,
+        spread: pop.spread(p.spread())?,
     })
 }
 

@@ -29,6 +29,12 @@ pub enum Metric {
     Publish,
     /// Publish-to-delivery, per delivery, from the intended publish time.
     Deliver,
+    /// [`Metric::Deliver`] where the publisher's node is the subscriber's
+    /// node (recorded against multi-node targets only).
+    DeliverSameNode,
+    /// [`Metric::Deliver`] across nodes: published on one node, delivered
+    /// by another (multi-node targets only).
+    DeliverCrossNode,
     /// From the intended publish time until the last expected subscriber has it.
     Fanout,
     /// Client event, from the sender's intended time to each receiver.
@@ -41,13 +47,15 @@ pub enum Metric {
 
 impl Metric {
     /// Every stage, in report order.
-    pub const ALL: [Metric; 10] = [
+    pub const ALL: [Metric; 12] = [
         Metric::Connect,
         Metric::Established,
         Metric::Auth,
         Metric::Subscribe,
         Metric::Publish,
         Metric::Deliver,
+        Metric::DeliverSameNode,
+        Metric::DeliverCrossNode,
         Metric::Fanout,
         Metric::ClientEvent,
         Metric::AttackRejection,
@@ -63,6 +71,8 @@ impl Metric {
             Metric::Subscribe => "subscribe",
             Metric::Publish => "publish",
             Metric::Deliver => "deliver",
+            Metric::DeliverSameNode => "deliver_same_node",
+            Metric::DeliverCrossNode => "deliver_cross_node",
             Metric::Fanout => "fanout",
             Metric::ClientEvent => "client_event",
             Metric::AttackRejection => "attack_rejection",

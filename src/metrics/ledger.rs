@@ -41,6 +41,13 @@ pub struct Payload<'a> {
     /// Socket id excluded from this message, if any.
     #[serde(borrow, default)]
     pub x: Option<&'a str>,
+    /// Index of the node the message was published through (multi-node targets).
+    #[serde(default)]
+    pub n: Option<u32>,
+    /// Position of the message among those published to its channel, from 1:
+    /// a receiver that registered after position `c` was not expected to get it.
+    #[serde(default)]
+    pub c: Option<u64>,
 }
 
 impl Payload<'_> {
@@ -58,6 +65,12 @@ impl Payload<'_> {
         );
         if let Some(x) = self.x {
             let _ = write!(out, r#","x":"{x}""#);
+        }
+        if let Some(n) = self.n {
+            let _ = write!(out, r#","n":{n}"#);
+        }
+        if let Some(c) = self.c {
+            let _ = write!(out, r#","c":{c}"#);
         }
         out.push_str(r#","z":""#);
         out.extend(std::iter::repeat_n('.', pad));
@@ -166,6 +179,8 @@ mod tests {
             t: 123_456,
             k: PayloadKind::ClientEvent,
             x: Some("12.34"),
+            n: Some(2),
+            c: Some(9),
         };
         let text = p.encode(10);
         assert!(text.contains(".........."));

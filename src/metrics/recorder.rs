@@ -61,6 +61,31 @@ pub struct Tally {
     pub churn_deliveries: u64,
     /// Completed churn cycles (connect, subscribe, leave).
     pub churn_cycles: u64,
+    /// Arrivals of messages published before the receiving subscription was
+    /// registered (after a reconnect): not expected of it, so not counted.
+    #[serde(default)]
+    pub early: u64,
+    /// Connections closed under a client while a node event was planned
+    /// (the client then reconnects to another node).
+    #[serde(default)]
+    pub outage_disconnects: u64,
+    /// Clients that reconnected and resubscribed after such a close.
+    #[serde(default)]
+    pub reconnects: u64,
+    /// Deliveries the ledger expected of connections that were then closed
+    /// under their clients (messages published while they were registered).
+    #[serde(default)]
+    pub outage_expected: u64,
+    /// Of those, the ones that never arrived: lost during the outage.
+    #[serde(default)]
+    pub outage_lost: u64,
+    /// Messages published to a client's channels between losing its
+    /// connection and resubscribing (expected of nobody).
+    #[serde(default)]
+    pub missed_while_away: u64,
+    /// Scenario node events that failed or never ran (the run ended first).
+    #[serde(default)]
+    pub event_failures: u64,
     /// Errors by kind.
     pub errors: BTreeMap<ErrorKind, u64>,
     /// Attack outcomes by kind.
@@ -86,6 +111,12 @@ impl Tally {
     /// Expected deliveries that never arrived.
     pub fn lost(&self) -> u64 {
         self.expected.saturating_sub(self.received())
+    }
+
+    /// Expected deliveries lost among clients whose connection stayed up
+    /// (every loss not explained by a node outage).
+    pub fn lost_connected(&self) -> u64 {
+        self.lost().saturating_sub(self.outage_lost)
     }
 
     /// Every unexpected arrival.
@@ -117,6 +148,13 @@ impl AddAssign<&Tally> for Tally {
         self.foreign += o.foreign;
         self.churn_deliveries += o.churn_deliveries;
         self.churn_cycles += o.churn_cycles;
+        self.early += o.early;
+        self.outage_disconnects += o.outage_disconnects;
+        self.reconnects += o.reconnects;
+        self.outage_expected += o.outage_expected;
+        self.outage_lost += o.outage_lost;
+        self.missed_while_away += o.missed_while_away;
+        self.event_failures += o.event_failures;
         for (k, n) in &o.errors {
             *self.errors.entry(*k).or_default() += n;
         }

@@ -70,6 +70,58 @@ pub fn render(r: &LoadResult) -> String {
     out
 }
 
+/// The target's nodes with their shares, the node events, and the outage
+/// ledger (only for runs that have them).
+fn nodes(out: &mut String, r: &LoadResult) {
+    if r.nodes.len() > 1 {
+        let list: Vec<String> = r
+            .nodes
+            .iter()
+            .map(|n| {
+                format!(
+                    "{} {} {} connections ({:.1}%, {} planned, {} reconnected here)",
+                    n.name,
+                    n.url,
+                    n.connections,
+                    n.share * 100.0,
+                    n.planned,
+                    n.reconnections
+                )
+            })
+            .collect();
+        let _ = writeln!(out, "nodes: {}", list.join("; "));
+    }
+    for e in &r.events {
+        let done = e
+            .done_seconds
+            .map_or_else(|| "not run".to_owned(), |s| format!("done at {s:.2}s"));
+        let error = e
+            .error
+            .as_deref()
+            .map(|x| format!(", failed: {x}"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "event {} {} at {:.1}s: {done}{error}",
+            e.action, e.node, e.at_seconds
+        );
+    }
+    let t = &r.tally;
+    if !r.events.is_empty() || t.outage_disconnects > 0 {
+        let _ = writeln!(
+            out,
+            "outage: {} connections closed under their clients, {} reconnected; deliveries expected of them {}, lost during the outage {}; lost among connected clients {}; published while away {}, early arrivals {}",
+            t.outage_disconnects,
+            t.reconnects,
+            t.outage_expected,
+            t.outage_lost,
+            r.deliveries.lost_connected,
+            t.missed_while_away,
+            t.early
+        );
+    }
+}
+
 /// The capacity steps in order, the knee marked, and the last passing step.
 fn capacity(out: &mut String, r: &LoadResult) {
     let Some(c) = &r.capacity else {
@@ -137,6 +189,7 @@ fn counts(out: &mut String, r: &LoadResult) {
         t.churn_cycles,
         t.foreign
     );
+    nodes(out, r);
     for a in &r.attacks {
         let flag = if a.accepted > 0 {
             "  <-- ACCEPTED: security failure"

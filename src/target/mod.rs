@@ -28,13 +28,34 @@
 //! max_event_payload_bytes = 10240  # bytes of one event's data (spec 2.3)
 //!
 //! # The nodes of a clustered target (the cluster/ cases need two or more);
-//! # without any, the target is one node at its own address.
+//! # without any, the target is one node at its own address. Each node may
+//! # give shell commands (run with /bin/sh -c) that kill it, freeze it
+//! # (stop), resume it (cont) and start it again; the cases that need an
+//! # action are N/A unless every node has its command. Placeholders:
+//! # {node} the node's name, {index} its position from 0, {url}, {rest_url},
+//! # {host} and {port} of its url. A command must be done when it returns
+//! # (start: the harness then waits until the node answers).
 //! [[nodes]]
+//! name = "node-1"             # default: node-N by position
 //! url = "ws://127.0.0.1:6001"
 //! rest_url = "http://127.0.0.1:6001"
+//! kill = "docker kill --signal KILL pusher-{index}"
+//! stop = "docker pause pusher-{index}"
+//! cont = "docker unpause pusher-{index}"
+//! start = "docker start pusher-{index}"
 //! [[nodes]]
 //! url = "ws://127.0.0.1:6002"
 //! rest_url = "http://127.0.0.1:6002"
+//! kill = "systemctl kill --signal=KILL pusher@{port}"
+//! stop = "systemctl kill --signal=STOP pusher@{port}"
+//! cont = "systemctl kill --signal=CONT pusher@{port}"
+//! start = "systemctl start pusher@{port}"
+//!
+//! [cluster]
+//! dead_within = "30s"         # after a kill or stop, how long the other nodes
+//!                             # may still show the node's connections
+//! command_timeout = "30s"     # a command (or a started node answering) slower
+//!                             # than this is an error
 //!
 //! # Further apps on the same server, for the cases that need them.
 //! [apps.other]                # another enabled app (cross-app key cases)
@@ -89,11 +110,13 @@ use serde::Deserialize;
 use crate::client::{TlsError, TlsTrust};
 
 mod address;
+pub mod lifecycle;
 mod preflight;
 mod selection;
 
 pub use crate::signing::Credentials;
 pub use address::Address;
+pub use lifecycle::{Action, Control, LifecycleError};
 pub use preflight::{Diagnosis, PREFLIGHT_TIMEOUT, PreflightError, preflight};
 pub use selection::Selection;
 
@@ -185,15 +208,80 @@ pub struct WebhookConfig {
     pub sink: SocketAddr,
 }
 
-/// One node of a clustered target (`[[nodes]]`): where its clients connect
-/// and where its HTTP API answers.
+/// One node of a clustered target (`[[nodes]]`): where its clients connect,
+/// where its HTTP API answers, and the optional shell commands that kill,
+/// freeze, resume and start it ([`lifecycle`] runs them).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Node {
+    /// Its name in reports, scenarios and the `{node}` placeholder;
+    /// [`Target::nodes`] fills in `node-1`, `node-2`, ... when absent.
+    #[serde(default)]
+    pub name: String,
     /// WebSocket base, `ws://host:port`.
     pub url: String,
     /// REST base, `http://host:port`.
     pub rest_url: String,
+    /// Kills the node at once, as a crash would (`kill -KILL ...`).
+    #[serde(default)]
+    pub kill: Option<String>,
+    /// Starts the node again after a kill or stop, under the same name and address.
+    #[serde(default)]
+    pub start: Option<String>,
+    /// Freezes the node without closing its sockets (`kill -STOP ...`).
+    #[serde(default)]
+    pub stop: Option<String>,
+    /// Resumes a frozen node (`kill -CONT ...`).
+    #[serde(default)]
+    pub cont: Option<String>,
+}
+
+impl Node {
+    /// A node at these addresses, without lifecycle commands.
+    pub fn new(name: &str, url: &str, rest_url: &str) -> Node {
+        Node {
+            name: name.into(),
+            url: url.into(),
+            rest_url: rest_url.into(),
+            kill: None,
+            start: None,
+            stop: None,
+            cont: None,
+        }
+    }
+
+    /// The shell command for `action`, if the profile gives one.
+    pub fn command(&self, action: Action) -> Option<&str> {
+        match action {
+            Action::Kill => self.kill.as_deref(),
+            Action::Start => self.start.as_deref(),
+            Action::Stop => self.stop.as_deref(),
+            Action::Cont => self.cont.as_deref(),
+        }
+    }
+}
+
+/// `[cluster]`: how the harness drives the nodes of a clustered target.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClusterProfile {
+    /// How long after a node is killed, or frozen, the other nodes may
+    /// still show its connections (its liveness lease plus one check).
+    #[serde(deserialize_with = "duration_required")]
+    pub dead_within: Duration,
+    /// A lifecycle command (or a started node becoming reachable) taking
+    /// longer than this is an error.
+    #[serde(deserialize_with = "duration_required")]
+    pub command_timeout: Duration,
+}
+
+impl Default for ClusterProfile {
+    fn default() -> ClusterProfile {
+        ClusterProfile {
+            dead_within: Duration::from_secs(30),
+            command_timeout: Duration::from_secs(30),
+        }
+    }
 }
 
 /// A capability profile (module docs give the format).
@@ -217,6 +305,8 @@ pub struct Profile {
     /// The nodes of a clustered target; empty for a single node
     /// ([`Target::nodes`] then gives the target's own address).
     pub nodes: Vec<Node>,
+    /// Timing of node lifecycle actions.
+    pub cluster: ClusterProfile,
 }
 
 /// Settle time when the profile gives none: enough for a single node's
@@ -236,6 +326,12 @@ fn duration_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Durati
     humantime::parse_duration(&text)
         .map(Some)
         .map_err(serde::de::Error::custom)
+}
+
+/// Reads `"8s"` (humantime) into a duration.
+fn duration_required<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let text = String::deserialize(d)?;
+    humantime::parse_duration(&text).map_err(serde::de::Error::custom)
 }
 
 /// Errors building a target from flags, environment and profile.
@@ -451,6 +547,9 @@ pub struct Target {
     /// The in-process reference server: its port changes every run, so
     /// reports identify it by name, not URL.
     pub bundled: bool,
+    /// Who acts on the nodes when not the profile's commands: the bundled
+    /// cluster signals its node processes itself.
+    pub control: Option<std::sync::Arc<dyn Control>>,
 }
 
 impl Target {
@@ -481,6 +580,7 @@ impl Target {
             slow: None,
             tls: TlsTrust::default(),
             bundled: false,
+            control: None,
         })
     }
 
@@ -494,16 +594,24 @@ impl Target {
         }
     }
 
-    /// The target's nodes: the profile's list, or the target itself as its one node.
+    /// The target's nodes: the profile's list (unnamed ones named `node-1`,
+    /// `node-2`, ... by position), or the target itself as its one node.
     pub fn nodes(&self) -> Vec<Node> {
         if self.profile.nodes.is_empty() {
-            vec![Node {
-                url: self.ws_base.clone(),
-                rest_url: self.rest_base.clone(),
-            }]
-        } else {
-            self.profile.nodes.clone()
+            return vec![Node::new("node-1", &self.ws_base, &self.rest_base)];
         }
+        let mut nodes = self.profile.nodes.clone();
+        for (i, n) in nodes.iter_mut().enumerate() {
+            if n.name.is_empty() {
+                n.name = format!("node-{}", i + 1);
+            }
+        }
+        nodes
+    }
+
+    /// The index in [`Target::nodes`] of the node called `name`.
+    pub fn node_index(&self, name: &str) -> Option<usize> {
+        self.nodes().iter().position(|n| n.name == name)
     }
 
     /// This target with node `node`'s addresses (same credentials and profile).
@@ -517,6 +625,7 @@ impl Target {
         )?;
         t.tls = self.tls.clone();
         t.bundled = self.bundled;
+        t.control = self.control.clone();
         Ok(t)
     }
 
@@ -579,6 +688,18 @@ mod tests {
         assert_eq!(p.app("limited").and_then(|a| a.max_connections), Some(2));
         assert!(p.features.client_events && !p.features.webhooks);
         assert!(Profile::from_toml("[features]\nbogus = true").is_err());
+        assert_eq!(p.cluster.dead_within, Duration::from_secs(30));
+        assert!(
+            Action::ALL
+                .iter()
+                .all(|a| p.nodes.iter().all(|n| n.command(*a).is_some()))
+        );
+        let t =
+            Target::new("t", "ws://h:1", None, Credentials::new("1", "k", "s"), p).expect("valid");
+        let names: Vec<String> = t.nodes().into_iter().map(|n| n.name).collect();
+        assert_eq!(names, ["node-1", "node-2"]);
+        assert_eq!(t.node_index("node-2"), Some(1));
+        assert!(lifecycle::supports(&t, Action::Stop));
     }
 
     #[test]

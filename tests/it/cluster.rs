@@ -4,8 +4,12 @@
 use std::process::{Command, Output};
 use std::sync::Arc;
 
+use std::time::Duration;
+
 use pushcheck::bundled::{self, cluster};
 use pushcheck::client::WebhookSink;
+use pushcheck::target::lifecycle::{self, Action, LifecycleError};
+use pushcheck::target::{PREFLIGHT_TIMEOUT, preflight};
 
 use crate::rules::scratch;
 
@@ -86,19 +90,30 @@ fn one_node_is_no_cluster() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }
 
+/// Starts a bundled cluster whose nodes are this build's `pushcheck`.
+pub(crate) async fn start_cluster(
+    n: usize,
+    sink: &WebhookSink,
+    configure: impl Fn(usize, &mut reference_server::Config),
+) -> cluster::BundledCluster {
+    let program = std::path::Path::new(env!("CARGO_BIN_EXE_pushcheck"));
+    cluster::start_using(program, n, None, sink.local_addr(), configure)
+        .await
+        .expect("cluster starts")
+}
+
 #[tokio::test]
 async fn the_cluster_target_lists_every_node_and_a_single_target_one() {
     let sink = sink().await;
-    let c = cluster::start(3, None, sink.local_addr(), |_, _| {})
-        .await
-        .expect("cluster starts");
+    let c = start_cluster(3, &sink, |_, _| {}).await;
     let nodes = c.target.nodes();
     assert_eq!(nodes.len(), 3);
-    for (node, server) in nodes.iter().zip(&c.nodes) {
-        assert_eq!(node.url, format!("ws://{}", server.local_addr()));
-        assert_eq!(node.rest_url, format!("http://{}", server.local_addr()));
+    for (i, node) in nodes.iter().enumerate() {
+        assert_eq!(node.url, format!("ws://{}", c.addr(i)));
+        assert_eq!(node.rest_url, format!("http://{}", c.addr(i)));
+        assert_eq!(node.name, format!("node-{}", i + 1));
         let on = c.target.on_node(node).expect("valid node");
-        pushcheck::target::preflight(&on, pushcheck::target::PREFLIGHT_TIMEOUT)
+        preflight(&on, PREFLIGHT_TIMEOUT)
             .await
             .expect("every node answers");
     }
@@ -111,4 +126,80 @@ async fn the_cluster_target_lists_every_node_and_a_single_target_one() {
     assert_eq!(one.len(), 1);
     assert_eq!(one[0].url, single.target.ws_base);
     assert_eq!(one[0].rest_url, single.target.rest_base);
+    assert!(
+        Action::ALL
+            .iter()
+            .all(|a| !lifecycle::supports(&single.target, *a))
+    );
+}
+
+/// Whether a WebSocket handshake to node `index` completes within 1 s.
+async fn answers(c: &cluster::BundledCluster, index: usize) -> bool {
+    let on = c
+        .target
+        .on_node(&c.target.nodes()[index])
+        .expect("valid node");
+    preflight(&on, Duration::from_secs(1)).await.is_ok()
+}
+
+#[tokio::test]
+async fn bundled_nodes_are_killed_frozen_resumed_and_restarted_for_real() {
+    let sink = sink().await;
+    let c = start_cluster(2, &sink, |_, _| {}).await;
+    let t = &c.target;
+    assert!(Action::ALL.iter().all(|a| lifecycle::supports(t, *a)));
+    let pid = c.pid(1).expect("running");
+
+    // Frozen: the port still accepts (the kernel does), nothing answers.
+    lifecycle::stop(t, 1).await.expect("stop");
+    assert!(!answers(&c, 1).await, "a frozen node answered");
+    let e = lifecycle::stop(t, 1).await.expect_err("already frozen");
+    assert!(e.to_string().contains("node-2"), "{e}");
+    lifecycle::cont(t, 1).await.expect("cont");
+    assert!(answers(&c, 1).await, "a resumed node does not answer");
+
+    // Killed: nothing listens; started again on the same port, same node.
+    lifecycle::kill(t, 1).await.expect("kill");
+    assert_eq!(c.pid(1), None);
+    let refused = preflight(
+        &t.on_node(&t.nodes()[1]).expect("valid"),
+        Duration::from_secs(1),
+    )
+    .await
+    .expect_err("a killed node answered");
+    let text = pushcheck::cli::error_line(&refused);
+    assert!(text.contains("connection refused"), "{text}");
+    let e = lifecycle::cont(t, 1).await.expect_err("nothing to resume");
+    assert!(matches!(e, LifecycleError::Bundled { .. }), "{e:?}");
+    lifecycle::start(t, 1).await.expect("start");
+    assert!(answers(&c, 1).await);
+    assert_ne!(c.pid(1), Some(pid), "a new process serves the node");
+    assert!(answers(&c, 0).await, "node-1 was left alone");
+    let e = lifecycle::start(t, 1).await.expect_err("already running");
+    assert!(e.to_string().contains("running"), "{e}");
+
+    // Dropping the cluster ends every node process, frozen ones included.
+    lifecycle::stop(t, 0).await.expect("stop");
+    let pids = [c.pid(0).expect("running"), c.pid(1).expect("running")];
+    drop(c);
+    for pid in pids {
+        let proc = std::path::PathBuf::from(format!("/proc/{pid}"));
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        // Nothing signals a process's end to a non-parent; /proc is polled.
+        while gone_or_zombie(&proc) == Some(false) && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_ne!(
+            gone_or_zombie(&proc),
+            Some(false),
+            "node process {pid} outlived its cluster"
+        );
+    }
+}
+
+/// `Some(false)` while the process at `/proc/PID` runs (or is stopped).
+fn gone_or_zombie(proc: &std::path::Path) -> Option<bool> {
+    let stat = std::fs::read_to_string(proc.join("stat")).ok()?;
+    let state = stat.rsplit(')').next()?.split_whitespace().next()?;
+    Some(state == "Z" || state == "X")
 }

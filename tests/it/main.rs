@@ -2,10 +2,12 @@
 
 mod catalogue;
 mod cluster;
+mod cluster_cases;
 mod faults;
 mod fuzz;
 mod gate;
 mod load;
+mod load_cluster;
 mod reference;
 mod reports;
 mod rules;

@@ -15,6 +15,8 @@ pub(super) async fn run(node: Node, receiver: Arc<dyn Receiver>, mut stop: watch
     let every = Duration::from_millis(node.inner.settings.heartbeat_ms);
     let health = node.inner.link.health().clone();
     let mut recoveries = health.recoveries();
+    // Set when the cluster reaped this node alive; cleared by the resync.
+    let mut was_reaped = false;
     loop {
         tokio::select! {
             () = tokio::time::sleep(every) => {}
@@ -33,13 +35,15 @@ pub(super) async fn run(node: Node, receiver: Arc<dyn Receiver>, mut stop: watch
         if reaped || now != recoveries {
             node.request_resync();
         }
+        was_reaped |= reaped;
         recoveries = now;
         if node.inner.resync.swap(false, Ordering::AcqRel) {
-            if let Err(e) = resync(&node, receiver.as_ref()).await {
+            if let Err(e) = resync(&node, receiver.as_ref(), was_reaped).await {
                 tracing::warn!(node = node.name(), error = %e, "resync failed; retrying");
                 node.request_resync();
                 continue;
             }
+            was_reaped = false;
             tracing::info!(
                 node = node.name(),
                 dropped_commands = health.dropped(),
@@ -55,6 +59,9 @@ pub(super) async fn run(node: Node, receiver: Arc<dyn Receiver>, mut stop: watch
 /// Reaps every listed node whose lease is gone; the script makes sure only
 /// one survivor does each.
 async fn reap_dead(node: &Node, receiver: &dyn Receiver) -> Result<(), ClusterError> {
+    if node.faults().cluster_no_reaping() {
+        return Ok(());
+    }
     let listed = node
         .inner
         .link
@@ -87,9 +94,18 @@ async fn reap_dead(node: &Node, receiver: &dyn Receiver) -> Result<(), ClusterEr
 }
 
 /// Makes this node's share in Redis equal to what it holds: reconciles every
-/// channel it holds, and every channel Redis still lists for it.
-async fn resync(node: &Node, receiver: &dyn Receiver) -> Result<(), ClusterError> {
+/// channel it holds, and every channel Redis still lists for it. A node the
+/// cluster reaped alive (`reaped`, and Redis kept its data) first closes
+/// its subscribed connections, so it holds nothing to put back.
+async fn resync(node: &Node, receiver: &dyn Receiver, reaped: bool) -> Result<(), ClusterError> {
     let lost = node.current_epoch().await?;
+    if reaped && !lost && !node.faults().cluster_thaw_keeps_clients() {
+        tracing::warn!(
+            node = node.name(),
+            "the cluster reaped this node alive: closing its subscribed connections"
+        );
+        receiver.evict();
+    }
     let listed = node.own_channels().await?;
     if lost {
         tracing::warn!(

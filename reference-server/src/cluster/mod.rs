@@ -37,7 +37,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use redis::aio::ConnectionManagerConfig;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, watch};
 
 use self::link::Link;
@@ -45,7 +45,7 @@ pub(crate) use self::scripts::{CacheSlot, JoinReply, Transition, TransitionKind}
 pub(crate) use self::wire::Envelope;
 
 /// The `[cluster]` table of the config file; `--redis` sets `redis_url`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ClusterSettings {
     /// `redis://HOST:PORT` (or `redis+unix:///path`); `None` is single-node.
@@ -122,6 +122,12 @@ pub(crate) trait Receiver: Send + Sync + 'static {
     /// `loud` says whether the cluster saw this node's share change (see
     /// `lua/reconcile.lua`).
     fn resync(&self, listed: &[(String, String)], loud: bool) -> Vec<Reconciling>;
+    /// The cluster reaped this node while it lived (it was frozen, or cut
+    /// off from Redis, past its lease): everyone saw its members leave and
+    /// its clients missed what was sent meanwhile, so every connection with
+    /// a subscription is closed (4200, reconnect) and forgotten, rather
+    /// than announced again.
+    fn evict(&self);
 }
 
 /// A queued reconcile's reply.
@@ -145,6 +151,7 @@ struct Inner {
     client: redis::Client,
     link: Link,
     settings: ClusterSettings,
+    faults: crate::faults::Handle,
     /// Set when the node's shared state may differ from what it holds.
     resync: AtomicBool,
     /// The Redis data set this node's share was last written to (`P:epoch`):
@@ -160,6 +167,7 @@ impl Node {
         settings: &ClusterSettings,
         url: &str,
         apps: Vec<String>,
+        faults: crate::faults::Handle,
     ) -> Result<Node, ClusterError> {
         let connect = |source| ClusterError::Connect {
             url: url.to_owned(),
@@ -197,6 +205,7 @@ impl Node {
                 client,
                 link,
                 settings: settings.clone(),
+                faults,
                 resync: AtomicBool::new(false),
                 epoch: parking_lot::Mutex::new(String::new()),
                 wake: Notify::new(),
@@ -212,6 +221,20 @@ impl Node {
     /// its socket ids.
     pub(crate) fn number(&self) -> u64 {
         self.inner.number
+    }
+
+    /// The first part of this node's socket ids: its number, unique in the
+    /// cluster (spec 1.3).
+    pub(crate) fn socket_prefix(&self) -> u64 {
+        if self.inner.faults.cluster_shared_socket_prefix() {
+            return 1;
+        }
+        self.inner.number
+    }
+
+    /// The fault switches (all off unless built with `faults`).
+    pub(crate) fn faults(&self) -> &crate::faults::Faults {
+        &self.inner.faults
     }
 
     /// This node's name.
@@ -490,8 +513,14 @@ impl Node {
     ) -> Result<Vec<Option<u64>>, ClusterError> {
         let channel = self.app_key(app, "events");
         let origin = self.inner.number.to_string();
-        let cmds = events
-            .iter()
+        let reversed = self.inner.faults.cluster_remote_batch_reversed();
+        let order: Vec<&Outgoing<'_>> = if reversed {
+            events.iter().rev().collect()
+        } else {
+            events.iter().collect()
+        };
+        let cmds = order
+            .into_iter()
             .map(|out| match out.cache_ttl_ms {
                 None => redis::Cmd::publish(
                     &channel,
@@ -520,7 +549,10 @@ impl Node {
                 ),
             })
             .collect();
-        let values = self.inner.link.call_all(cmds).await?;
+        let mut values = self.inner.link.call_all(cmds).await?;
+        if reversed {
+            values.reverse();
+        }
         events
             .iter()
             .zip(&values)
@@ -550,6 +582,7 @@ impl Node {
     /// Counts a connection against the app's cluster-wide quota; `false`
     /// when the cluster already has `limit`.
     pub(crate) async fn admit(&self, app: &str, limit: u32) -> Result<bool, ClusterError> {
+        let app = &self.quota_app(app);
         let cmd = scripts::eval(
             scripts::ADMIT,
             &[
@@ -564,11 +597,22 @@ impl Node {
 
     /// Gives back a connection counted by [`Node::admit`].
     pub(crate) fn release(&self, app: &str) {
+        let app = &self.quota_app(app);
         let cmd = scripts::eval(
             scripts::RELEASE,
             &[&self.inner.prefix, app, &self.inner.number.to_string()],
         );
         self.inner.link.send(cmd, drop);
+    }
+
+    /// The app whose `conns` hash counts the quota: the app itself, or
+    /// (fault) a per-node one.
+    fn quota_app(&self, app: &str) -> String {
+        if self.inner.faults.cluster_quota_per_node() {
+            format!("{app}:node{}", self.inner.number)
+        } else {
+            app.to_owned()
+        }
     }
 
     /// (subscription count, user count) of each channel across the

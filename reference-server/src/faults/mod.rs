@@ -33,7 +33,7 @@ macro_rules! switches {
     ($($(#[doc = $doc:literal])* $name:ident: $ty:ty = $off:expr;)*) => {
         /// The switches; all off by default.
         #[cfg(feature = "faults")]
-        #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+        #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
         #[serde(default, deny_unknown_fields)]
         pub struct Faults {
             $($(#[doc = $doc])* pub $name: $ty,)*
@@ -220,6 +220,50 @@ switches! {
     app_from_auth_key: bool = false;
     /// A GET with `body_md5` is refused.
     refuse_get_body_md5: bool = false;
+
+    // Cluster switches (issue 13): break a rule only across nodes, in
+    // `cluster/` and `hub/clustered.rs`; a single node never asks them.
+    /// Every node numbers its socket ids under the same prefix with its own
+    /// counter, so two nodes hand out the same ids.
+    cluster_shared_socket_prefix: bool = false;
+    /// HTTP API events from another node are delivered twice.
+    cluster_remote_duplicates: bool = false;
+    /// A batch reaches the other nodes in reverse order (its own node's
+    /// subscribers still get it in order).
+    cluster_remote_batch_reversed: bool = false;
+    /// `socket_id` exclusion is ignored for events from another node.
+    cluster_remote_exclusion_ignored: bool = false;
+    /// Events to `#server-to-user-` channels reach the user's connections
+    /// on the node that took the request only.
+    cluster_user_events_local: bool = false;
+    /// Client events reach the sender's node only.
+    cluster_client_events_local: bool = false;
+    /// A node relays its own client events again when Redis hands them
+    /// back, so the sender gets its event.
+    cluster_echo_own_client_events: bool = false;
+    /// Client events relayed from another node lose their `user_id`.
+    cluster_remote_client_events_without_user: bool = false;
+    /// A presence roster lists the members on the joiner's node only.
+    cluster_roster_local: bool = false;
+    /// A user's first connection on each node sends `member_added`, not
+    /// only its first connection in the cluster.
+    cluster_member_added_per_node: bool = false;
+    /// The presence member limit counts the members on the joiner's node only.
+    cluster_member_limit_per_node: bool = false;
+    /// Dead nodes are never reaped: their members and subscriptions stay.
+    cluster_no_reaping: bool = false;
+    /// A node reaped while frozen puts its connections back when it resumes
+    /// (announced again) instead of closing them.
+    cluster_thaw_keeps_clients: bool = false;
+    /// Each node sends `channel_occupied` when the channel gets its first
+    /// subscriber on that node.
+    cluster_webhooks_per_node: bool = false;
+    /// Cache channels replay only what the subscriber's node published.
+    cluster_cache_local: bool = false;
+    /// The HTTP API's channel queries answer from the node's own share.
+    cluster_rest_local: bool = false;
+    /// The connection quota is counted per node.
+    cluster_quota_per_node: bool = false;
 
     // Frame switches: applied by the seam only (see seam.rs).
     /// `member_removed` is never sent.

@@ -75,6 +75,9 @@ pub(crate) struct Clustered {
     max_seq: AtomicU64,
     /// `subscription_count` throttle per channel (spec 7.5).
     counts: Mutex<HashMap<String, Throttle>>,
+    /// Fault `cluster_cache_local` only: what this node itself published
+    /// on cache channels.
+    local_cache: Mutex<HashMap<String, CacheSlot>>,
 }
 
 /// When a channel's count was last sent here, and the newest one held back.
@@ -96,6 +99,7 @@ impl Clustered {
             channels: Mutex::new(HashMap::new()),
             max_seq: AtomicU64::new(0),
             counts: Mutex::new(HashMap::new()),
+            local_cache: Mutex::new(HashMap::new()),
         }
     }
 
@@ -120,8 +124,25 @@ impl Clustered {
         });
         let internal = name.starts_with('#');
         let counting = app.config.subscription_count && member.is_none();
+        let faults = &app.faults;
+        let mut limit = app.config.max_presence_members;
+        let first_here;
         let reply = {
             let mut channels = self.channels.lock();
+            if faults.cluster_member_limit_per_node()
+                && let Some((user, _)) = &member
+            {
+                let here = local_users(channels.get(&name));
+                if !here.contains(&user.as_ref()) && here.len() >= limit {
+                    drop(channels);
+                    return Err(SubscribeRefusal::MemberLimit {
+                        limit,
+                        channel: name,
+                    });
+                }
+                limit = usize::MAX;
+            }
+            first_here = channels.get(&name).is_none_or(HashMap::is_empty);
             let sub = Sub {
                 conn: conn.clone(),
                 joined: internal.then_some(0),
@@ -145,7 +166,7 @@ impl Clustered {
                 member
                     .as_ref()
                     .map(|(user, info)| (user.as_ref(), info.as_str())),
-                app.config.max_presence_members,
+                limit,
                 counting,
                 join.kind.cache,
             )
@@ -155,9 +176,26 @@ impl Clustered {
                 seq,
                 total,
                 transitions,
-                roster: members,
-                cached,
+                roster: mut members,
+                mut cached,
             }) => {
+                if faults.cluster_roster_local() {
+                    let channels = self.channels.lock();
+                    let here = local_users(channels.get(&name));
+                    members.retain(|(user, _)| here.contains(&user.as_str()));
+                }
+                if faults.cluster_cache_local() {
+                    cached = self.local_cache.lock().get(&name).cloned();
+                }
+                self.faulty_join_effects(
+                    app,
+                    &name,
+                    conn.id,
+                    member.as_ref(),
+                    seq,
+                    first_here,
+                    &transitions,
+                );
                 let first = success_frames(
                     &name,
                     member.is_some().then_some(members.as_slice()),
@@ -185,6 +223,54 @@ impl Clustered {
                 tracing::warn!(%error, channel = %name, "cluster join failed");
                 self.forget(conn.id, &name);
                 Err(SubscribeRefusal::ClusterUnavailable { channel: name })
+            }
+        }
+    }
+
+    /// What faults `cluster_member_added_per_node` and
+    /// `cluster_webhooks_per_node` add to a join that only this node saw as
+    /// a first: a second `member_added` broadcast, a second `channel_occupied`.
+    #[allow(clippy::too_many_arguments, reason = "the join's facts, named")]
+    fn faulty_join_effects(
+        &self,
+        app: &AppState,
+        name: &str,
+        conn_id: u64,
+        member: Option<&(Arc<str>, String)>,
+        seq: u64,
+        first_here: bool,
+        transitions: &[Transition],
+    ) {
+        let faults = &app.faults;
+        if faults.cluster_webhooks_per_node()
+            && first_here
+            && !transitions
+                .iter()
+                .any(|t| matches!(t.kind, TransitionKind::Occupied))
+        {
+            app.hook(WebhookKind::ChannelOccupied, || {
+                WebhookEvent::ChannelOccupied {
+                    channel: name.to_owned(),
+                }
+            });
+        }
+        if let (true, Some((user, info))) = (faults.cluster_member_added_per_node(), member) {
+            let announced = transitions
+                .iter()
+                .any(|t| matches!(&t.kind, TransitionKind::MemberAdded(_)));
+            let others_here = self.channels.lock().get(name).is_some_and(|subs| {
+                subs.iter().any(|(id, s)| {
+                    *id != conn_id && s.member.as_ref().is_some_and(|(u, _)| u == user)
+                })
+            });
+            if !announced && !others_here {
+                let envelope = Envelope::Added {
+                    channel: name.to_owned(),
+                    user_id: user.to_string(),
+                    user_info: info.clone(),
+                    seq,
+                };
+                self.node.publish_later(&app.config.id, &envelope);
             }
         }
     }
@@ -258,6 +344,9 @@ impl Clustered {
                 sub.offer(&event.frame, None);
             }
         }
+        if app.faults.cluster_client_events_local() {
+            return;
+        }
         let envelope = Envelope::Client {
             origin: self.node.number(),
             channel: event.channel.clone(),
@@ -285,6 +374,16 @@ impl Clustered {
             })
             .collect();
         let seqs = self.node.publish(&app.config.id, &outgoing).await?;
+        if app.faults.cluster_cache_local() {
+            let mut local = self.local_cache.lock();
+            for e in events.iter().filter(|e| ChannelKind::of(e.channel).cache) {
+                let slot = CacheSlot {
+                    event: e.event.to_owned(),
+                    data: e.data.to_owned(),
+                };
+                local.insert(e.channel.to_owned(), slot);
+            }
+        }
         for (event, seq) in events.iter().zip(seqs) {
             let frame = message::channel_event(event.channel, event.event, event.data);
             app.metrics
@@ -323,11 +422,21 @@ impl Clustered {
     /// A message from the app's Redis channel.
     pub(super) fn receive(&self, app: &Arc<AppState>, envelope: Envelope) {
         let me = self.node.number();
+        let faults = &app.faults;
         match envelope {
+            Envelope::Client { origin, .. }
+                if origin == me && faults.cluster_echo_own_client_events() =>
+            {
+                if let Envelope::Client { channel, frame, .. } = envelope {
+                    self.deliver(&channel, &Frame::from(frame), None, None);
+                }
+            }
             Envelope::Publish { origin, .. }
             | Envelope::Client { origin, .. }
             | Envelope::Terminate { origin, .. }
                 if origin == me => {}
+            Envelope::Publish { channel, .. }
+                if faults.cluster_user_events_local() && channel.starts_with('#') => {}
             Envelope::Publish {
                 channel,
                 event,
@@ -337,10 +446,19 @@ impl Clustered {
                 ..
             } => {
                 let frame = message::channel_event(&channel, &event, &data);
+                let exclude = exclude.filter(|_| !faults.cluster_remote_exclusion_ignored());
                 app.metrics
                     .delivered(self.deliver(&channel, &frame, seq, exclude.as_deref()));
+                if faults.cluster_remote_duplicates() {
+                    self.deliver(&channel, &frame, seq, exclude.as_deref());
+                }
             }
             Envelope::Client { channel, frame, .. } => {
+                let frame = if faults.cluster_remote_client_events_without_user() {
+                    without_user_id(&frame)
+                } else {
+                    frame
+                };
                 self.deliver(&channel, &Frame::from(frame), None, None);
             }
             Envelope::Terminate { user_id, .. } => app.terminate_user(&user_id),
@@ -466,12 +584,33 @@ impl Clustered {
         queued
     }
 
+    /// Closes and forgets every subscribed connection (see
+    /// [`crate::cluster::Receiver::evict`]); their later leaves find nothing.
+    fn evict(&self, app: &AppState) {
+        let channels = std::mem::take(&mut *self.channels.lock());
+        self.counts.lock().clear();
+        for (name, subs) in channels {
+            for sub in subs.into_values() {
+                if sub.joined.is_some() {
+                    app.metrics.subscription(ChannelKind::of(&name).access, -1);
+                }
+                sub.conn.close(CloseCode::Reconnect);
+            }
+        }
+    }
+
     /// Counts for one channel across the cluster; `None` when unoccupied.
     pub(super) async fn channel_stats(
         &self,
         app_id: &str,
         name: &str,
     ) -> Result<Option<ChannelStats>, ClusterError> {
+        if self.node.faults().cluster_rest_local() {
+            let channels = self.channels.lock();
+            let subs = channels.get(name);
+            let count = subs.map_or(0, HashMap::len) as u64;
+            return Ok(occupied(count, local_users(subs).len() as u64));
+        }
         let stats = self.node.channel_stats(app_id, &[name.to_owned()]).await?;
         Ok(stats
             .first()
@@ -484,6 +623,17 @@ impl Clustered {
         app_id: &str,
         prefix: &str,
     ) -> Result<Vec<(String, ChannelStats)>, ClusterError> {
+        if self.node.faults().cluster_rest_local() {
+            let channels = self.channels.lock();
+            return Ok(channels
+                .iter()
+                .filter(|(name, _)| name.starts_with(prefix) && !name.starts_with('#'))
+                .filter_map(|(name, subs)| {
+                    let stats = occupied(subs.len() as u64, local_users(Some(subs)).len() as u64)?;
+                    Some((name.clone(), stats))
+                })
+                .collect());
+        }
         let names: Vec<String> = self
             .node
             .occupied(app_id)
@@ -597,6 +747,29 @@ fn success_frames(
     frames
 }
 
+/// The distinct presence users among this node's subscriptions of a channel.
+fn local_users(subs: Option<&HashMap<u64, Sub>>) -> Vec<&str> {
+    let mut users: Vec<&str> = subs
+        .into_iter()
+        .flat_map(HashMap::values)
+        .filter_map(|s| s.member.as_ref().map(|(user, _)| user.as_ref()))
+        .collect();
+    users.sort_unstable();
+    users.dedup();
+    users
+}
+
+/// Fault `cluster_remote_client_events_without_user`: the frame without its `user_id`.
+fn without_user_id(frame: &str) -> String {
+    match serde_json::from_str::<serde_json::Value>(frame) {
+        Ok(serde_json::Value::Object(mut map)) => {
+            map.remove("user_id");
+            serde_json::Value::Object(map).to_string()
+        }
+        _ => frame.to_owned(),
+    }
+}
+
 /// Stats of an occupied channel; `None` when nobody is subscribed.
 fn occupied(subscriptions: u64, users: u64) -> Option<ChannelStats> {
     (subscriptions > 0).then_some(ChannelStats {
@@ -642,6 +815,14 @@ impl crate::cluster::Receiver for Apps {
         for transition in transitions {
             if let Some(state) = self.0.get(&transition.app) {
                 state.transitions(vec![transition]);
+            }
+        }
+    }
+
+    fn evict(&self) {
+        for state in self.0.values() {
+            if let Some(clustered) = &state.clustered {
+                clustered.evict(state);
             }
         }
     }

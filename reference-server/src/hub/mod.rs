@@ -105,7 +105,7 @@ impl Hub {
         // prefix keeps ids of two runs of the server from colliding. A cluster
         // node's number is unique in the cluster for ever, so its ids are too.
         let socket_prefix = match node {
-            Some(node) => node.number(),
+            Some(node) => node.socket_prefix(),
             None => RandomState::new().hash_one(0u8) % 1_000_000,
         };
         Hub {

@@ -85,7 +85,7 @@ impl WebhookKind {
 
 /// One configured endpoint of an app (TOML: `[[apps.webhooks]]` with `url` and
 /// `events`; `events` omitted means every kind).
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookTarget {
     /// Where requests are POSTed.
@@ -106,7 +106,7 @@ impl WebhookTarget {
 
 /// Server-wide delivery settings (TOML table `[webhooks]`; every field has a
 /// default).
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct WebhookSettings {
     /// Events of one app gathered this long go in one request (9.1 "batch

@@ -139,7 +139,12 @@ async fn activity_timeout(ctx: Ctx) -> Outcome {
 }
 
 /// Opens `url` and expects a close with one of `codes` (or, if allowed, an HTTP status).
-async fn expect_closed_with(ctx: &Ctx, url: &str, codes: &[u16], http_ok: Option<u16>) -> Outcome {
+pub(super) async fn expect_closed_with(
+    ctx: &Ctx,
+    url: &str,
+    codes: &[u16],
+    http_ok: Option<u16>,
+) -> Outcome {
     let creds = Arc::new(Credentials::new("", "", ""));
     let expected = format!("close with {codes:?}");
     match ProtocolClient::open_with_tls(url, creds, ctx.timeout(), &ctx.target().tls).await? {
@@ -177,6 +182,7 @@ async fn over_quota(ctx: Ctx) -> Outcome {
     let quota = app.max_connections.ok_or(Failure::NotApplicable(
         "n/a: apps.limited has no max_connections",
     ))?;
+    let _quota = super::limited_app_gate(&ctx).await;
     let creds = Arc::new(app.credentials());
     let mut held = Vec::new();
     for _ in 0..quota {

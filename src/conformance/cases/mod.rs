@@ -5,6 +5,7 @@ mod auth_signatures;
 mod cache;
 mod client_event_rules;
 mod client_events;
+mod cluster;
 mod connection;
 mod forged_members;
 mod forgery;
@@ -85,10 +86,23 @@ pub(super) fn all() -> Vec<Case> {
         webhooks::cases(),
         cache::cases(),
         watchlist::cases(),
+        cluster::cases(),
     ]
     .into_iter()
     .flatten()
     .collect()
+}
+
+/// Held by every case that fills the `limited` app's connection quota,
+/// so two of them never count each other's connections.
+async fn limited_app_gate(ctx: &Ctx) -> tokio::sync::OwnedMutexGuard<()> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, LazyLock};
+    static GATES: LazyLock<parking_lot::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>> =
+        LazyLock::new(Default::default);
+    let key = ctx.target().rest_base.clone();
+    let gate = GATES.lock().entry(key).or_default().clone();
+    gate.lock_owned().await
 }
 
 /// Checks a response status; a 2xx answer must also carry a JSON object

@@ -22,7 +22,8 @@ pub(crate) struct Attacks {
 /// Opens the donor connection.
 pub(super) async fn setup(c: &mut Client, attacks: &[AttackKind]) -> Result<Attacks, ErrorKind> {
     let deadline = Instant::now() + c.run.plan.connect_timeout;
-    let donor = Conn::open(&c.run.dialer, c.id, &c.w, deadline).await?;
+    let donor = Conn::open(&c.run.nodes[c.node].dialer, c.id, &c.w, deadline).await?;
+    c.run.connected_to(c.node, false);
     Ok(Attacks {
         attacks: attacks.to_vec(),
         donor: Box::new(donor),
@@ -71,10 +72,10 @@ async fn attack(c: &mut Client, kind: AttackKind, variant: u64, donor: &str) {
     let (channel, ch) = attack_channel(c, kind, variant);
     let start = Instant::now();
     let accepted = if kind.is_rest() {
-        let Some(req) = forge_rest(kind, &c.run.rest, &channel) else {
+        let Some(req) = forge_rest(kind, &c.run.nodes[c.node].rest, &channel) else {
             return;
         };
-        match c.run.rest.send(&req).await {
+        match c.run.nodes[c.node].rest.send(&req).await {
             Ok(resp) => Some((200..300).contains(&resp.status)),
             Err(_) => None,
         }

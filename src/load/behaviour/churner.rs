@@ -37,7 +37,7 @@ pub(crate) async fn churner(run: Arc<Run>, pop: usize, local: u32, start: Instan
         let k = pacing.advance();
         let ch = run.set_offset[set.0]
             + ((u64::from(id) + k) % u64::from(run.plan.channel_sets[set.0].count)) as u32;
-        if let Err(kind) = churn_cycle(&run, &w, id, ch, hold).await {
+        if let Err(kind) = churn_cycle(&run, &w, (pop, id), ch, hold).await {
             w.error(kind);
         }
     }
@@ -46,13 +46,16 @@ pub(crate) async fn churner(run: Arc<Run>, pop: usize, local: u32, start: Instan
 async fn churn_cycle(
     run: &Arc<Run>,
     w: &Worker,
-    id: u32,
+    (pop, id): (usize, u32),
     ch: u32,
     hold: Duration,
 ) -> Result<(), ErrorKind> {
     let deadline = Instant::now() + run.plan.connect_timeout;
-    let conn = Conn::open(&run.dialer, id, w, deadline).await?;
+    let node = run.plan.populations[pop].spread.node(id, run.nodes.len());
+    let conn = Conn::open(&run.nodes[node].dialer, id, w, deadline).await?;
+    run.connected_to(node, false);
     let mut c = Client::new(run.clone(), conn, w.clone(), id);
+    c.node = node;
     c.churn = true;
     c.subscribe(ch).await?;
     let until = Instant::now() + hold;

@@ -45,6 +45,15 @@ pub(crate) struct Client {
     pub(crate) forged: Vec<u32>,
     /// A churner: deliveries are counted, not accounted.
     pub(crate) churn: bool,
+    /// The node (index into the run's nodes) the connection is to.
+    pub(crate) node: usize,
+    /// This connection's registrations: channel, and the messages published
+    /// to it before (only later ones are expected here).
+    regs: Vec<(u32, u64)>,
+    /// Expected deliveries that arrived on this connection.
+    received_here: u64,
+    /// Client events this connection sent (not delivered back to it).
+    pub(crate) sent_here: u64,
     seen: HashMap<u32, SeqSet>,
 }
 
@@ -65,6 +74,10 @@ impl Client {
             leaving: Vec::new(),
             forged: Vec::new(),
             churn: false,
+            node: 0,
+            regs: Vec::new(),
+            received_here: 0,
+            sent_here: 0,
             seen: HashMap::new(),
         }
     }
@@ -139,6 +152,15 @@ impl Client {
             self.w.tally(|t| t.unexpected_excluded += 1);
             return;
         }
+        let registered = self.regs.iter().find(|(c, _)| *c == ch).map(|(_, at)| *at);
+        if let Some(pos) = p.c
+            && registered.is_none_or(|at| pos <= at)
+        {
+            // Published before this connection was a registered recipient
+            // (it just resubscribed): expected of nobody here.
+            self.w.tally(|t| t.early += 1);
+            return;
+        }
         let outcome = self.seen.entry(p.p).or_default().insert(p.s);
         if outcome == SeqOutcome::Duplicate {
             self.w.tally(|t| t.duplicated += 1);
@@ -151,8 +173,24 @@ impl Client {
             PayloadKind::Publish => Metric::Deliver,
             PayloadKind::ClientEvent => Metric::ClientEvent,
         };
+        let by_node = match (p.k, p.n) {
+            (PayloadKind::Publish, Some(n)) if self.run.multi_node() => {
+                Some(if n as usize == self.node {
+                    Metric::DeliverSameNode
+                } else {
+                    Metric::DeliverCrossNode
+                })
+            }
+            _ => None,
+        };
+        if outcome != SeqOutcome::Duplicate {
+            self.received_here += 1;
+        }
         self.w.with(|h, t| {
             h.record(metric, latency);
+            if let Some(m) = by_node {
+                h.record(m, latency);
+            }
             if last {
                 h.record(Metric::Fanout, latency);
             }
@@ -220,7 +258,77 @@ impl Client {
         Ok(())
     }
 
-    pub(crate) fn register(&self, ch: u32) {
-        self.run.register(ch, &self.conn.socket_id);
+    /// Registers this connection as a recipient of `ch` with the ledger.
+    pub(crate) fn register(&mut self, ch: u32) {
+        let at = self.run.register(ch, &self.conn.socket_id);
+        self.regs.push((ch, at));
+    }
+
+    /// After the connection closed under the client during a run with node
+    /// events: accounts what this connection was expected to get and did
+    /// not (lost during the outage), reconnects to the next node that
+    /// answers, resubscribes and registers again.
+    pub(crate) async fn recover(&mut self) -> Result<(), ErrorKind> {
+        let run = self.run.clone();
+        let mut expected = 0u64;
+        let mut away = Vec::with_capacity(self.regs.len());
+        for (ch, at) in std::mem::take(&mut self.regs) {
+            let now = run.unregister(ch, &self.conn.socket_id);
+            expected += now - at;
+            away.push((ch, now));
+        }
+        // The connection's own client events were never expected back.
+        let expected = expected.saturating_sub(self.sent_here);
+        let lost = expected.saturating_sub(self.received_here);
+        self.w.tally(|t| {
+            t.outage_disconnects += 1;
+            t.outage_expected += expected;
+            t.outage_lost += lost;
+        });
+        run.pending.written_off(lost);
+        (self.received_here, self.sent_here) = (0, 0);
+        let channels = std::mem::take(&mut self.subscribed);
+        let n = run.nodes.len();
+        let mut conn = None;
+        for k in 1..=n {
+            let node = (self.node + k) % n;
+            let deadline = Instant::now() + run.plan.connect_timeout;
+            if let Ok(c) = Box::pin(Conn::open(
+                &run.nodes[node].dialer,
+                self.id,
+                &self.w,
+                deadline,
+            ))
+            .await
+            {
+                run.connected_to(node, true);
+                conn = Some((node, c));
+                break;
+            }
+        }
+        let Some((node, c)) = conn else {
+            return Err(ErrorKind::Disconnected);
+        };
+        (self.node, self.conn) = (node, c);
+        for ch in channels {
+            Box::pin(self.subscribe(ch)).await?;
+            self.register(ch);
+        }
+        let missed: u64 = away
+            .iter()
+            .map(|(ch, left)| {
+                let back = self
+                    .regs
+                    .iter()
+                    .find(|(c, _)| c == ch)
+                    .map_or(*left, |(_, at)| *at);
+                back.saturating_sub(*left)
+            })
+            .sum();
+        self.w.tally(|t| {
+            t.reconnects += 1;
+            t.missed_while_away += missed;
+        });
+        Ok(())
     }
 }

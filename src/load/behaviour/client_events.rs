@@ -48,8 +48,10 @@ pub(super) async fn tick(c: &mut Client, s: &mut Sender, pacing: &mut Pacing) ->
     if seq as usize >= run.fanout.capacity(c.id) {
         return false;
     }
-    let recipients = run.subscribers(s.ch).saturating_sub(1);
+    let claim = run.claim(s.ch, None, true);
+    let recipients = claim.recipients;
     run.fanout.expect(c.id, seq, recipients);
+    c.sent_here += 1;
     let body = Payload {
         h: run.plan.shard.index,
         p: c.id,
@@ -57,6 +59,8 @@ pub(super) async fn tick(c: &mut Client, s: &mut Sender, pacing: &mut Pacing) ->
         t: micros(due.saturating_duration_since(run.epoch)),
         k: PayloadKind::ClientEvent,
         x: Some(&c.conn.socket_id),
+        n: Some(c.node as u32),
+        c: Some(claim.position),
     }
     .encode(s.payload as usize);
     let name = &run.channels[s.ch as usize];

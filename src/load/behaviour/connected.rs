@@ -66,7 +66,8 @@ pub(crate) async fn connected(run: Arc<Run>, pop: usize, local: u32) {
     let deadline = Instant::now() + run.plan.connect_timeout;
     // The handshake, setup and tick futures are large and short-lived: boxed,
     // they are freed when done instead of sizing every idle client's task.
-    let conn = match Box::pin(Conn::open(&run.dialer, id, &w, deadline)).await {
+    let node = run.node_of(pop, id);
+    let conn = match Box::pin(Conn::open(&run.nodes[node].dialer, id, &w, deadline)).await {
         Ok(c) => c,
         Err(kind) => {
             w.error(kind);
@@ -74,8 +75,10 @@ pub(crate) async fn connected(run: Arc<Run>, pop: usize, local: u32) {
             return;
         }
     };
+    run.connected_to(node, false);
     let behaviour = p.behaviour.clone();
     let mut c = Client::new(run.clone(), conn, w, id);
+    c.node = node;
     let job = match Box::pin(setup(&mut c, &behaviour)).await {
         Ok(job) => job,
         Err(kind) => {
@@ -128,7 +131,16 @@ async fn serve(mut c: Client, mut job: Job) {
             read = c.conn.recv() => match read {
                 Read::Text(t) => { c.on_text(&t).await; }
                 Read::Closed => {
-                    if *phase.borrow() != Phase::Stop {
+                    let now = *phase.borrow();
+                    let recoverable = c.run.expects_outages()
+                        && matches!(now, Phase::Traffic(_) | Phase::Drain)
+                        && !matches!(job.work, Work::Attacks(_));
+                    if recoverable {
+                        match Box::pin(c.recover()).await {
+                            Ok(()) => continue,
+                            Err(kind) => c.w.error(kind),
+                        }
+                    } else if now != Phase::Stop {
                         c.w.error(ErrorKind::Disconnected);
                     }
                     return;

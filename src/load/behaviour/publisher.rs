@@ -37,6 +37,7 @@ pub(crate) async fn publisher(run: Arc<Run>, pop: usize, local: u32, start: Inst
     let mut inflight = tokio::task::JoinSet::new();
     let mut phase = run.phase.subscribe();
     let count = run.plan.channel_sets[set.0].count;
+    let node = run.node_of(pop, id);
     let mut seq = 0u64;
     loop {
         let due = pacing.due();
@@ -66,10 +67,12 @@ pub(crate) async fn publisher(run: Arc<Run>, pop: usize, local: u32, start: Inst
             exclude,
             payload,
             due,
+            node,
         };
         let (events, recipients) = batch.events(&run, &mut seq, n);
         inflight.spawn(send_publish(
             run.clone(),
+            node,
             w.clone(),
             events,
             recipients,
@@ -90,6 +93,7 @@ struct Batch {
     exclude: bool,
     payload: u32,
     due: Instant,
+    node: usize,
 }
 
 impl Batch {
@@ -100,12 +104,8 @@ impl Batch {
         let mut recipients = 0u64;
         for _ in 0..n {
             let ch = self.set_offset + (*seq % u64::from(self.count)) as u32;
-            let excluded = if self.exclude {
-                run.pick_subscriber(ch, *seq)
-            } else {
-                None
-            };
-            let expect = run.subscribers(ch) - u32::from(excluded.is_some());
+            let claim = run.claim(ch, self.exclude.then_some(*seq), false);
+            let (expect, excluded) = (claim.recipients, claim.excluded);
             run.fanout.expect(self.id, *seq, expect);
             recipients += u64::from(expect);
             let data = Payload {
@@ -115,6 +115,8 @@ impl Batch {
                 t: micros(self.due.saturating_duration_since(run.epoch)),
                 k: PayloadKind::Publish,
                 x: excluded.as_deref(),
+                n: Some(self.node as u32),
+                c: Some(claim.position),
             }
             .encode(self.payload as usize);
             let channel = &*run.channels[ch as usize];
@@ -131,20 +133,21 @@ impl Batch {
 
 async fn send_publish(
     run: Arc<Run>,
+    node: usize,
     w: Worker,
     mut events: Vec<serde_json::Value>,
     recipients: u64,
     due: Instant,
 ) {
     let n = events.len() as u64;
+    let rest = &run.nodes[node].rest;
     let req = if events.len() == 1 {
-        run.rest.request("POST", "/events").json(&events.remove(0))
+        rest.request("POST", "/events").json(&events.remove(0))
     } else {
-        run.rest
-            .request("POST", "/batch_events")
+        rest.request("POST", "/batch_events")
             .json(&json!({"batch": events}))
     };
-    let result = run.rest.send(&req).await;
+    let result = rest.send(&req).await;
     let rtt = micros(Instant::now().saturating_duration_since(due));
     let accepted = match &result {
         Ok(r) if (200..300).contains(&r.status) => true,

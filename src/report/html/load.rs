@@ -168,6 +168,7 @@ pub(crate) fn section(out: &mut String, r: &LoadResult) {
     }
     latency_table(out, r);
     outcome_tables(out, r);
+    nodes_table(out, r);
     capacity_table(out, r);
     health(out, r);
     charts(out, r);
@@ -193,6 +194,56 @@ fn latency_table(out: &mut String, r: &LoadResult) {
         );
     }
     out.push_str("</table>");
+}
+
+/// The target's nodes and their shares, node events and the outage ledger.
+fn nodes_table(out: &mut String, r: &LoadResult) {
+    use crate::report::markup::escape;
+    if r.nodes.len() > 1 {
+        out.push_str(r#"<h3>Nodes</h3><table><tr><th class="l">node</th><th class="l">url</th><th>connections</th><th>share</th><th>planned</th><th>reconnected here</th></tr>"#);
+        for n in &r.nodes {
+            let _ = write!(
+                out,
+                r#"<tr><td class="l">{}</td><td class="l">{}</td><td>{}</td><td>{:.1}%</td><td>{}</td><td>{}</td></tr>"#,
+                escape(&n.name),
+                escape(&n.url),
+                n.connections,
+                n.share * 100.0,
+                n.planned,
+                n.reconnections
+            );
+        }
+        out.push_str("</table>");
+    }
+    if r.events.is_empty() {
+        return;
+    }
+    out.push_str(r#"<h3>Node events</h3><table><tr><th class="l">event</th><th>at (s)</th><th>done (s)</th><th class="l">error</th></tr>"#);
+    for e in &r.events {
+        let done = e
+            .done_seconds
+            .map_or_else(|| "-".into(), |s| format!("{s:.2}"));
+        let _ = write!(
+            out,
+            r#"<tr><td class="l">{} {}</td><td>{:.1}</td><td>{done}</td><td class="l">{}</td></tr>"#,
+            escape(&e.action),
+            escape(&e.node),
+            e.at_seconds,
+            escape(e.error.as_deref().unwrap_or(""))
+        );
+    }
+    out.push_str("</table>");
+    let t = &r.tally;
+    let _ = write!(
+        out,
+        r#"<table><tr><th>closed by events</th><th>reconnected</th><th>expected of them</th><th>lost during outage</th><th>lost among connected</th><th>published while away</th></tr><tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr></table>"#,
+        t.outage_disconnects,
+        t.reconnects,
+        t.outage_expected,
+        t.outage_lost,
+        r.deliveries.lost_connected,
+        t.missed_while_away
+    );
 }
 
 /// Deliveries, attacks and thresholds.

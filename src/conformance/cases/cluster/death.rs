@@ -1,0 +1,251 @@
+//! A node that dies or freezes (spec 7.2: a member whose connection is gone
+//! is removed; 8.5-8.6: the HTTP API reports what is there): within the
+//! profile's `[cluster] dead_within` the other nodes drop its members and
+//! subscriptions, once; a killed node started again brings nothing back;
+//! a frozen node closes its clients when it resumes, since the cluster
+//! already told everyone they left.
+//!
+//! The victim is always the last node, the observers sit on the first.
+//! The node is restored (started, resumed) whatever the verdict.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::{
+    exclusive, frame_until, get_json, member_user, nodes, require_lifecycle, user, users_agree,
+};
+use crate::client::{Incoming, ProtocolClient};
+use crate::conformance::cases::{case, member};
+use crate::conformance::observe::{Path, expect_none};
+use crate::conformance::{Case, Ctx, Doc, Failure, Outcome, SpecRef};
+use crate::target::lifecycle::{self, Action};
+use crate::wire::{ChannelKind, Envelope};
+
+const EVENTS: SpecRef = SpecRef {
+    doc: Doc::Cluster,
+    slug: "node-death",
+    section: "7.2 Member events",
+};
+
+pub(super) fn cases() -> Vec<Case> {
+    vec![
+        case!(
+            "cluster/node-death/kill-removes-members",
+            EVENTS,
+            Must,
+            "When a node is killed, the others remove its members and subscriptions within the profile's bound (member_removed, HTTP API, channel_vacated) and nothing comes back when it restarts.",
+            kill_removes_members,
+            slow
+        ),
+        case!(
+            "cluster/node-death/freeze-closes-clients",
+            EVENTS,
+            Must,
+            "When a node freezes past its liveness, the others remove its members, and its clients are closed when it resumes, never announced again.",
+            freeze_closes_clients,
+            slow
+        ),
+    ]
+}
+
+/// The victim's presence member as the watcher sees it join.
+struct Scene {
+    nodes: Vec<Ctx>,
+    victim: usize,
+    presence: String,
+    watcher_id: String,
+    victim_id: String,
+    watcher: ProtocolClient,
+    doomed: ProtocolClient,
+}
+
+/// A watcher on node 1 and a member on the last node in one presence channel.
+async fn scene(ctx: &Ctx) -> Result<Scene, Failure> {
+    let nodes = nodes(ctx)?;
+    let victim = nodes.len() - 1;
+    let presence = ctx.unique_channel(ChannelKind::Presence);
+    let watcher_id = user(ctx, "w");
+    let victim_id = user(ctx, "v");
+    let mut watcher = nodes[0].connect().await?;
+    watcher
+        .subscribe_presence(&presence, &member(&watcher_id))
+        .await?;
+    let mut doomed = nodes[victim].connect().await?;
+    doomed
+        .subscribe_presence(&presence, &member(&victim_id))
+        .await?;
+    let added = watcher
+        .expect_event(&presence, "pusher_internal:member_added")
+        .await?;
+    if member_user(&added).as_deref() != Some(victim_id.as_str()) {
+        return Err(Failure::violation(
+            format!("member_added for {victim_id}"),
+            added.encode(),
+        ));
+    }
+    Ok(Scene {
+        nodes,
+        victim,
+        presence,
+        watcher_id,
+        victim_id,
+        watcher,
+        doomed,
+    })
+}
+
+impl Scene {
+    fn bound(&self) -> Duration {
+        self.nodes[0].target().profile.cluster.dead_within
+    }
+
+    /// The watcher gets member_removed for the victim's member by `deadline`.
+    async fn removed_by(&mut self, deadline: Instant, how: &str) -> Outcome {
+        let expected = format!(
+            "member_removed for {} within dead_within = {} ms of its node being {how}",
+            self.victim_id,
+            self.bound().as_millis()
+        );
+        let id = self.victim_id.clone();
+        let channel = self.presence.clone();
+        frame_until(&mut self.watcher, deadline, &expected, |e: &Envelope| {
+            e.event() == "pusher_internal:member_removed"
+                && e.channel() == Some(channel.as_str())
+                && member_user(e).as_deref() == Some(id.as_str())
+        })
+        .await
+        .map(drop)
+    }
+
+    /// Every node in `nodes` lists the watcher alone.
+    async fn only_watcher(&self, nodes: &[Ctx]) -> Outcome {
+        let want = [self.watcher_id.as_str()];
+        users_agree(nodes, &self.presence, &want, nodes[0].timeout()).await
+    }
+
+    /// A sentinel through the victim's node proves it announced nothing
+    /// for its old member (it is up again and ahead of the sentinel).
+    async fn nothing_back(&mut self) -> Outcome {
+        let what = format!(
+            "member_added for {} after its node came back",
+            self.victim_id
+        );
+        let channel = self.presence.clone();
+        expect_none(
+            &self.nodes[self.victim],
+            &mut self.watcher,
+            Path::Channel(&channel),
+            &what,
+            |e| e.event() == "pusher_internal:member_added",
+        )
+        .await
+        .map(drop)
+    }
+}
+
+/// Waits until `ctx`'s node reports `channel` unoccupied.
+async fn vacated(ctx: &Ctx, channel: &str, within: Duration) -> Outcome {
+    let deadline = Instant::now() + within;
+    loop {
+        let info = get_json(ctx, &format!("/channels/{channel}"), &[]).await?;
+        if info["occupied"] == serde_json::json!(false) {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(Failure::violation(
+                format!(
+                    "{channel}, held only on the dead node, unoccupied on {}",
+                    ctx.target().rest_base
+                ),
+                info.to_string(),
+            ));
+        }
+        // A state change the API reports; the pause spaces the queries.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn kill_removes_members(ctx: Ctx) -> Outcome {
+    require_lifecycle(
+        &ctx,
+        &[Action::Kill, Action::Start],
+        "n/a: the profile gives no kill and start commands for the nodes",
+    )?;
+    nodes(&ctx)?;
+    let _gate = exclusive(&ctx).await;
+    let mut scene = scene(&ctx).await?;
+    let alone = ctx.unique_channel(ChannelKind::Public);
+    scene.doomed.subscribe(&alone).await?;
+    let sink = ctx.sink().ok();
+    if let Some(sink) = sink {
+        sink.expect_event(&alone, "channel_occupied", ctx.timeout() * 3)
+            .await?;
+    }
+    let target = ctx.target().clone();
+    let victim = scene.victim;
+    lifecycle::kill(&target, victim).await?;
+    let killed = Instant::now();
+    let checks = async {
+        scene
+            .removed_by(killed + scene.bound() + ctx.timeout(), "killed")
+            .await?;
+        let survivors = &scene.nodes[..victim];
+        scene.only_watcher(survivors).await?;
+        for n in survivors {
+            vacated(n, &alone, ctx.timeout()).await?;
+        }
+        if let Some(sink) = sink {
+            let left =
+                (killed + scene.bound() + ctx.timeout()).saturating_duration_since(Instant::now());
+            sink.expect_event(&alone, "channel_vacated", left).await?;
+        }
+        Ok::<(), Failure>(())
+    };
+    let verdict = checks.await;
+    // Restored whatever the verdict, so the rest of the family has its node.
+    lifecycle::start(&target, victim).await?;
+    verdict?;
+    scene.nothing_back().await?;
+    scene.only_watcher(&scene.nodes).await
+}
+
+async fn freeze_closes_clients(ctx: Ctx) -> Outcome {
+    require_lifecycle(
+        &ctx,
+        &[Action::Stop, Action::Cont],
+        "n/a: the profile gives no stop and cont commands for the nodes",
+    )?;
+    nodes(&ctx)?;
+    let _gate = exclusive(&ctx).await;
+    let mut scene = scene(&ctx).await?;
+    let target = ctx.target().clone();
+    let victim = scene.victim;
+    lifecycle::stop(&target, victim).await?;
+    let frozen = Instant::now();
+    let checks = async {
+        scene
+            .removed_by(frozen + scene.bound() + ctx.timeout(), "frozen")
+            .await?;
+        scene.only_watcher(&scene.nodes[..victim]).await
+    };
+    let verdict = checks.await;
+    lifecycle::cont(&target, victim).await?;
+    verdict?;
+    // Resumed, the node learns at its next liveness check that it was
+    // given up; its client must then be closed.
+    let deadline = Instant::now() + scene.bound() + ctx.timeout();
+    let expected = format!(
+        "the frozen node's client closed within dead_within = {} ms of resuming",
+        scene.bound().as_millis()
+    );
+    loop {
+        match scene.doomed.recv_until(deadline).await {
+            Some(Incoming::Closed(..)) => break,
+            Some(_) => {}
+            None => return Err(Failure::violation(expected, "the connection stayed open")),
+        }
+    }
+    scene.nothing_back().await?;
+    scene.only_watcher(&scene.nodes).await
+}
