@@ -24,26 +24,26 @@ const MAX_MESSAGE: usize = 64 * 1024;
 
 /// A parsed Pusher frame borrowing from the received text.
 #[derive(Debug, Deserialize)]
-pub(crate) struct Frame<'a> {
+pub struct Frame<'a> {
     /// Event name.
     #[serde(borrow)]
-    pub(crate) event: Cow<'a, str>,
+    pub event: Cow<'a, str>,
     /// Channel, when the event belongs to one.
     #[serde(borrow, default)]
-    pub(crate) channel: Option<Cow<'a, str>>,
+    pub channel: Option<Cow<'a, str>>,
     /// Raw `data` (a JSON string for events, an object for some errors).
     #[serde(borrow, default)]
-    pub(crate) data: Option<&'a RawValue>,
+    pub data: Option<&'a RawValue>,
 }
 
 impl<'a> Frame<'a> {
     /// Parses a text frame.
-    pub(crate) fn parse(text: &'a str) -> Option<Frame<'a>> {
+    pub fn parse(text: &'a str) -> Option<Frame<'a>> {
         serde_json::from_str(text).ok()
     }
 
     /// `data` as text: a JSON string unescaped, anything else verbatim.
-    pub(crate) fn data_text(&self) -> Option<Cow<'a, str>> {
+    pub fn data_text(&self) -> Option<Cow<'a, str>> {
         let raw = self.data?.get();
         if raw.starts_with('"') {
             serde_json::from_str::<Cow<'a, str>>(raw).ok()

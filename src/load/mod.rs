@@ -18,7 +18,7 @@ pub mod validate;
 mod auth;
 mod behaviour;
 mod collector;
-mod conn;
+pub mod conn;
 mod pacing;
 mod state;
 
