@@ -6,8 +6,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::CliError;
 use super::folder::{write_load, write_repeated};
-pub(super) use super::target::one_target;
 use super::summaries::{SummaryFlags, run_labels};
+pub(super) use super::target::one_target;
 use super::target::{NodeFlags, TargetFlags, load_target};
 use crate::interrupt::Interrupt;
 use crate::load::engine::EngineOptions;
