@@ -17,6 +17,11 @@ pub(super) async fn run(node: Node, receiver: Arc<dyn Receiver>, mut stop: watch
     let mut recoveries = health.recoveries();
     // Set when the cluster reaped this node alive; cleared by the resync.
     let mut was_reaped = false;
+    // Set when Redis lost its data; kept, like `was_reaped`, until a resync
+    // succeeds: a failed attempt has already recorded the new epoch, so the
+    // next one cannot see the loss again (and would take a Redis restart for
+    // a reaping, closing every client).
+    let mut was_lost = false;
     loop {
         tokio::select! {
             () = tokio::time::sleep(every) => {}
@@ -38,12 +43,13 @@ pub(super) async fn run(node: Node, receiver: Arc<dyn Receiver>, mut stop: watch
         was_reaped |= reaped;
         recoveries = now;
         if node.inner.resync.swap(false, Ordering::AcqRel) {
-            if let Err(e) = resync(&node, receiver.as_ref(), was_reaped).await {
+            if let Err(e) = resync(&node, receiver.as_ref(), was_reaped, &mut was_lost).await {
                 tracing::warn!(node = node.name(), error = %e, "resync failed; retrying");
                 node.request_resync();
                 continue;
             }
             was_reaped = false;
+            was_lost = false;
             tracing::info!(
                 node = node.name(),
                 dropped_commands = health.dropped(),
@@ -96,9 +102,16 @@ async fn reap_dead(node: &Node, receiver: &dyn Receiver) -> Result<(), ClusterEr
 /// Makes this node's share in Redis equal to what it holds: reconciles every
 /// channel it holds, and every channel Redis still lists for it. A node the
 /// cluster reaped alive (`reaped`, and Redis kept its data) first closes
-/// its subscribed connections, so it holds nothing to put back.
-async fn resync(node: &Node, receiver: &dyn Receiver, reaped: bool) -> Result<(), ClusterError> {
-    let lost = node.current_epoch().await?;
+/// its subscribed connections, so it holds nothing to put back. `lost`
+/// accumulates over attempts until one succeeds.
+async fn resync(
+    node: &Node,
+    receiver: &dyn Receiver,
+    reaped: bool,
+    lost: &mut bool,
+) -> Result<(), ClusterError> {
+    *lost |= node.current_epoch().await?;
+    let lost = *lost;
     if reaped && !lost && !node.faults().cluster_thaw_keeps_clients() {
         tracing::warn!(
             node = node.name(),
