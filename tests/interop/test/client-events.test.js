@@ -39,9 +39,12 @@ test('presence channel: client event carries the sender user_id; sender not echo
   const alice = await env.connect('alice', { user: { id: 'alice', info: { name: 'A' } } });
   const bob = await env.connect('bob', { user: { id: 'bob' } });
   const chA = await alice.subscribe(name);
+  // Recording starts before bob joins: his member_added may reach alice
+  // before his own subscription_succeeded reaches him (no order is defined
+  // across connections).
+  const evA = alice.record(chA, ['client-move']);
   const chB = await bob.subscribe(name);
   const evB = bob.record(chB, ['client-move']);
-  const evA = alice.record(chA, ['client-move']);
   await evA.wait((e) => e.event === 'pusher:member_added', 'member_added bob at alice');
 
   chA.trigger('client-move', { x: 3, y: 4 });
