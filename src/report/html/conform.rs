@@ -172,28 +172,42 @@ pub(crate) fn section(out: &mut String, report: &Report, t: usize) {
     by_section(out, report);
     let mut order: Vec<&CaseResult> = report.cases.iter().collect();
     order.sort_by_key(|c| attention_rank(c));
+    // Failures, warnings and errors open; cases not run (skip, n/a) and
+    // passes collapsed, so what needs attention is all that shows.
     let (passed, rest): (Vec<&CaseResult>, Vec<&CaseResult>) =
         order.into_iter().partition(|c| c.verdict == Verdict::Pass);
-    if !rest.is_empty() {
+    let (not_run, attention): (Vec<&CaseResult>, Vec<&CaseResult>) = rest
+        .into_iter()
+        .partition(|c| matches!(c.verdict, Verdict::Skip | Verdict::NotApplicable));
+    if !attention.is_empty() {
         let _ = write!(
             out,
             r#"<h3>Not passed ({})</h3><div class="cases">"#,
-            rest.len()
+            attention.len()
         );
-        for c in rest {
+        for c in attention {
             case(out, report, t, c);
         }
         out.push_str("</div>");
     }
-    let _ = write!(
-        out,
-        r#"<details class="passes"><summary><h3>Passed ({})</h3></summary><div class="cases">"#,
-        passed.len()
-    );
-    for c in passed {
-        case(out, report, t, c);
+    for (title, cases) in [
+        ("Not run: skipped or not applicable", not_run),
+        ("Passed", passed),
+    ] {
+        if cases.is_empty() {
+            continue;
+        }
+        let _ = write!(
+            out,
+            r#"<details class="passes"><summary><h3>{title} ({})</h3></summary><div class="cases">"#,
+            cases.len()
+        );
+        for c in cases {
+            case(out, report, t, c);
+        }
+        out.push_str("</div></details>");
     }
-    out.push_str("</div></details></section>");
+    out.push_str("</section>");
 }
 
 /// The matrix of several targets, then each target's section.
@@ -269,6 +283,28 @@ mod tests {
         assert!(out.contains("pushcheck conform --trace protocol/s/fail --target t=ws://x"));
         assert!(out.contains("Do &lt;it&gt; | now."), "requirement escaped");
         assert!(out.contains(r#"id="t0-protocol--s--fail""#));
+    }
+
+    #[test]
+    fn cases_not_run_are_collapsed_apart_from_the_failures() {
+        let report = every_verdict_sample();
+        let mut out = String::new();
+        section(&mut out, &report, 0);
+        let attention = out.find("<h3>Not passed").expect("failures listed");
+        let not_run = out
+            .find("Not run: skipped or not applicable")
+            .expect("not-run group");
+        let skipped = out
+            .find("<code>protocol/s/skip</code>")
+            .expect("skip listed");
+        let na = out.find("<code>protocol/s/na</code>").expect("n/a listed");
+        let fail = out
+            .find("<code>protocol/s/fail</code>")
+            .expect("fail listed");
+        assert!(attention < fail && fail < not_run, "{out}");
+        assert!(not_run < skipped && not_run < na, "{out}");
+        let opens = out[..not_run].rfind("<details").expect("inside a details");
+        assert!(opens > fail, "the not-run group is collapsed: {out}");
     }
 
     #[test]
