@@ -292,7 +292,15 @@ impl Node {
     /// is not the one this node last saw, i.e. Redis lost its data since.
     pub(crate) async fn current_epoch(&self) -> Result<bool, ClusterError> {
         let key = self.key("epoch");
-        let fresh = format!("{}-{}", self.inner.number, std::process::id());
+        // Unique per creation: a node that recreates the epoch after Redis
+        // lost its data must not write the value it wrote the first time, or
+        // the nodes that remember that value would not see the loss (and
+        // would take the restart for their own reaping).
+        let nonce = std::hash::BuildHasher::hash_one(
+            &std::hash::RandomState::new(),
+            std::time::SystemTime::now(),
+        );
+        let fresh = format!("{}-{}-{nonce:x}", self.inner.number, std::process::id());
         let mut set = redis::cmd("SET");
         set.arg(&key).arg(&fresh).arg("NX");
         let values = self
