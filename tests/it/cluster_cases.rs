@@ -234,6 +234,21 @@ async fn node_death_faults_fail_the_node_death_cases() {
 }
 
 #[tokio::test]
+async fn reap_webhooks_from_every_survivor_fail_the_kill_case() {
+    // Three nodes: two survivors, so a per-node webhook comes twice.
+    let id = "cluster/node-death/kill-removes-members";
+    let results = family(3, id, |f| f.cluster_reap_webhooks_per_node = true).await;
+    let actual = results[0].actual.as_deref().unwrap_or_default();
+    assert!(
+        results[0].verdict == Verdict::Fail
+            && actual.contains("2 channel_vacated")
+            && actual.contains("2 member_removed"),
+        "{}",
+        verdicts(&results)
+    );
+}
+
+#[tokio::test]
 async fn shared_state_faults_fail_the_shared_state_cases() {
     let results = family(2, "cluster/webhooks/once-per-transition", |f| {
         f.cluster_webhooks_per_node = true;

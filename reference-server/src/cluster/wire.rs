@@ -80,6 +80,17 @@ pub(crate) enum Envelope {
         /// The app's sequence number of this change.
         seq: u64,
     },
+    /// Fault `cluster_reap_webhooks_per_node` only: a transition the
+    /// reaper saw, for the other nodes to send its webhook again.
+    Reaped {
+        /// The reaper.
+        origin: u64,
+        /// Channel.
+        channel: String,
+        /// The member removed; `None` for the channel vacated.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        user_id: Option<String>,
+    },
 }
 
 impl Envelope {

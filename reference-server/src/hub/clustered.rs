@@ -443,7 +443,18 @@ impl Clustered {
             Envelope::Publish { origin, .. }
             | Envelope::Client { origin, .. }
             | Envelope::Terminate { origin, .. }
+            | Envelope::Reaped { origin, .. }
                 if origin == me => {}
+            Envelope::Reaped {
+                channel, user_id, ..
+            } => match user_id {
+                Some(user_id) => app.hook(WebhookKind::MemberRemoved, || {
+                    WebhookEvent::MemberRemoved { channel, user_id }
+                }),
+                None => app.hook(WebhookKind::ChannelVacated, || {
+                    WebhookEvent::ChannelVacated { channel }
+                }),
+            },
             Envelope::Publish { channel, .. }
                 if faults.cluster_user_events_local() && channel.starts_with('#') => {}
             Envelope::Publish {

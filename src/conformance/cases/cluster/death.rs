@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::state::{hook_names, sentinel_hooks};
 use super::{
     exclusive, frame_until, get_json, member_user, nodes, require_lifecycle, user, users_agree,
 };
@@ -34,7 +35,7 @@ pub(super) fn cases() -> Vec<Case> {
             "cluster/node-death/kill-removes-members",
             EVENTS,
             Must,
-            "When a node is killed, the others remove its members and subscriptions within the profile's bound (member_removed, HTTP API users, occupancy and subscription_count, channel_vacated) and nothing comes back when it restarts.",
+            "When a node is killed, the others remove its members and subscriptions within the profile's bound (member_removed, HTTP API users, occupancy and subscription_count, one channel_vacated and one member_removed webhook) and nothing comes back when it restarts.",
             kill_removes_members,
             slow
         ),
@@ -189,6 +190,40 @@ async fn counted(ctx: &Ctx, channel: &str, want: u64, within: Duration) -> Outco
     }
 }
 
+/// The reap's webhooks came once for the cluster (spec 9.2, 9.3): a
+/// sentinel webhook from every survivor, sent after anything it queued for
+/// the reap, then one `channel_vacated` of `alone` and one `member_removed`
+/// of the victim on `presence`.
+async fn once_reaped(
+    ctx: &Ctx,
+    survivors: &[Ctx],
+    alone: &str,
+    presence: &str,
+    victim_id: &str,
+) -> Outcome {
+    let sink = ctx.sink()?;
+    sentinel_hooks(ctx, survivors).await?;
+    let vacated = hook_names(sink, alone, "channel_vacated");
+    let removed = sink
+        .events_for(presence)
+        .iter()
+        .filter(|(e, _)| {
+            e.get("name").and_then(serde_json::Value::as_str) == Some("member_removed")
+                && e.get("user_id").and_then(serde_json::Value::as_str) == Some(victim_id)
+        })
+        .count();
+    if (vacated, removed) == (1, 1) {
+        return Ok(());
+    }
+    Err(Failure::violation(
+        format!(
+            "one channel_vacated ({alone}) and one member_removed ({victim_id} on {presence}) webhook for the killed node's share, with {} nodes left",
+            survivors.len()
+        ),
+        format!("{vacated} channel_vacated, {removed} member_removed"),
+    ))
+}
+
 async fn kill_removes_members(ctx: Ctx) -> Outcome {
     require_lifecycle(
         &ctx,
@@ -229,6 +264,11 @@ async fn kill_removes_members(ctx: Ctx) -> Outcome {
             let left =
                 (killed + scene.bound() + ctx.timeout()).saturating_duration_since(Instant::now());
             sink.expect_event(&alone, "channel_vacated", left).await?;
+            let left =
+                (killed + scene.bound() + ctx.timeout()).saturating_duration_since(Instant::now());
+            sink.expect_event(&scene.presence, "member_removed", left)
+                .await?;
+            once_reaped(&ctx, survivors, &alone, &scene.presence, &scene.victim_id).await?;
         }
         Ok::<(), Failure>(())
     };
