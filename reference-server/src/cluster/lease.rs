@@ -83,7 +83,12 @@ async fn reap_dead(node: &Node, receiver: &dyn Receiver) -> Result<(), ClusterEr
     let exists = node.inner.link.call_all(exists).await?;
     for (other, alive) in others.iter().zip(exists) {
         if scripts::int(&alive)? == 0 {
-            let transitions = node.reap(other, "dead").await?;
+            let mode = if node.faults().cluster_reap_keeps_users() {
+                "dead_keep_users"
+            } else {
+                "dead"
+            };
+            let transitions = node.reap(other, mode).await?;
             if !transitions.is_empty() {
                 tracing::info!(node = node.name(), dead = %other, n = transitions.len(), "reaped a dead node");
             }

@@ -13,6 +13,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::state::{hook_names, sentinel_hooks};
+use super::watchlist::{entries, next_is, sign_in};
 use super::{
     exclusive, frame_until, get_json, member_user, nodes, require_lifecycle, user, users_agree,
 };
@@ -35,7 +36,7 @@ pub(super) fn cases() -> Vec<Case> {
             "cluster/node-death/kill-removes-members",
             EVENTS,
             Must,
-            "When a node is killed, the others remove its members and subscriptions within the profile's bound (member_removed, HTTP API users, occupancy and subscription_count, one channel_vacated and one member_removed webhook) and nothing comes back when it restarts.",
+            "When a node is killed, the others remove its members, subscriptions and signed-in users within the profile's bound (member_removed, watchlist offline, HTTP API users, occupancy and subscription_count, one channel_vacated and one member_removed webhook) and nothing comes back when it restarts.",
             kill_removes_members,
             slow
         ),
@@ -190,6 +191,41 @@ async fn counted(ctx: &Ctx, channel: &str, want: u64, within: Duration) -> Outco
     }
 }
 
+/// With watchlists (spec 10.4): the victim's connection signs in as the
+/// victim's user, and a watcher on the first node, signed in with the
+/// victim in its watchlist, sees it online; `None` without watchlists.
+async fn watching_victim(ctx: &Ctx, scene: &mut Scene) -> Result<Option<ProtocolClient>, Failure> {
+    let f = &ctx.target().profile.features;
+    if !(f.watchlist && f.user_authentication) {
+        return Ok(None);
+    }
+    sign_in(&mut scene.doomed, &scene.victim_id, &[]).await?;
+    let mut eye = scene.nodes[0].connect().await?;
+    sign_in(&mut eye, &user(ctx, "eye"), &[&scene.victim_id]).await?;
+    next_is(
+        &mut eye,
+        &[("online", &scene.victim_id)],
+        "the initial state, with the user signed in on the node to be killed",
+    )
+    .await?;
+    Ok(Some(eye))
+}
+
+/// The watcher sees the killed node's user go offline by `deadline`.
+async fn offline_by(eye: &mut ProtocolClient, scene: &Scene, deadline: Instant) -> Outcome {
+    let expected = format!(
+        "watchlist_events offline [{}] within dead_within = {} ms of its node being killed",
+        scene.victim_id,
+        scene.bound().as_millis()
+    );
+    let want = vec![("offline".to_owned(), scene.victim_id.clone())];
+    frame_until(eye, deadline, &expected, |e: &Envelope| {
+        e.event() == "pusher_internal:watchlist_events" && entries(e) == want
+    })
+    .await
+    .map(drop)
+}
+
 /// The reap's webhooks came once for the cluster (spec 9.2, 9.3): a
 /// sentinel webhook from every survivor, sent after anything it queued for
 /// the reap, then one `channel_vacated` of `alone` and one `member_removed`
@@ -244,6 +280,7 @@ async fn kill_removes_members(ctx: Ctx) -> Outcome {
         sink.expect_event(&alone, "channel_occupied", ctx.timeout() * 3)
             .await?;
     }
+    let mut eye = watching_victim(&ctx, &mut scene).await?;
     let target = ctx.target().clone();
     let victim = scene.victim;
     lifecycle::kill(&target, victim).await?;
@@ -252,6 +289,9 @@ async fn kill_removes_members(ctx: Ctx) -> Outcome {
         scene
             .removed_by(killed + scene.bound() + ctx.timeout(), "killed")
             .await?;
+        if let Some(eye) = &mut eye {
+            offline_by(eye, &scene, killed + scene.bound() + ctx.timeout()).await?;
+        }
         let survivors = &scene.nodes[..victim];
         scene.only_watcher(survivors).await?;
         for n in survivors {
