@@ -249,15 +249,19 @@ async fn reap_webhooks_from_every_survivor_fail_the_kill_case() {
 }
 
 #[tokio::test]
-async fn a_reap_that_keeps_users_online_fails_the_kill_case_at_the_watchlist() {
-    let id = "cluster/node-death/kill-removes-members";
-    let results = family(2, id, |f| f.cluster_reap_keeps_users = true).await;
-    let expected = results[0].expected.as_deref().unwrap_or_default();
-    assert!(
-        results[0].verdict == Verdict::Fail && expected.contains("watchlist_events offline"),
-        "{expected}: {}",
-        verdicts(&results)
-    );
+async fn a_reap_that_keeps_users_online_fails_the_node_death_cases_at_the_watchlist() {
+    for id in [
+        "cluster/node-death/kill-removes-members",
+        "cluster/node-death/freeze-closes-clients",
+    ] {
+        let results = family(2, id, |f| f.cluster_reap_keeps_users = true).await;
+        let expected = results[0].expected.as_deref().unwrap_or_default();
+        assert!(
+            results[0].verdict == Verdict::Fail && expected.contains("watchlist_events offline"),
+            "{id}: {expected}: {}",
+            verdicts(&results)
+        );
+    }
 }
 
 #[tokio::test]

@@ -44,7 +44,7 @@ pub(super) fn cases() -> Vec<Case> {
             "cluster/node-death/freeze-closes-clients",
             EVENTS,
             Must,
-            "When a node freezes past its liveness, the others remove its members, and its clients are closed when it resumes, never announced again.",
+            "When a node freezes past its liveness, the others remove its members and signed-in users (member_removed, watchlist offline), and its clients are closed when it resumes, never announced again.",
             freeze_closes_clients,
             slow
         ),
@@ -211,10 +211,15 @@ async fn watching_victim(ctx: &Ctx, scene: &mut Scene) -> Result<Option<Protocol
     Ok(Some(eye))
 }
 
-/// The watcher sees the killed node's user go offline by `deadline`.
-async fn offline_by(eye: &mut ProtocolClient, scene: &Scene, deadline: Instant) -> Outcome {
+/// The watcher sees the dead node's user go offline by `deadline`.
+async fn offline_by(
+    eye: &mut ProtocolClient,
+    scene: &Scene,
+    deadline: Instant,
+    how: &str,
+) -> Outcome {
     let expected = format!(
-        "watchlist_events offline [{}] within dead_within = {} ms of its node being killed",
+        "watchlist_events offline [{}] within dead_within = {} ms of its node being {how}",
         scene.victim_id,
         scene.bound().as_millis()
     );
@@ -290,7 +295,13 @@ async fn kill_removes_members(ctx: Ctx) -> Outcome {
             .removed_by(killed + scene.bound() + ctx.timeout(), "killed")
             .await?;
         if let Some(eye) = &mut eye {
-            offline_by(eye, &scene, killed + scene.bound() + ctx.timeout()).await?;
+            offline_by(
+                eye,
+                &scene,
+                killed + scene.bound() + ctx.timeout(),
+                "killed",
+            )
+            .await?;
         }
         let survivors = &scene.nodes[..victim];
         scene.only_watcher(survivors).await?;
@@ -329,6 +340,7 @@ async fn freeze_closes_clients(ctx: Ctx) -> Outcome {
     nodes(&ctx)?;
     let _gate = exclusive(&ctx).await;
     let mut scene = scene(&ctx).await?;
+    let mut eye = watching_victim(&ctx, &mut scene).await?;
     let target = ctx.target().clone();
     let victim = scene.victim;
     lifecycle::stop(&target, victim).await?;
@@ -337,6 +349,15 @@ async fn freeze_closes_clients(ctx: Ctx) -> Outcome {
         scene
             .removed_by(frozen + scene.bound() + ctx.timeout(), "frozen")
             .await?;
+        if let Some(eye) = &mut eye {
+            offline_by(
+                eye,
+                &scene,
+                frozen + scene.bound() + ctx.timeout(),
+                "frozen",
+            )
+            .await?;
+        }
         scene.only_watcher(&scene.nodes[..victim]).await
     };
     let verdict = checks.await;
