@@ -855,6 +855,13 @@ pub const SECTIONS: &[Section] = &[
                 "A watchlist over 100 gets 4302.",
                 ["protocol/watchlist/limit"]
             ),
+            rule!(
+                "In a cluster, the state and online/offline count users on every node, and a dead node's users go offline.",
+                [
+                    "cluster/watchlist/online-offline-across-nodes",
+                    "cluster/node-death/kill-removes-members"
+                ]
+            ),
         ],
     },
     Section {

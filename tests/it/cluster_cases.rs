@@ -64,7 +64,7 @@ fn verdicts(results: &[CaseResult]) -> String {
 #[tokio::test]
 async fn the_family_passes_against_three_healthy_nodes() {
     let results = family(3, "cluster/", |_| {}).await;
-    assert_eq!(results.len(), 17, "{}", verdicts(&results));
+    assert_eq!(results.len(), 18, "{}", verdicts(&results));
     assert!(
         results.iter().all(|r| r.verdict == Verdict::Pass),
         "{}",
@@ -229,6 +229,49 @@ async fn node_death_faults_fail_the_node_death_cases() {
     fails(
         |f| f.cluster_thaw_keeps_clients = true,
         &["cluster/node-death/freeze-closes-clients"],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn reap_webhooks_from_every_survivor_fail_the_kill_case() {
+    // Three nodes: two survivors, so a per-node webhook comes twice.
+    let id = "cluster/node-death/kill-removes-members";
+    let results = family(3, id, |f| f.cluster_reap_webhooks_per_node = true).await;
+    let actual = results[0].actual.as_deref().unwrap_or_default();
+    assert!(
+        results[0].verdict == Verdict::Fail
+            && actual.contains("2 channel_vacated")
+            && actual.contains("2 member_removed"),
+        "{}",
+        verdicts(&results)
+    );
+}
+
+#[tokio::test]
+async fn a_reap_that_keeps_users_online_fails_the_node_death_cases_at_the_watchlist() {
+    for id in [
+        "cluster/node-death/kill-removes-members",
+        "cluster/node-death/freeze-closes-clients",
+    ] {
+        let results = family(2, id, |f| f.cluster_reap_keeps_users = true).await;
+        let expected = results[0].expected.as_deref().unwrap_or_default();
+        assert!(
+            results[0].verdict == Verdict::Fail && expected.contains("watchlist_events offline"),
+            "{id}: {expected}: {}",
+            verdicts(&results)
+        );
+    }
+}
+
+#[tokio::test]
+async fn node_local_watchlists_fail_the_watchlist_cases() {
+    fails(
+        |f| f.cluster_watchlist_local = true,
+        &[
+            "cluster/watchlist/online-offline-across-nodes",
+            "cluster/node-death/kill-removes-members",
+        ],
     )
     .await;
 }

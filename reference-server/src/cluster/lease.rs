@@ -89,14 +89,40 @@ async fn reap_dead(node: &Node, receiver: &dyn Receiver) -> Result<(), ClusterEr
     let exists = node.inner.link.call_all(exists).await?;
     for (other, alive) in others.iter().zip(exists) {
         if scripts::int(&alive)? == 0 {
-            let transitions = node.reap(other, "dead").await?;
+            let mode = if node.faults().cluster_reap_keeps_users() {
+                "dead_keep_users"
+            } else {
+                "dead"
+            };
+            let transitions = node.reap(other, mode).await?;
             if !transitions.is_empty() {
                 tracing::info!(node = node.name(), dead = %other, n = transitions.len(), "reaped a dead node");
+            }
+            if node.faults().cluster_reap_webhooks_per_node() {
+                tell_others(node, &transitions);
             }
             receiver.transitions(transitions);
         }
     }
     Ok(())
+}
+
+/// Fault `cluster_reap_webhooks_per_node`: the reaper tells the other
+/// nodes what it removed, so each sends those webhooks too.
+fn tell_others(node: &Node, transitions: &[super::Transition]) {
+    for t in transitions {
+        let user_id = match &t.kind {
+            super::TransitionKind::Vacated => None,
+            super::TransitionKind::MemberRemoved(user) => Some(user.clone()),
+            _ => continue,
+        };
+        let envelope = super::Envelope::Reaped {
+            origin: node.number(),
+            channel: t.channel.clone(),
+            user_id,
+        };
+        node.publish_later(&t.app, &envelope);
+    }
 }
 
 /// Makes this node's share in Redis equal to what it holds: reconciles every

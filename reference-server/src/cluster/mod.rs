@@ -24,7 +24,8 @@
 //! `P:A:ch:C` counts per node and total; `P:A:occupied` occupied channels;
 //! `P:A:pm:C` presence connection -> user; `P:A:pu:C` user -> connections;
 //! `P:A:pi:C` user -> user_info; `P:A:cache:C` cache slot; `P:A:conns`
-//! connections per node (quota).
+//! connections per node (quota); `P:A:online` user -> signed-in
+//! connections anywhere; `P:node:N:users:A` user -> those on N (watchlists).
 
 mod lease;
 mod link;
@@ -125,7 +126,8 @@ pub(crate) trait Receiver: Send + Sync + 'static {
     /// The cluster reaped this node while it lived (it was frozen, or cut
     /// off from Redis, past its lease): everyone saw its members leave and
     /// its clients missed what was sent meanwhile, so every connection with
-    /// a subscription is closed (4200, reconnect) and forgotten, rather
+    /// a subscription, and every signed-in one (its watchers were told it
+    /// went offline), is closed (4200, reconnect) and forgotten, rather
     /// than announced again.
     fn evict(&self);
 }
@@ -710,6 +712,49 @@ impl Node {
             return Ok(None);
         }
         Ok(Some((slot.event, slot.data, ttl as u64)))
+    }
+}
+
+impl Node {
+    /// Records a signed-in connection of `user` across the cluster (spec
+    /// 10.4); queued at once, answered later with the app's sequence number
+    /// after it and which of `watched` are online anywhere.
+    pub(crate) fn sign_in(
+        &self,
+        app: &str,
+        user: &str,
+        watched: &[&str],
+    ) -> impl Future<Output = Result<(u64, Vec<String>), ClusterError>> + Send + 'static {
+        let number = self.inner.number.to_string();
+        let mut args = vec![self.inner.prefix.as_str(), app, &number, user];
+        args.extend(watched);
+        let queued = self
+            .inner
+            .link
+            .enqueue(scripts::eval(scripts::SIGN_IN, &args));
+        async move {
+            let reply = queued?
+                .await
+                .map_err(|_| ClusterError::Stopped)?
+                .map_err(ClusterError::Redis)?;
+            let [seq, online] = scripts::array(&reply)? else {
+                return Err(ClusterError::Reply {
+                    what: "a sequence number and the online ids",
+                });
+            };
+            let online = scripts::array(online)?
+                .iter()
+                .map(scripts::text)
+                .collect::<Result<_, _>>()?;
+            Ok((scripts::int(seq)?.max(0) as u64, online))
+        }
+    }
+
+    /// Forgets a signed-in connection of `user` across the cluster.
+    pub(crate) fn sign_out(&self, app: &str, user: &str) {
+        let number = self.inner.number.to_string();
+        let cmd = scripts::eval(scripts::SIGN_OUT, &[&self.inner.prefix, app, &number, user]);
+        self.inner.link.send(cmd, drop);
     }
 }
 

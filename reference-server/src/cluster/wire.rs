@@ -80,6 +80,32 @@ pub(crate) enum Envelope {
         /// The app's sequence number of this change.
         seq: u64,
     },
+    /// A user's first signed-in connection anywhere (spec 10.4).
+    Online {
+        /// User id.
+        user_id: String,
+        /// The app's sequence number of this change.
+        seq: u64,
+    },
+    /// A user's last signed-in connection anywhere closed, or its node was
+    /// reaped (spec 10.4).
+    Offline {
+        /// User id.
+        user_id: String,
+        /// The app's sequence number of this change.
+        seq: u64,
+    },
+    /// Fault `cluster_reap_webhooks_per_node` only: a transition the
+    /// reaper saw, for the other nodes to send its webhook again.
+    Reaped {
+        /// The reaper.
+        origin: u64,
+        /// Channel.
+        channel: String,
+        /// The member removed; `None` for the channel vacated.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        user_id: Option<String>,
+    },
 }
 
 impl Envelope {

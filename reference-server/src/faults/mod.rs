@@ -258,6 +258,14 @@ switches! {
     /// Each node sends `channel_occupied` when the channel gets its first
     /// subscriber on that node, and `channel_vacated` when it loses its last.
     cluster_webhooks_per_node: bool = false;
+    /// A reaped node's `channel_vacated` and `member_removed` webhooks are
+    /// sent by the reaper and again by every other surviving node.
+    cluster_reap_webhooks_per_node: bool = false;
+    /// Watchlists are the node's own: state and online/offline events count
+    /// only users signed in on the watcher's node.
+    cluster_watchlist_local: bool = false;
+    /// A reaped node's signed-in users stay online for watchers elsewhere.
+    cluster_reap_keeps_users: bool = false;
     /// Cache channels replay only what the subscriber's node published.
     cluster_cache_local: bool = false;
     /// The HTTP API's channel queries answer from the node's own share.

@@ -443,7 +443,24 @@ impl Clustered {
             Envelope::Publish { origin, .. }
             | Envelope::Client { origin, .. }
             | Envelope::Terminate { origin, .. }
+            | Envelope::Reaped { origin, .. }
                 if origin == me => {}
+            Envelope::Online { user_id, seq } => {
+                app.users.lock().notify(&user_id, "online", Some(seq));
+            }
+            Envelope::Offline { user_id, seq } => {
+                app.users.lock().notify(&user_id, "offline", Some(seq));
+            }
+            Envelope::Reaped {
+                channel, user_id, ..
+            } => match user_id {
+                Some(user_id) => app.hook(WebhookKind::MemberRemoved, || {
+                    WebhookEvent::MemberRemoved { channel, user_id }
+                }),
+                None => app.hook(WebhookKind::ChannelVacated, || {
+                    WebhookEvent::ChannelVacated { channel }
+                }),
+            },
             Envelope::Publish { channel, .. }
                 if faults.cluster_user_events_local() && channel.starts_with('#') => {}
             Envelope::Publish {
@@ -677,6 +694,37 @@ impl Clustered {
             }))
     }
 
+    /// Records a sign-in across the cluster (spec 10.4): queued to Redis
+    /// under the users lock, so it is ordered before the connection's
+    /// sign-out; the watchlist's state is sent when Redis answers. Without
+    /// Redis the connection is closed 4200 (reconnect) rather than given a
+    /// watchlist state that may be wrong.
+    pub(super) fn sign_in(
+        &self,
+        app: &Arc<AppState>,
+        conn: &Arc<Conn>,
+        signed_in: crate::protocol::session::SignedIn,
+    ) {
+        let user_id = signed_in.user_id.clone();
+        let reply = {
+            let mut users = app.users.lock();
+            let ids = users.sign_in_shared(conn, signed_in);
+            let watched: Vec<&str> = ids.iter().map(AsRef::as_ref).collect();
+            self.node.sign_in(&app.config.id, &user_id, &watched)
+        };
+        let app = app.clone();
+        let conn = conn.clone();
+        tokio::spawn(async move {
+            match reply.await {
+                Ok((seq, online)) => app.users.lock().watch_state(conn.id, seq, &online),
+                Err(error) => {
+                    tracing::warn!(%error, user = %user_id, "cluster sign-in failed");
+                    conn.close(CloseCode::Reconnect);
+                }
+            }
+        });
+    }
+
     /// Closes the user's connections on every node (spec 8.7).
     pub(super) async fn terminate(
         &self,
@@ -832,6 +880,12 @@ impl crate::cluster::Receiver for Apps {
         for state in self.0.values() {
             if let Some(clustered) = &state.clustered {
                 clustered.evict(state);
+                // The reap told every watcher these users went offline.
+                if !state.faults.cluster_watchlist_local() {
+                    for conn in state.users.lock().all_connections() {
+                        conn.close(CloseCode::Reconnect);
+                    }
+                }
             }
         }
     }

@@ -301,7 +301,16 @@ impl AppState {
             self.leave(conn.id, channel, now);
         }
         if let Some(user_id) = user {
-            self.users.lock().sign_out(conn.id, user_id);
+            match self.shared_watchlists() {
+                Some(clustered) => {
+                    if self.users.lock().sign_out(conn.id, user_id, false) {
+                        clustered.node().sign_out(&self.config.id, user_id);
+                    }
+                }
+                None => {
+                    self.users.lock().sign_out(conn.id, user_id, true);
+                }
+            }
         }
         self.connections.fetch_sub(1, Ordering::AcqRel);
         self.metrics.connection(-1);
@@ -699,12 +708,25 @@ impl AppState {
     }
 
     /// Records a sign-in; sends watchlist state and online notifications (spec 10.4).
-    pub fn signed_in(&self, conn: &Arc<Conn>, signed_in: SignedIn) {
+    /// In cluster mode the watchlists span the cluster (spec 10.4), from
+    /// Redis through `clustered.rs`; otherwise they are this node's alone.
+    pub fn signed_in(self: &Arc<Self>, conn: &Arc<Conn>, signed_in: SignedIn) {
         if self.faults.ban_terminated_users() && self.banned.lock().contains(&signed_in.user_id) {
             conn.close(CloseCode::Terminated);
             return;
         }
-        self.users.lock().sign_in(conn, signed_in);
+        match self.shared_watchlists() {
+            Some(clustered) => clustered.sign_in(self, conn, signed_in),
+            None => self.users.lock().sign_in(conn, signed_in),
+        }
+    }
+
+    /// The cluster, when watchlists are shared through it (not with fault
+    /// `cluster_watchlist_local`).
+    fn shared_watchlists(&self) -> Option<&Clustered> {
+        self.clustered
+            .as_ref()
+            .filter(|_| !self.faults.cluster_watchlist_local())
     }
 
     /// Closes every connection signed in as `user_id` with 4009 (spec 8.7).

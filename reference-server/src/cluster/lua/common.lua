@@ -90,3 +90,29 @@ end
 local function current_seq(app)
   return tonumber(redis.call('GET', base(app) .. ':seq') or '0')
 end
+
+-- Signed-in users (spec 10.4): `P:A:online` counts each user's signed-in
+-- connections anywhere, `P:node:N:users:A` those on node N (for the reaper).
+-- One more signed-in connection of `user` on `node`; `online` to every
+-- node's watchers with the user's first connection anywhere.
+local function user_in(app, node, user)
+  redis.call('HINCRBY', P .. ':node:' .. node .. ':users:' .. app, user, 1)
+  if redis.call('HINCRBY', base(app) .. ':online', user, 1) == 1 then
+    publish(app, {t = 'online', user_id = user, seq = next_seq(app)})
+  end
+end
+
+-- Up to `n` signed-in connections of `user` on `node` fewer (never more
+-- than the node has); `offline` with the user's last connection anywhere.
+local function user_out(app, node, user, n)
+  local nk = P .. ':node:' .. node .. ':users:' .. app
+  local mine = tonumber(redis.call('HGET', nk, user)) or 0
+  if n > mine then n = mine end
+  if n <= 0 then return end
+  if redis.call('HINCRBY', nk, user, -n) <= 0 then redis.call('HDEL', nk, user) end
+  local ok = base(app) .. ':online'
+  if redis.call('HINCRBY', ok, user, -n) <= 0 then
+    redis.call('HDEL', ok, user)
+    publish(app, {t = 'offline', user_id = user, seq = next_seq(app)})
+  end
+end

@@ -1,9 +1,12 @@
--- ARGV: prefix, node, mode, app ids... Removes every subscription and
--- presence connection of `node`. Mode 'dead' acts only when the node's lease
+-- ARGV: prefix, node, mode, app ids... Removes every subscription,
+-- presence connection and signed-in user of `node`. Mode 'dead' acts only when the node's lease
 -- has expired and it is still listed, and unlists it, so of all the nodes
 -- that notice, exactly one reaps. Mode 'own' is a node clearing an earlier
 -- incarnation of itself. Returns transitions.
 local node, mode = ARGV[2], ARGV[3]
+-- Fault `cluster_reap_keeps_users`: a dead node's signed-in users stay online.
+local keep_users = mode == 'dead_keep_users'
+if keep_users then mode = 'dead' end
 if mode == 'dead' then
   if redis.call('EXISTS', P .. ':node:' .. node) == 1 then return out end
   if redis.call('SREM', P .. ':nodes', node) == 0 then return out end
@@ -22,5 +25,15 @@ for _, entry in ipairs(redis.call('SMEMBERS', chans)) do
   if mine > 0 then count_by(app, ch, node, -mine, '1') end
 end
 redis.call('DEL', chans)
-for i = 4, #ARGV do redis.call('HDEL', base(ARGV[i]) .. ':conns', node) end
+for i = 4, #ARGV do
+  local app = ARGV[i]
+  redis.call('HDEL', base(app) .. ':conns', node)
+  -- Its signed-in users go offline unless connected elsewhere (spec 10.4).
+  local nk = P .. ':node:' .. node .. ':users:' .. app
+  if not keep_users then
+    local signed = redis.call('HGETALL', nk)
+    for j = 1, #signed, 2 do user_out(app, node, signed[j], tonumber(signed[j + 1]) or 0) end
+    redis.call('DEL', nk)
+  end
+end
 return out

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use reference_server::WebhookTarget;
 use serde_json::{Value, json};
 
+use super::watchlist::{event, watchlist_events};
 use super::{HEARTBEAT_MS, LEASE_MS, shared, start_nodes, unique_prefix};
 use crate::support::{Client, KEY, Rest, SECRET, Sink, data_of};
 
@@ -221,4 +222,39 @@ async fn a_node_that_was_reaped_while_frozen_closes_its_clients_when_it_resumes(
     assert_eq!(code, 4200);
     watcher.expect_quiet().await;
     assert_eq!(user_ids(&rest).await, ["watcher"]);
+}
+
+#[tokio::test]
+async fn a_killed_nodes_users_go_offline_for_watchers_on_the_survivors() {
+    let redis = shared().url();
+    let prefix = unique_prefix("death-watch");
+    let survivors = start_nodes(&redis, &prefix, 1, |_| {}).await;
+    let victim = ChildNode::start(&redis, &prefix, "victim", "http://127.0.0.1:9/none").await;
+    let mut ghost = victim.connect().await;
+    ghost.signin(r#"{"id":"ghost"}"#).await;
+    // `both` is also signed in on the survivor: it stays online.
+    let mut both_there = victim.connect().await;
+    both_there.signin(r#"{"id":"both"}"#).await;
+    let mut both_here = survivors[0].connect().await;
+    both_here.signin(r#"{"id":"both"}"#).await;
+    let mut watcher = survivors[0].connect().await;
+    watcher
+        .signin(r#"{"id":"w","watchlist":["ghost","both","s"]}"#)
+        .await;
+    assert_eq!(
+        watchlist_events(&mut watcher).await,
+        [
+            json!({"name": "online", "user_ids": ["ghost", "both"]}),
+            event("offline", "s")
+        ]
+    );
+    victim.kill();
+    assert_eq!(
+        watchlist_events(&mut watcher).await,
+        [event("offline", "ghost")]
+    );
+    // A sentinel sign-in: nothing about `both` came before it.
+    let mut s = survivors[0].connect().await;
+    s.signin(r#"{"id":"s"}"#).await;
+    assert_eq!(watchlist_events(&mut watcher).await, [event("online", "s")]);
 }

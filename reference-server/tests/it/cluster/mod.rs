@@ -10,6 +10,7 @@ mod presence;
 mod redis;
 mod soak;
 mod state;
+mod watchlist;
 
 use reference_server::Config;
 

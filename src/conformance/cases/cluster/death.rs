@@ -12,6 +12,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::state::{hook_names, sentinel_hooks};
+use super::watchlist::{entries, next_is, sign_in};
 use super::{
     exclusive, frame_until, get_json, member_user, nodes, require_lifecycle, user, users_agree,
 };
@@ -34,7 +36,7 @@ pub(super) fn cases() -> Vec<Case> {
             "cluster/node-death/kill-removes-members",
             EVENTS,
             Must,
-            "When a node is killed, the others remove its members and subscriptions within the profile's bound (member_removed, HTTP API users, occupancy and subscription_count, channel_vacated) and nothing comes back when it restarts.",
+            "When a node is killed, the others remove its members, subscriptions and signed-in users within the profile's bound (member_removed, watchlist offline, HTTP API users, occupancy and subscription_count, one channel_vacated and one member_removed webhook) and nothing comes back when it restarts.",
             kill_removes_members,
             slow
         ),
@@ -42,7 +44,7 @@ pub(super) fn cases() -> Vec<Case> {
             "cluster/node-death/freeze-closes-clients",
             EVENTS,
             Must,
-            "When a node freezes past its liveness, the others remove its members, and its clients are closed when it resumes, never announced again.",
+            "When a node freezes past its liveness, the others remove its members and signed-in users (member_removed, watchlist offline), and its clients are closed when it resumes, never announced again.",
             freeze_closes_clients,
             slow
         ),
@@ -189,6 +191,80 @@ async fn counted(ctx: &Ctx, channel: &str, want: u64, within: Duration) -> Outco
     }
 }
 
+/// With watchlists (spec 10.4): the victim's connection signs in as the
+/// victim's user, and a watcher on the first node, signed in with the
+/// victim in its watchlist, sees it online; `None` without watchlists.
+async fn watching_victim(ctx: &Ctx, scene: &mut Scene) -> Result<Option<ProtocolClient>, Failure> {
+    let f = &ctx.target().profile.features;
+    if !(f.watchlist && f.user_authentication) {
+        return Ok(None);
+    }
+    sign_in(&mut scene.doomed, &scene.victim_id, &[]).await?;
+    let mut eye = scene.nodes[0].connect().await?;
+    sign_in(&mut eye, &user(ctx, "eye"), &[&scene.victim_id]).await?;
+    next_is(
+        &mut eye,
+        &[("online", &scene.victim_id)],
+        "the initial state, with the user signed in on the node to be killed",
+    )
+    .await?;
+    Ok(Some(eye))
+}
+
+/// The watcher sees the dead node's user go offline by `deadline`.
+async fn offline_by(
+    eye: &mut ProtocolClient,
+    scene: &Scene,
+    deadline: Instant,
+    how: &str,
+) -> Outcome {
+    let expected = format!(
+        "watchlist_events offline [{}] within dead_within = {} ms of its node being {how}",
+        scene.victim_id,
+        scene.bound().as_millis()
+    );
+    let want = vec![("offline".to_owned(), scene.victim_id.clone())];
+    frame_until(eye, deadline, &expected, |e: &Envelope| {
+        e.event() == "pusher_internal:watchlist_events" && entries(e) == want
+    })
+    .await
+    .map(drop)
+}
+
+/// The reap's webhooks came once for the cluster (spec 9.2, 9.3): a
+/// sentinel webhook from every survivor, sent after anything it queued for
+/// the reap, then one `channel_vacated` of `alone` and one `member_removed`
+/// of the victim on `presence`.
+async fn once_reaped(
+    ctx: &Ctx,
+    survivors: &[Ctx],
+    alone: &str,
+    presence: &str,
+    victim_id: &str,
+) -> Outcome {
+    let sink = ctx.sink()?;
+    sentinel_hooks(ctx, survivors).await?;
+    let vacated = hook_names(sink, alone, "channel_vacated");
+    let removed = sink
+        .events_for(presence)
+        .iter()
+        .filter(|(e, _)| {
+            e.get("name").and_then(serde_json::Value::as_str) == Some("member_removed")
+                && e.get("user_id").and_then(serde_json::Value::as_str) == Some(victim_id)
+        })
+        .count();
+    if (vacated, removed) == (1, 1) {
+        return Ok(());
+    }
+    Err(Failure::violation(
+        format!(
+            "one channel_vacated ({alone}) and one member_removed ({victim_id} on {presence}) webhook for the killed node's share, with {} nodes left",
+            survivors.len()
+        ),
+        format!("{vacated} channel_vacated, {removed} member_removed"),
+    ))
+}
+
 async fn kill_removes_members(ctx: Ctx) -> Outcome {
     require_lifecycle(
         &ctx,
@@ -209,6 +285,7 @@ async fn kill_removes_members(ctx: Ctx) -> Outcome {
         sink.expect_event(&alone, "channel_occupied", ctx.timeout() * 3)
             .await?;
     }
+    let mut eye = watching_victim(&ctx, &mut scene).await?;
     let target = ctx.target().clone();
     let victim = scene.victim;
     lifecycle::kill(&target, victim).await?;
@@ -217,6 +294,15 @@ async fn kill_removes_members(ctx: Ctx) -> Outcome {
         scene
             .removed_by(killed + scene.bound() + ctx.timeout(), "killed")
             .await?;
+        if let Some(eye) = &mut eye {
+            offline_by(
+                eye,
+                &scene,
+                killed + scene.bound() + ctx.timeout(),
+                "killed",
+            )
+            .await?;
+        }
         let survivors = &scene.nodes[..victim];
         scene.only_watcher(survivors).await?;
         for n in survivors {
@@ -229,6 +315,11 @@ async fn kill_removes_members(ctx: Ctx) -> Outcome {
             let left =
                 (killed + scene.bound() + ctx.timeout()).saturating_duration_since(Instant::now());
             sink.expect_event(&alone, "channel_vacated", left).await?;
+            let left =
+                (killed + scene.bound() + ctx.timeout()).saturating_duration_since(Instant::now());
+            sink.expect_event(&scene.presence, "member_removed", left)
+                .await?;
+            once_reaped(&ctx, survivors, &alone, &scene.presence, &scene.victim_id).await?;
         }
         Ok::<(), Failure>(())
     };
@@ -249,6 +340,7 @@ async fn freeze_closes_clients(ctx: Ctx) -> Outcome {
     nodes(&ctx)?;
     let _gate = exclusive(&ctx).await;
     let mut scene = scene(&ctx).await?;
+    let mut eye = watching_victim(&ctx, &mut scene).await?;
     let target = ctx.target().clone();
     let victim = scene.victim;
     lifecycle::stop(&target, victim).await?;
@@ -257,6 +349,15 @@ async fn freeze_closes_clients(ctx: Ctx) -> Outcome {
         scene
             .removed_by(frozen + scene.bound() + ctx.timeout(), "frozen")
             .await?;
+        if let Some(eye) = &mut eye {
+            offline_by(
+                eye,
+                &scene,
+                frozen + scene.bound() + ctx.timeout(),
+                "frozen",
+            )
+            .await?;
+        }
         scene.only_watcher(&scene.nodes[..victim]).await
     };
     let verdict = checks.await;

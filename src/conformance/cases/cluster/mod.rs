@@ -21,6 +21,7 @@ mod fanout;
 mod identity;
 mod presence;
 mod state;
+mod watchlist;
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock};
@@ -41,6 +42,7 @@ pub(super) fn cases() -> Vec<Case> {
         fanout::cases(),
         presence::cases(),
         state::cases(),
+        watchlist::cases(),
         // Last: they hold the gate alone for a while, and cases started
         // before them do not wait for it.
         death::cases(),

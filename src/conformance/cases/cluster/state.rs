@@ -66,7 +66,7 @@ pub(super) fn cases() -> Vec<Case> {
     ]
 }
 
-fn hook_names(sink: &crate::client::WebhookSink, channel: &str, name: &str) -> usize {
+pub(super) fn hook_names(sink: &crate::client::WebhookSink, channel: &str, name: &str) -> usize {
     sink.events_for(channel)
         .iter()
         .filter(|(e, _)| e.get("name").and_then(Value::as_str) == Some(name))
@@ -76,7 +76,7 @@ fn hook_names(sink: &crate::client::WebhookSink, channel: &str, name: &str) -> u
 /// Each node's sentinel webhook: a fresh channel's `channel_occupied`,
 /// which that node sends after everything it queued before. Once all are
 /// in, a duplicate from any node would be too.
-async fn sentinel_hooks(ctx: &Ctx, nodes: &[Ctx]) -> Outcome {
+pub(super) async fn sentinel_hooks(ctx: &Ctx, nodes: &[Ctx]) -> Outcome {
     let sink = ctx.sink()?;
     let mut held = Vec::new();
     for n in nodes {
