@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use super::folder::write_load;
+use super::summaries::SummaryFlags;
 use super::{CliError, io};
 use crate::load::{hlog, merge as shards};
 use crate::report;
@@ -17,6 +18,9 @@ pub struct MergeArgs {
     /// Folder for the merged report.
     #[arg(long, default_value = "pushcheck-merged")]
     pub out: PathBuf,
+    /// JUnit and Markdown of the merged run, as `load` writes them.
+    #[command(flatten)]
+    pub summaries: SummaryFlags,
 }
 
 pub(super) fn merge(args: &MergeArgs) -> Result<Status, CliError> {
@@ -40,5 +44,9 @@ pub(super) fn merge(args: &MergeArgs) -> Result<Status, CliError> {
     print!("{}", report::load_text::render(&merged));
     write_load(&args.out, &merged, None)?;
     println!("merged report: {}", args.out.join("report.html").display());
+    args.summaries.write(
+        || report::junit::render_load(&[(String::new(), &merged)]),
+        || report::load_markdown::render(&merged),
+    )?;
     Ok(merged.verdict)
 }

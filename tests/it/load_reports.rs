@@ -226,3 +226,56 @@ async fn run_writes_the_conformance_and_the_load_part_in_one_junit_and_markdown(
     assert!(c < l, "{md}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// See: issue 11 (JUnit and Markdown from every load command) and issue 13
+/// (sharded runs merged): `merge` writes them for the merged run, so a CI
+/// that runs shards gets one test view.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn merge_writes_junit_and_markdown_for_the_merged_shards() {
+    let dir = temp("merge-junit");
+    let file = dir.join("scenario.toml");
+    std::fs::write(&file, BROKEN_THRESHOLD).expect("scenario written");
+    let path = |p: &str| dir.join(p).to_str().expect("utf-8").to_owned();
+    for i in 0..2 {
+        let argv = [
+            "pushcheck".to_owned(),
+            "load".into(),
+            path("scenario.toml"),
+            "--shard".into(),
+            format!("{i}/2"),
+            "--run-id".into(),
+            "it-merge-junit".into(),
+            "--out".into(),
+            path(&format!("shard-{i}")),
+            "--quiet".into(),
+        ];
+        run_cli(Cli::parse_from(argv)).await.expect("shard runs");
+    }
+    let argv = [
+        "pushcheck".to_owned(),
+        "merge".into(),
+        path("shard-0"),
+        path("shard-1"),
+        "--out".into(),
+        path("merged"),
+        "--junit".into(),
+        path("merged.xml"),
+        "--markdown".into(),
+        path("merged.md"),
+    ];
+    let status = run_cli(Cli::parse_from(argv)).await.expect("merge runs");
+    assert_eq!(status.code(), 1, "the merged run fails its threshold");
+    let cases = junit_cases(&dir.join("merged.xml"));
+    let broken = cases
+        .iter()
+        .find(|c| c.name == "delivered == 0")
+        .expect("the threshold is a test case");
+    assert_eq!(broken.failure.as_deref(), Some("delivered == 0"));
+    let md = std::fs::read_to_string(dir.join("merged.md")).expect("Markdown written");
+    assert!(
+        md.starts_with("### pushcheck load: broken-threshold"),
+        "{md}"
+    );
+    assert!(md.contains("**fail**"), "{md}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
