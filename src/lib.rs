@@ -6,6 +6,7 @@
 //!
 //! - [`status`]: the one exit status of every subcommand and its precedence.
 //! - [`interrupt`]: Ctrl-C / SIGTERM as a value passed in.
+//! - [`errors`]: an error and its causes on one line, for people.
 //! - [`wire`]: the harness's own codec (envelopes, close codes, channel kinds).
 //! - [`signing`]: credentials, channel auth, sign-in, REST signing, webhook verification.
 //! - [`client`]: the WebSocket protocol client, the signed REST client, the webhook sink.
@@ -25,6 +26,7 @@ pub mod bundled;
 pub mod cli;
 pub mod client;
 pub mod conformance;
+pub mod errors;
 pub mod fuzz;
 pub mod gate;
 pub mod interrupt;

@@ -18,6 +18,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, ChildStdin, Command};
 
 use super::node;
+use crate::errors::error_line;
 use crate::target::lifecycle::run_shell;
 use crate::target::{Action, Control, Credentials, LifecycleError, Node, Target};
 
@@ -268,7 +269,7 @@ impl NodeProcesses {
         };
         let (running, _) = spawn_node(&self.program, &config, addr)
             .await
-            .map_err(|e| self.error(index, Action::Start, chain(&e)))?;
+            .map_err(|e| self.error(index, Action::Start, error_line(&e)))?;
         self.slots.lock()[index].running = Some(running);
         let url = format!("ws://{addr}");
         let target = Target::new(
@@ -281,20 +282,9 @@ impl NodeProcesses {
         .map_err(|e| self.error(index, Action::Start, e))?;
         crate::target::preflight(&target, self.timeout)
             .await
-            .map_err(|e| self.error(index, Action::Start, chain(&e)))?;
+            .map_err(|e| self.error(index, Action::Start, error_line(&e)))?;
         Ok(())
     }
-}
-
-/// An error and its causes on one line.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(&format!(": {s}"));
-        source = s.source();
-    }
-    text
 }
 
 /// The cluster's nodes as the target's [`Control`].

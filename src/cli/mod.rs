@@ -225,16 +225,7 @@ pub async fn execute(cli: Cli, interrupt: Interrupt) -> Result<Status, CliError>
     }
 }
 
-/// The whole error on one line: the message and every cause, each once.
-pub fn error_line(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(&format!(": {s}"));
-        source = s.source();
-    }
-    text
-}
+pub use crate::errors::error_line;
 
 /// The process: parse, install the signal handlers, run, print an error
 /// once, exit with the status's code.

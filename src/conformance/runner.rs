@@ -9,6 +9,7 @@ use tokio::sync::Semaphore;
 use super::monitor::{self, Breach};
 use super::{Case, Ctx, Env, Failure, HarnessError, Level, SpecRef, Verdict};
 use crate::client::journal::Entry;
+use crate::errors::error_line;
 use crate::interrupt::{Interrupt, Request};
 
 /// How to run a selection.
@@ -112,16 +113,6 @@ fn verdict_of(outcome: &Result<(), Failure>, level: Level, strict: bool) -> Verd
     }
 }
 
-fn error_chain(e: &HarnessError) -> String {
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        text.push_str(&format!(": {s}"));
-        source = s.source();
-    }
-    text
-}
-
 async fn run_one(case: &Case, env: Arc<Env>, opts: &RunOptions) -> (CaseResult, Vec<Breach>) {
     let start = Instant::now();
     let ctx = Ctx::new(env);
@@ -162,7 +153,7 @@ async fn run_one(case: &Case, env: Arc<Env>, opts: &RunOptions) -> (CaseResult, 
     let (expected, actual, message) = match outcome {
         Ok(()) => (None, None, None),
         Err(Failure::Violation { expected, actual }) => (Some(expected), Some(actual), None),
-        Err(Failure::Harness(e)) => (None, None, Some(error_chain(&e))),
+        Err(Failure::Harness(e)) => (None, None, Some(error_line(&e))),
         Err(Failure::Skip(reason) | Failure::NotApplicable(reason)) => {
             (None, None, Some(reason.to_owned()))
         }

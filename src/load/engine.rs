@@ -21,6 +21,7 @@ use super::result::{Budget, EventRecord, LoadResult, Measured, NodeShare};
 use super::state::{
     self, Phase, Run, SetupError, cpu_seconds, fds_needed, raise_fd_limit, rss_kib,
 };
+use crate::errors::error_line;
 use crate::interrupt::{Interrupt, Request};
 use crate::target::Target;
 
@@ -217,7 +218,7 @@ async fn node_events(
             let action = state::lifecycle_action(e.action);
             let result = crate::target::lifecycle::act(&target, index, action).await;
             record.done_seconds = Some(start.elapsed().as_secs_f64());
-            record.error = result.err().map(|err| error_chain(&err));
+            record.error = result.err().map(|err| error_line(&err));
         }
         if record.error.is_some() {
             // The run did not test what the scenario asked: it cannot pass.
@@ -225,17 +226,6 @@ async fn node_events(
         }
         log.lock().push(record);
     }
-}
-
-/// An error and its causes on one line.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(&format!(": {s}"));
-        source = s.source();
-    }
-    text
 }
 
 /// Starts the senders and runs until the stop condition (or an interrupt).
