@@ -300,6 +300,13 @@ pub struct Deliveries {
     pub lost_connected: u64,
 }
 
+impl Deliveries {
+    /// Arrived where they must not: excluded, unsubscribed or forged.
+    pub fn unexpected(&self) -> u64 {
+        self.unexpected_excluded + self.unexpected_unsubscribed + self.unexpected_forged
+    }
+}
+
 /// One attack kind's outcome.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AttackRow {

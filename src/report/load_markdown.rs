@@ -134,7 +134,7 @@ fn body(out: &mut String, r: &LoadResult) {
         d.reordered,
         d.lost,
         d.duplicated,
-        d.unexpected_excluded + d.unexpected_unsubscribed + d.unexpected_forged,
+        d.unexpected(),
         d.unexpected_excluded,
         d.unexpected_unsubscribed,
         d.unexpected_forged
