@@ -68,26 +68,25 @@ impl Wire for TcpWire {
         {
             // The common case when events come one at a time.
             let mut wire = [0u8; SMALL + 10];
-            let mut head = [0u8; 10];
-            let head_len = text_header(frame.len(), &mut head);
+            let head: &mut [u8; 10] = (&mut wire[..10]).try_into().expect("ten bytes");
+            let head_len = text_header(frame.len(), head);
             let total = head_len + frame.len();
-            wire[..head_len].copy_from_slice(&head[..head_len]);
             wire[head_len..total].copy_from_slice(frame.as_bytes());
             let written = match self.tcp.try_write(&wire[..total]) {
                 Ok(written) => written,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Written::Blocked),
                 Err(e) => return Err(e),
             };
-            let mut heads = [[0u8; 10]; BATCH];
-            heads[0] = head;
-            let mut head_lens = [0usize; BATCH];
-            head_lens[0] = head_len;
-            consume(queue, bytes, &heads, &head_lens, written);
-            return Ok(if written == total {
-                Written::All
-            } else {
-                Written::Blocked
-            });
+            *bytes -= frame.len();
+            if written == total {
+                queue.pop_front();
+                return Ok(Written::All);
+            }
+            // The kernel took part of it: the rest goes first next time.
+            let rest = Bytes::copy_from_slice(&wire[written..total]);
+            *bytes += rest.len();
+            queue[0] = Outgoing::Raw(rest);
+            return Ok(Written::Blocked);
         }
         while !queue.is_empty() {
             let n = queue.len().min(BATCH);

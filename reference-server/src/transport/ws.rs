@@ -113,7 +113,7 @@ pub(super) fn run(
         // Queued like every other frame, so it passes the seam too; the
         // loop writes it before it reads anything.
         driver.conn.send(hello);
-        let code = match driver.write_queued(&mut socket).await {
+        let code = match driver.write(&mut socket).await {
             Ok(()) => {
                 driver
                     .drive(&mut socket, &mut session, shared.shutdown.clone())
@@ -223,11 +223,6 @@ impl Driver {
                 }
             }
         }
-    }
-
-    /// Writes the hello queued before the loop starts.
-    async fn write_queued(&mut self, socket: &mut Socket) -> Result<(), ()> {
-        self.write(socket).await
     }
 
     /// Writes what is queued. A socket that takes nothing within the drain
