@@ -185,8 +185,8 @@ async fn bundled_nodes_are_killed_frozen_resumed_and_restarted_for_real() {
     for pid in pids {
         let proc = std::path::PathBuf::from(format!("/proc/{pid}"));
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        // Nothing signals a process's end to a non-parent; /proc is polled.
         while gone_or_zombie(&proc) == Some(false) && std::time::Instant::now() < deadline {
+            // why: nothing signals a process's end to a non-parent, so /proc is polled.
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         assert_ne!(
