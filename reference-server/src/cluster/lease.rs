@@ -126,7 +126,8 @@ fn tell_others(node: &Node, transitions: &[super::Transition]) {
 }
 
 /// Makes this node's share in Redis equal to what it holds: reconciles every
-/// channel it holds, and every channel Redis still lists for it. A node the
+/// channel it holds, every channel Redis still lists for it, and its
+/// signed-in users. A node the
 /// cluster reaped alive (`reaped`, and Redis kept its data) first closes
 /// its subscribed connections, so it holds nothing to put back. `lost`
 /// accumulates over attempts until one succeeds.

@@ -115,9 +115,10 @@ pub(crate) trait Receiver: Send + Sync + 'static {
     fn deliver(&self, app: &str, message: Envelope);
     /// Transitions this node's reaper or resync caused: their webhooks.
     fn transitions(&self, transitions: Vec<Transition>);
-    /// Queues a reconcile of everything this node holds; called by the
-    /// resync with the hub's locks taken in the hub, so the commands sit in
-    /// the link before any later join or leave of the same connections.
+    /// Queues a reconcile of everything this node holds (channels,
+    /// presence members, signed-in users); called by the resync with the
+    /// hub's locks taken in the hub, so the commands sit in the link before
+    /// any later join, leave, sign-in or sign-out of the same connections.
     /// `listed` is what Redis lists as this node's channels; those the node
     /// no longer holds are reconciled to nothing.
     /// `loud` says whether the cluster saw this node's share change (see
@@ -748,6 +749,25 @@ impl Node {
                 .collect::<Result<_, _>>()?;
             Ok((scripts::int(seq)?.max(0) as u64, online))
         }
+    }
+
+    /// Queues a reconcile of this node's signed-in users of an app, given
+    /// as (user, connections here) (see `lua/reconcile_users.lua`).
+    pub(crate) fn reconcile_users(
+        &self,
+        app: &str,
+        users: &[(Arc<str>, usize)],
+        loud: bool,
+    ) -> Result<Reconciling, ClusterError> {
+        let number = self.inner.number.to_string();
+        let counts: Vec<String> = users.iter().map(|(_, n)| n.to_string()).collect();
+        let mut args = vec![self.inner.prefix.as_str(), app, &number, flag(loud)];
+        for ((user, _), n) in users.iter().zip(&counts) {
+            args.extend([user.as_ref(), n.as_str()]);
+        }
+        self.inner
+            .link
+            .enqueue(scripts::eval(scripts::RECONCILE_USERS, &args))
     }
 
     /// Forgets a signed-in connection of `user` across the cluster.

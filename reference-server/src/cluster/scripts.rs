@@ -22,6 +22,7 @@ pub(crate) const CACHE_PUBLISH: &str = script!("lua/cache_publish.lua");
 pub(crate) const RAISE: &str = script!("lua/raise.lua");
 pub(crate) const SIGN_IN: &str = script!("lua/sign_in.lua");
 pub(crate) const SIGN_OUT: &str = script!("lua/sign_out.lua");
+pub(crate) const RECONCILE_USERS: &str = script!("lua/reconcile_users.lua");
 
 /// `EVAL script 0 args...`. Scripts name no keys up front: they derive them
 /// from the prefix, which a single (non-cluster) Redis allows.

@@ -70,8 +70,9 @@ impl Sub {
 pub(crate) struct Clustered {
     node: Node,
     channels: Mutex<HashMap<String, HashMap<u64, Sub>>>,
-    /// The highest sequence number seen, so a resync against a Redis that
-    /// lost its data can raise the counter past it.
+    /// The highest sequence number seen (by subscriptions and watches), so
+    /// a resync against a Redis that lost its data can raise the counter
+    /// past it.
     max_seq: AtomicU64,
     /// `subscription_count` throttle per channel (spec 7.5).
     counts: Mutex<HashMap<String, Throttle>>,
@@ -446,9 +447,11 @@ impl Clustered {
             | Envelope::Reaped { origin, .. }
                 if origin == me => {}
             Envelope::Online { user_id, seq } => {
+                self.max_seq.fetch_max(seq, Ordering::AcqRel);
                 app.users.lock().notify(&user_id, "online", Some(seq));
             }
             Envelope::Offline { user_id, seq } => {
+                self.max_seq.fetch_max(seq, Ordering::AcqRel);
                 app.users.lock().notify(&user_id, "offline", Some(seq));
             }
             Envelope::Reaped {
@@ -571,9 +574,29 @@ impl Clustered {
         }
     }
 
-    /// Queues a reconcile of every channel this node holds, and of those
-    /// Redis lists for it that it no longer holds.
+    /// Queues a reconcile of every channel this node holds, of those Redis
+    /// lists for it that it no longer holds, and of its signed-in users
+    /// (spec 10.4: a user signed in here is online for every watcher).
     pub(super) fn resync(
+        &self,
+        app: &AppState,
+        listed: &[(String, String)],
+        loud: bool,
+    ) -> Vec<Reconciling> {
+        let id = &app.config.id;
+        let mut queued = self.resync_channels(app, listed, loud);
+        if !app.faults.cluster_watchlist_local() {
+            // Under the users lock, like a sign-in, so the reconcile is
+            // ordered against every sign-in and sign-out of this node.
+            let users = app.users.lock();
+            queued.extend(self.node.reconcile_users(id, &users.counts(), loud).ok());
+        }
+        queued.extend(self.node.set_connections(id, app.connection_count()).ok());
+        queued
+    }
+
+    /// The channel part of [`Clustered::resync`], under the channels lock.
+    fn resync_channels(
         &self,
         app: &AppState,
         listed: &[(String, String)],
@@ -606,7 +629,6 @@ impl Clustered {
         {
             queued.extend(self.node.reconcile(id, name, false, 0, &[], loud).ok());
         }
-        queued.extend(self.node.set_connections(id, app.connection_count()).ok());
         queued
     }
 
@@ -716,7 +738,15 @@ impl Clustered {
         let conn = conn.clone();
         tokio::spawn(async move {
             match reply.await {
-                Ok((seq, online)) => app.users.lock().watch_state(conn.id, seq, &online),
+                Ok((seq, online)) => {
+                    // Watches take only events numbered after `seq`: a
+                    // resync against a Redis that lost its data must number
+                    // past it too.
+                    if let Some(clustered) = &app.clustered {
+                        clustered.max_seq.fetch_max(seq, Ordering::AcqRel);
+                    }
+                    app.users.lock().watch_state(conn.id, seq, &online);
+                }
                 Err(error) => {
                     tracing::warn!(%error, user = %user_id, "cluster sign-in failed");
                     conn.close(CloseCode::Reconnect);
@@ -882,7 +912,10 @@ impl crate::cluster::Receiver for Apps {
                 clustered.evict(state);
                 // The reap told every watcher these users went offline.
                 if !state.faults.cluster_watchlist_local() {
-                    for conn in state.users.lock().all_connections() {
+                    // Forgotten, not only closed: the resync that follows
+                    // must not put them back (announced online again).
+                    let signed_in = state.users.lock().forget_all();
+                    for conn in signed_in {
                         conn.close(CloseCode::Reconnect);
                     }
                 }

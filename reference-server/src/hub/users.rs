@@ -198,11 +198,24 @@ impl Users {
             .unwrap_or_default()
     }
 
-    /// Every signed-in connection.
-    pub(crate) fn all_connections(&self) -> Vec<Arc<Conn>> {
+    /// Each signed-in user with its number of connections here (a
+    /// cluster resync puts these back in Redis).
+    pub(crate) fn counts(&self) -> Vec<(Arc<str>, usize)> {
         self.signed_in
-            .values()
-            .flat_map(|s| s.values().cloned())
+            .iter()
+            .map(|(user, sessions)| (user.clone(), sessions.len()))
+            .collect()
+    }
+
+    /// Forgets every signed-in connection and watch, and returns the
+    /// connections: the caller closes them, and their sign-outs then find
+    /// nothing (the cluster already took their users offline).
+    pub(crate) fn forget_all(&mut self) -> Vec<Arc<Conn>> {
+        self.watchers.clear();
+        self.watching.clear();
+        std::mem::take(&mut self.signed_in)
+            .into_values()
+            .flat_map(HashMap::into_values)
             .collect()
     }
 }

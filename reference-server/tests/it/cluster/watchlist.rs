@@ -4,8 +4,8 @@
 
 use serde_json::{Value, json};
 
-use super::start_cluster;
-use crate::support::{Client, data_of};
+use super::{RedisServer, start_cluster, start_nodes, unique_prefix};
+use crate::support::{Client, data_of, eventually};
 
 pub(crate) async fn watchlist_events(client: &mut Client) -> Vec<Value> {
     let frame = client.expect_next("pusher_internal:watchlist_events").await;
@@ -57,4 +57,75 @@ async fn a_watchlist_follows_users_on_every_node() {
         watchlist_events(&mut watcher).await,
         [event("offline", "x")]
     );
+}
+
+/// Redis restarted without its data (spec 10.4 across the outage): the
+/// node holding a signed-in user puts it back, so it is online again for
+/// a watcher elsewhere without signing in again, and its later sign-out
+/// reaches the watchers that watched it before the outage too.
+#[tokio::test]
+async fn signed_in_users_are_rebuilt_after_redis_lost_its_data() {
+    let redis = RedisServer::start();
+    let prefix = unique_prefix("watch-outage");
+    let nodes = start_nodes(&redis.url(), &prefix, 2, |_| {}).await;
+    let mut x = nodes[1].connect().await;
+    x.signin(r#"{"id":"x"}"#).await;
+    let mut y = nodes[1].connect().await;
+    y.signin(r#"{"id":"y"}"#).await;
+    // Sign-ins and sign-outs of z number the app's messages up to 12, so
+    // w1's state below is numbered well above where the emptied Redis
+    // starts again.
+    for _ in 0..5 {
+        let mut z = nodes[1].connect().await;
+        z.signin(r#"{"id":"z"}"#).await;
+        z.close().await;
+    }
+    let seq = format!("{prefix}:app-id:seq");
+    eventually("x, y and five rounds of z numbered", || {
+        let out = redis.cli(&["GET", &seq]);
+        async move { out.trim() == "12" }
+    })
+    .await;
+    let mut before = nodes[0].connect().await;
+    before.signin(r#"{"id":"w1","watchlist":["x","y"]}"#).await;
+    assert_eq!(
+        watchlist_events(&mut before).await,
+        [json!({"name": "online", "user_ids": ["x", "y"]})]
+    );
+
+    let port = redis.port();
+    redis.stop();
+    // y's sign-out cannot reach Redis: lost with the rest.
+    y.close().await;
+    let redis = RedisServer::start_on(port);
+    let events = format!("{prefix}:app-id:events");
+    eventually("both nodes subscribed again", || {
+        let out = redis.cli(&["PUBSUB", "NUMSUB", &events]);
+        async move { out.lines().nth(1) == Some("2") }
+    })
+    .await;
+    // Node 2's signed-in user back in the cluster's online set, w1 (node 1's) too.
+    let online = format!("{prefix}:app-id:online");
+    eventually("the signed-in users rebuilt from the nodes", || {
+        let out = redis.cli(&["HGETALL", &online]);
+        async move {
+            let mut pairs: Vec<&str> = out.split_whitespace().collect();
+            pairs.sort_unstable();
+            pairs == ["1", "1", "w1", "x"]
+        }
+    })
+    .await;
+
+    // No new sign-in of x: a watcher signing in now sees it online.
+    let mut after = nodes[0].connect().await;
+    after.signin(r#"{"id":"w2","watchlist":["x","y"]}"#).await;
+    assert_eq!(
+        watchlist_events(&mut after).await,
+        [event("online", "x"), event("offline", "y")]
+    );
+    // x's sign-out is announced to both, numbered after what w1 was sent
+    // before the outage; and the quiet rebuild sent w1 nothing before it.
+    x.close().await;
+    assert_eq!(watchlist_events(&mut after).await, [event("offline", "x")]);
+    assert_eq!(watchlist_events(&mut before).await, [event("offline", "x")]);
 }
