@@ -265,6 +265,25 @@ async fn a_reap_that_keeps_users_online_fails_the_node_death_cases_at_the_watchl
 }
 
 #[tokio::test]
+async fn a_restart_that_revives_users_fails_the_kill_case_at_the_sentinel() {
+    // The reap takes the user offline (that check passes); the restarted
+    // node signs it in again, and the watcher's next event is its online,
+    // not the sentinel's.
+    let id = "cluster/node-death/kill-removes-members";
+    let results = family(2, id, |f| f.cluster_restart_revives_users = true).await;
+    let expected = results[0].expected.as_deref().unwrap_or_default();
+    let actual = results[0].actual.as_deref().unwrap_or_default();
+    assert!(
+        results[0].verdict == Verdict::Fail
+            && expected
+                .contains("the sentinel user signed in on the node killed and started again")
+            && actual.contains("online"),
+        "{expected}: {}",
+        verdicts(&results)
+    );
+}
+
+#[tokio::test]
 async fn node_local_watchlists_fail_the_watchlist_cases() {
     fails(
         |f| f.cluster_watchlist_local = true,

@@ -91,6 +91,8 @@ async fn reap_dead(node: &Node, receiver: &dyn Receiver) -> Result<(), ClusterEr
         if scripts::int(&alive)? == 0 {
             let mode = if node.faults().cluster_reap_keeps_users() {
                 "dead_keep_users"
+            } else if node.faults().cluster_restart_revives_users() {
+                "dead_keep_record"
             } else {
                 "dead"
             };

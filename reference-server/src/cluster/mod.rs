@@ -328,6 +328,13 @@ impl Node {
         set.arg(&key).arg(self.inner.number).arg("GET");
         let previous = self.inner.link.call(set).await?;
         if let Ok(old) = scripts::text(&previous) {
+            if self.inner.faults.cluster_restart_revives_users() {
+                let number = self.inner.number.to_string();
+                let mut args = vec![self.inner.prefix.as_str(), &old, &number];
+                args.extend(self.inner.apps.iter().map(String::as_str));
+                let adopt = scripts::eval(scripts::ADOPT_USERS, &args);
+                self.inner.link.call(adopt).await?;
+            }
             // The earlier run is dead or being replaced: its members go now.
             self.reap(&old, "own").await?;
             let srem = redis::Cmd::srem(self.key("nodes"), &old);

@@ -23,6 +23,8 @@ pub(crate) const RAISE: &str = script!("lua/raise.lua");
 pub(crate) const SIGN_IN: &str = script!("lua/sign_in.lua");
 pub(crate) const SIGN_OUT: &str = script!("lua/sign_out.lua");
 pub(crate) const RECONCILE_USERS: &str = script!("lua/reconcile_users.lua");
+/// Fault `cluster_restart_revives_users` only.
+pub(crate) const ADOPT_USERS: &str = script!("lua/adopt_users.lua");
 
 /// `EVAL script 0 args...`. Scripts name no keys up front: they derive them
 /// from the prefix, which a single (non-cluster) Redis allows.

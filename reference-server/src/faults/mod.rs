@@ -266,6 +266,10 @@ switches! {
     cluster_watchlist_local: bool = false;
     /// A reaped node's signed-in users stay online for watchers elsewhere.
     cluster_reap_keeps_users: bool = false;
+    /// A dead node's reap takes its signed-in users offline but keeps its
+    /// record of them, and the node started again under the same name
+    /// signs them in again: watchers see them online with no connection.
+    cluster_restart_revives_users: bool = false;
     /// Cache channels replay only what the subscriber's node published.
     cluster_cache_local: bool = false;
     /// The HTTP API's channel queries answer from the node's own share.

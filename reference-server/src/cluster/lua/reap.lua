@@ -6,7 +6,10 @@
 local node, mode = ARGV[2], ARGV[3]
 -- Fault `cluster_reap_keeps_users`: a dead node's signed-in users stay online.
 local keep_users = mode == 'dead_keep_users'
-if keep_users then mode = 'dead' end
+-- Fault `cluster_restart_revives_users`: its users go offline, but the
+-- node's record of them stays (adopt_users.lua signs them in again).
+local keep_record = mode == 'dead_keep_record'
+if keep_users or keep_record then mode = 'dead' end
 if mode == 'dead' then
   if redis.call('EXISTS', P .. ':node:' .. node) == 1 then return out end
   if redis.call('SREM', P .. ':nodes', node) == 0 then return out end
@@ -34,6 +37,7 @@ for i = 4, #ARGV do
     local signed = redis.call('HGETALL', nk)
     for j = 1, #signed, 2 do user_out(app, node, signed[j], tonumber(signed[j + 1]) or 0) end
     redis.call('DEL', nk)
+    if keep_record and #signed > 0 then redis.call('HSET', nk, unpack(signed)) end
   end
 end
 return out

@@ -1,7 +1,8 @@
 //! A node that dies or freezes (spec 7.2: a member whose connection is gone
 //! is removed; 8.5-8.6: the HTTP API reports what is there): within the
 //! profile's `[cluster] dead_within` the other nodes drop its members and
-//! subscriptions, once; a killed node started again brings nothing back;
+//! subscriptions and signed-in users (spec 10.4), once; a killed node
+//! started again brings nothing back, neither members nor users;
 //! a frozen node closes its clients when it resumes, since the cluster
 //! already told everyone they left.
 //!
@@ -191,40 +192,67 @@ async fn counted(ctx: &Ctx, channel: &str, want: u64, within: Duration) -> Outco
     }
 }
 
+/// A watcher on the first node (spec 10.4) of the victim's user and of a
+/// sentinel user, who signs in only once the victim's node is back.
+struct Eye {
+    client: ProtocolClient,
+    sentinel: String,
+}
+
 /// With watchlists (spec 10.4): the victim's connection signs in as the
 /// victim's user, and a watcher on the first node, signed in with the
-/// victim in its watchlist, sees it online; `None` without watchlists.
-async fn watching_victim(ctx: &Ctx, scene: &mut Scene) -> Result<Option<ProtocolClient>, Failure> {
+/// victim (and a sentinel user) in its watchlist, sees it online; `None`
+/// without watchlists.
+async fn watching_victim(ctx: &Ctx, scene: &mut Scene) -> Result<Option<Eye>, Failure> {
     let f = &ctx.target().profile.features;
     if !(f.watchlist && f.user_authentication) {
         return Ok(None);
     }
     sign_in(&mut scene.doomed, &scene.victim_id, &[]).await?;
-    let mut eye = scene.nodes[0].connect().await?;
-    sign_in(&mut eye, &user(ctx, "eye"), &[&scene.victim_id]).await?;
+    let mut client = scene.nodes[0].connect().await?;
+    let sentinel = user(ctx, "sentinel");
+    sign_in(
+        &mut client,
+        &user(ctx, "eye"),
+        &[&scene.victim_id, &sentinel],
+    )
+    .await?;
     next_is(
-        &mut eye,
-        &[("online", &scene.victim_id)],
+        &mut client,
+        &[("online", &scene.victim_id), ("offline", &sentinel)],
         "the initial state, with the user signed in on the node to be killed",
     )
     .await?;
-    Ok(Some(eye))
+    Ok(Some(Eye { client, sentinel }))
+}
+
+impl Eye {
+    /// Nothing brings the victim's user back (spec 10.4: a user is online
+    /// while it has a connection, and its only one died with its node):
+    /// the sentinel user signs in on the victim's node, up again, and its
+    /// `online` travels the way a revived user's would, after anything the
+    /// node announced as it came back; the watcher's next watchlist event
+    /// must be that `online` alone.
+    async fn nothing_back(&mut self, scene: &Scene, how: &str) -> Outcome {
+        let mut sentinel = scene.nodes[scene.victim].connect().await?;
+        sign_in(&mut sentinel, &self.sentinel, &[]).await?;
+        let why = format!(
+            "the sentinel user signed in on the node {how}: no online for {} before it",
+            scene.victim_id
+        );
+        next_is(&mut self.client, &[("online", &self.sentinel)], &why).await
+    }
 }
 
 /// The watcher sees the dead node's user go offline by `deadline`.
-async fn offline_by(
-    eye: &mut ProtocolClient,
-    scene: &Scene,
-    deadline: Instant,
-    how: &str,
-) -> Outcome {
+async fn offline_by(eye: &mut Eye, scene: &Scene, deadline: Instant, how: &str) -> Outcome {
     let expected = format!(
         "watchlist_events offline [{}] within dead_within = {} ms of its node being {how}",
         scene.victim_id,
         scene.bound().as_millis()
     );
     let want = vec![("offline".to_owned(), scene.victim_id.clone())];
-    frame_until(eye, deadline, &expected, |e: &Envelope| {
+    frame_until(&mut eye.client, deadline, &expected, |e: &Envelope| {
         e.event() == "pusher_internal:watchlist_events" && entries(e) == want
     })
     .await
@@ -328,6 +356,9 @@ async fn kill_removes_members(ctx: Ctx) -> Outcome {
     lifecycle::start(&target, victim).await?;
     verdict?;
     scene.nothing_back().await?;
+    if let Some(eye) = &mut eye {
+        eye.nothing_back(&scene, "killed and started again").await?;
+    }
     scene.only_watcher(&scene.nodes).await
 }
 
@@ -378,5 +409,8 @@ async fn freeze_closes_clients(ctx: Ctx) -> Outcome {
         }
     }
     scene.nothing_back().await?;
+    if let Some(eye) = &mut eye {
+        eye.nothing_back(&scene, "frozen and resumed").await?;
+    }
     scene.only_watcher(&scene.nodes).await
 }
