@@ -319,6 +319,18 @@ async fn shared_state_faults_fail_the_shared_state_cases() {
         &["cluster/rest/queries-agree"],
     )
     .await;
+    // The users query alone answering from its node (spec 8.6): the
+    // channel queries agree, the case fails at /users.
+    let results = family(2, "cluster/rest/queries-agree", |f| {
+        f.cluster_rest_users_local = true;
+    })
+    .await;
+    let expected = results[0].expected.as_deref().unwrap_or_default();
+    assert!(
+        results[0].verdict == Verdict::Fail && expected.contains("/users on node 1"),
+        "{expected}: {}",
+        verdicts(&results)
+    );
     fails(
         |f| f.cluster_quota_per_node = true,
         &["cluster/quota/cluster-wide"],

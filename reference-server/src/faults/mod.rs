@@ -272,8 +272,11 @@ switches! {
     cluster_restart_revives_users: bool = false;
     /// Cache channels replay only what the subscriber's node published.
     cluster_cache_local: bool = false;
-    /// The HTTP API's channel queries answer from the node's own share.
+    /// The HTTP API's channel queries (`/channels`, `/channels/<name>`,
+    /// `/channels/<name>/users`) answer from the node's own share.
     cluster_rest_local: bool = false;
+    /// `/channels/<name>/users` alone answers from the node's own share.
+    cluster_rest_users_local: bool = false;
     /// The connection quota is counted per node.
     cluster_quota_per_node: bool = false;
 

@@ -699,6 +699,23 @@ impl Clustered {
             .collect())
     }
 
+    /// Distinct users of a presence channel across the cluster (spec 8.6).
+    pub(super) async fn users(
+        &self,
+        app_id: &str,
+        name: &str,
+    ) -> Result<Vec<String>, ClusterError> {
+        let faults = self.node.faults();
+        if faults.cluster_rest_local() || faults.cluster_rest_users_local() {
+            let channels = self.channels.lock();
+            return Ok(local_users(channels.get(name))
+                .into_iter()
+                .map(str::to_owned)
+                .collect());
+        }
+        self.node.users(app_id, name).await
+    }
+
     /// The shared cache slot (spec 8.5, 10.1).
     pub(super) async fn cached(
         &self,

@@ -596,7 +596,7 @@ impl AppState {
     /// [`AppState::presence_users`] across the cluster.
     pub async fn query_users(&self, name: &str) -> Result<Vec<String>, ClusterError> {
         match &self.clustered {
-            Some(clustered) => clustered.node().users(&self.config.id, name).await,
+            Some(clustered) => clustered.users(&self.config.id, name).await,
             None => Ok(self.presence_users(name)),
         }
     }
