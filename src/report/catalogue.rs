@@ -11,6 +11,29 @@ fn cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
 
+/// The spec sections the cases of group `key` cite, each once, in
+/// catalogue order: a group's heading names them all, not only its first
+/// case's (`cluster/identity` checks 1.3 and 5.2).
+fn group_sections<'a>(cases: &'a [Case], key: &str) -> Vec<&'a str> {
+    let mut sections: Vec<&str> = Vec::new();
+    for c in cases
+        .iter()
+        .filter(|c| crate::report::Report::section_of(c.id) == key)
+    {
+        if !sections.contains(&c.spec.section) {
+            sections.push(c.spec.section);
+        }
+    }
+    sections
+}
+
+/// `7.2` of `7.2 Member events`.
+fn section_number(section: &str) -> &str {
+    section
+        .split_once(' ')
+        .map_or(section, |(number, _)| number)
+}
+
 /// The Markdown page of `cases` (in catalogue order).
 pub fn markdown(cases: &[Case]) -> String {
     let security = cases.iter().filter(|c| c.security).count();
@@ -39,14 +62,15 @@ Pusher documents are linked from the README.\n",
             section = key;
             let _ = write!(
                 out,
-                "\n## `{key}`: {}\n\n| id | level | security | requirement |\n|---|---|---|---|\n",
-                cell(c.spec.section)
+                "\n## `{key}`: {}\n\n| id | spec | level | security | requirement |\n|---|---|---|---|---|\n",
+                cell(&group_sections(cases, key).join("; "))
             );
         }
         let _ = writeln!(
             out,
-            "| `{}` | {} | {} | {} |",
+            "| `{}` | {} | {} | {} | {} |",
             c.id,
+            cell(section_number(c.spec.section)),
             c.level.as_str(),
             if c.security { "yes" } else { "" },
             cell(c.requirement)
@@ -88,5 +112,19 @@ mod tests {
             assert!(page.contains(&format!("| `{}` |", c.id)), "{} listed", c.id);
         }
         crate::report::assert_golden("../../docs/catalogue.md", &page);
+    }
+
+    /// A group whose cases cite different sections names each in its
+    /// heading, and every row its own.
+    #[test]
+    fn a_group_heading_names_every_section_its_cases_cite() {
+        let page = super::markdown(&registry());
+        assert!(
+            page.contains(
+                "## `cluster/identity`: 1.3 pusher:connection_established; 5.2 Channel authorization strings\n"
+            ),
+            "{page}"
+        );
+        assert!(page.contains("| `cluster/identity/auth-bound-to-socket` | 5.2 | must | yes |"));
     }
 }
