@@ -230,11 +230,20 @@ async fn a_killed_nodes_users_go_offline_for_watchers_on_the_survivors() {
     let prefix = unique_prefix("death-watch");
     let survivors = start_nodes(&redis, &prefix, 1, |_| {}).await;
     let victim = ChildNode::start(&redis, &prefix, "victim", "http://127.0.0.1:9/none").await;
+    // The victim's sign-ins watch `s`: their states come once Redis has
+    // them, so the watcher's state below counts them.
     let mut ghost = victim.connect().await;
-    ghost.signin(r#"{"id":"ghost"}"#).await;
+    ghost.signin(r#"{"id":"ghost","watchlist":["s"]}"#).await;
+    assert_eq!(watchlist_events(&mut ghost).await, [event("offline", "s")]);
     // `both` is also signed in on the survivor: it stays online.
     let mut both_there = victim.connect().await;
-    both_there.signin(r#"{"id":"both"}"#).await;
+    both_there
+        .signin(r#"{"id":"both","watchlist":["s"]}"#)
+        .await;
+    assert_eq!(
+        watchlist_events(&mut both_there).await,
+        [event("offline", "s")]
+    );
     let mut both_here = survivors[0].connect().await;
     both_here.signin(r#"{"id":"both"}"#).await;
     let mut watcher = survivors[0].connect().await;

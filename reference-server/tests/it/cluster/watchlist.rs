@@ -23,7 +23,10 @@ pub(crate) fn event(name: &str, id: &str) -> Value {
 async fn a_watchlist_follows_users_on_every_node() {
     let nodes = start_cluster("watchlist", 2, |_| {}).await;
     let mut x = nodes[1].connect().await;
-    x.signin(r#"{"id":"x"}"#).await;
+    x.signin(r#"{"id":"x","watchlist":["s"]}"#).await;
+    // Its state comes when Redis has its sign-in, which the watcher's
+    // state on the other node must then count.
+    assert_eq!(watchlist_events(&mut x).await, [event("offline", "s")]);
     let mut watcher = nodes[0].connect().await;
     watcher
         .signin(r#"{"id":"w","watchlist":["x","y","s"]}"#)
@@ -42,7 +45,10 @@ async fn a_watchlist_follows_users_on_every_node() {
     // y's second connection, on the watcher's node: no second `online`,
     // and no `offline` when the first closes (the sentinel `s` comes next).
     let mut y2 = nodes[0].connect().await;
-    y2.signin(r#"{"id":"y"}"#).await;
+    y2.signin(r#"{"id":"y","watchlist":["x"]}"#).await;
+    // Its state comes when Redis has its sign-in: only then may y leave
+    // (the two nodes' links are not ordered with each other).
+    assert_eq!(watchlist_events(&mut y2).await, [event("online", "x")]);
     y.close().await;
     let mut s = nodes[1].connect().await;
     s.signin(r#"{"id":"s"}"#).await;

@@ -208,9 +208,17 @@ async fn watching_victim(ctx: &Ctx, scene: &mut Scene) -> Result<Option<Eye>, Fa
     if !(f.watchlist && f.user_authentication) {
         return Ok(None);
     }
-    sign_in(&mut scene.doomed, &scene.victim_id, &[]).await?;
-    let mut client = scene.nodes[0].connect().await?;
     let sentinel = user(ctx, "sentinel");
+    // With a watchlist, whose state comes once the cluster has the
+    // sign-in: the watcher's state on another node must count it.
+    sign_in(&mut scene.doomed, &scene.victim_id, &[&sentinel]).await?;
+    next_is(
+        &mut scene.doomed,
+        &[("offline", &sentinel)],
+        "the initial state of the connection on the node to be killed",
+    )
+    .await?;
+    let mut client = scene.nodes[0].connect().await?;
     sign_in(
         &mut client,
         &user(ctx, "eye"),

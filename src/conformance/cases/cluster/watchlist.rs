@@ -97,7 +97,10 @@ async fn online_offline_across_nodes(ctx: Ctx) -> Outcome {
     let far = &nodes[nodes.len() - 1];
     let (there, later, sentinel) = (user(&ctx, "a"), user(&ctx, "b"), user(&ctx, "s"));
     let mut a = far.connect().await?;
-    sign_in(&mut a, &there, &[]).await?;
+    // With a watchlist, whose state comes once the cluster has the
+    // sign-in: the watcher's state on another node must count it.
+    sign_in(&mut a, &there, &[&sentinel]).await?;
+    next_is(&mut a, &[("offline", &sentinel)], "a's initial state").await?;
     let mut watcher = nodes[0].connect().await?;
     let w = user(&ctx, "w");
     sign_in(&mut watcher, &w, &[&there, &later, &sentinel]).await?;
@@ -121,8 +124,17 @@ async fn online_offline_across_nodes(ctx: Ctx) -> Outcome {
     .await?;
     // A second connection of the same user, on the watcher's node: its
     // first leaving is no `offline` (the sentinel's `online` comes next).
+    // It watches `there`, and its watchlist state, which counts the
+    // cluster's users, comes once the cluster has its sign-in: only then
+    // does the first connection leave (else the two nodes race).
     let mut b2 = nodes[0].connect().await?;
-    sign_in(&mut b2, &later, &[]).await?;
+    sign_in(&mut b2, &later, &[&there]).await?;
+    next_is(
+        &mut b2,
+        &[("online", &there)],
+        "the second connection's initial state",
+    )
+    .await?;
     b.close_handshake().await;
     let mut s = far.connect().await?;
     sign_in(&mut s, &sentinel, &[]).await?;
