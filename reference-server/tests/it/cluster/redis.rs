@@ -35,8 +35,20 @@ impl RedisServer {
 
     /// Starts a server on `port` (a restart after [`RedisServer::stop`]).
     pub(crate) fn start_on(port: u16) -> RedisServer {
+        RedisServer::spawn(port, None)
+    }
+
+    /// Starts a server on `port` that loads `dir/dump.rdb` if there is one
+    /// and writes it on `SAVE` only: stopped after a `SAVE` and started
+    /// again, Redis has kept its data.
+    pub(crate) fn start_keeping(port: Option<u16>, dir: &std::path::Path) -> RedisServer {
+        RedisServer::spawn(port.unwrap_or_else(free_port), Some(dir))
+    }
+
+    fn spawn(port: u16, dir: Option<&std::path::Path>) -> RedisServer {
+        let dir = dir.map_or(String::new(), |d| format!("--dir '{}' ", d.display()));
         let script = format!(
-            "redis-server --bind 127.0.0.1 --port {port} --save '' --appendonly no \
+            "redis-server --bind 127.0.0.1 --port {port} --save '' --appendonly no {dir}\
              --protected-mode no --loglevel warning & pid=$!; cat >/dev/null; kill -9 $pid"
         );
         if which().is_none() {

@@ -135,3 +135,72 @@ async fn signed_in_users_are_rebuilt_after_redis_lost_its_data() {
     assert_eq!(watchlist_events(&mut after).await, [event("offline", "x")]);
     assert_eq!(watchlist_events(&mut before).await, [event("offline", "x")]);
 }
+
+/// The node's `pusher_connections` gauge (it drops after the node handled
+/// a close, its sign-out queued first).
+async fn connections(node: &crate::support::TestServer) -> Option<f64> {
+    let url = format!("http://{}/metrics", node.addr());
+    let text = reqwest::get(url).await.ok()?.text().await.ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix(r#"pusher_connections{app_id="app-id"} "#))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// Redis down and back with its data (spec 10.4): a sign-out its node
+/// could not tell Redis is announced once the node resyncs, instead of
+/// the user staying online for watchers on other nodes.
+#[tokio::test]
+async fn a_sign_out_made_while_redis_was_down_is_announced_when_it_is_back() {
+    let scratch = Scratch(std::env::temp_dir().join(unique_prefix("watch-kept")));
+    let dir = &scratch.0;
+    std::fs::create_dir_all(dir).expect("scratch dir for the dump");
+    let redis = RedisServer::start_keeping(None, dir);
+    let prefix = unique_prefix("watch-kept");
+    let nodes = start_nodes(&redis.url(), &prefix, 2, |_| {}).await;
+    let mut x = nodes[1].connect().await;
+    x.signin(r#"{"id":"x","watchlist":["s"]}"#).await;
+    assert_eq!(watchlist_events(&mut x).await, [event("offline", "s")]);
+    let mut watcher = nodes[0].connect().await;
+    watcher.signin(r#"{"id":"w","watchlist":["x","s"]}"#).await;
+    assert_eq!(
+        watchlist_events(&mut watcher).await,
+        [event("online", "x"), event("offline", "s")]
+    );
+    assert!(redis.cli(&["SAVE"]).starts_with("OK"), "SAVE");
+
+    let port = redis.port();
+    redis.stop();
+    x.close().await;
+    // Node 2 handled the close (its sign-out queued), and a query queued
+    // after it failed: the sign-out failed too, Redis still down.
+    eventually("node 2 saw x's connection close", || async {
+        connections(&nodes[1]).await == Some(0.0)
+    })
+    .await;
+    let reply = nodes[1].rest().get("/channels", &[]).await;
+    assert_eq!(reply.status, 503, "{}", reply.body);
+    let redis = RedisServer::start_keeping(Some(port), dir);
+    let online = format!("{prefix}:app-id:online");
+    assert!(
+        redis.cli(&["HEXISTS", &online, "x"]).starts_with('1'),
+        "the dump has x online"
+    );
+
+    // Node 2 resyncs (Redis kept its data: loudly), and x goes offline.
+    assert_eq!(
+        watchlist_events(&mut watcher).await,
+        [event("offline", "x")]
+    );
+    let mut s = nodes[1].connect().await;
+    s.signin(r#"{"id":"s"}"#).await;
+    assert_eq!(watchlist_events(&mut watcher).await, [event("online", "s")]);
+}
+
+/// A scratch directory, removed when dropped (also when the test fails).
+struct Scratch(std::path::PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
