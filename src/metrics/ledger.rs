@@ -87,26 +87,29 @@ impl Payload<'_> {
     }
 
     /// Parses a payload; `None` for text that is not one. Unknown fields
-    /// are skipped.
+    /// are skipped; the padding `z` ends it, unread. Only the excluded
+    /// socket id is percent-decoded (numbers never need it).
     pub fn decode(text: &str) -> Option<Payload<'_>> {
         let (mut h, mut p, mut s, mut t, mut k) = (None, None, None, None, None);
         let (mut x, mut n, mut c) = (None, None, None);
-        for (key, value) in form_urlencoded::parse(text.as_bytes()) {
-            match &*key {
+        for pair in text.split('&') {
+            let (key, value) = pair.split_once('=')?;
+            match key {
                 "h" => h = Some(value.parse().ok()?),
                 "p" => p = Some(value.parse().ok()?),
                 "s" => s = Some(value.parse().ok()?),
                 "t" => t = Some(value.parse().ok()?),
                 "k" => {
-                    k = Some(match &*value {
+                    k = Some(match value {
                         "p" => PayloadKind::Publish,
                         "e" => PayloadKind::ClientEvent,
                         _ => return None,
                     });
                 }
-                "x" => x = Some(value),
+                "x" => x = Some(form_urlencoded::parse(pair.as_bytes()).next()?.1),
                 "n" => n = Some(value.parse().ok()?),
                 "c" => c = Some(value.parse().ok()?),
+                "z" => break,
                 _ => {}
             }
         }
