@@ -8,25 +8,35 @@
 //! it is not subscribed, it is a forged subscriber) are counted as unexpected
 //! by the caller. Lost messages are what remains: expected minus received.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use serde::Deserialize;
-
 /// What produced a load message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PayloadKind {
     /// An HTTP API publish.
-    #[serde(rename = "p")]
     Publish,
     /// A client event.
-    #[serde(rename = "e")]
     ClientEvent,
 }
 
-/// The `data` of every message the load engine sends (a JSON object text).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+impl PayloadKind {
+    fn code(self) -> &'static str {
+        match self {
+            PayloadKind::Publish => "p",
+            PayloadKind::ClientEvent => "e",
+        }
+    }
+}
+
+/// The `data` of every message the load engine sends.
+///
+/// It is form-urlencoded text (`h=0&p=7&s=42&t=1000&k=p&z=....`): nothing
+/// in it needs escaping in a JSON string, so a receiver reads it where it
+/// lies in the frame, without unescaping or allocating (issue 14).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Payload<'a> {
     /// Shard index of the sending process.
     pub h: u32,
@@ -39,48 +49,80 @@ pub struct Payload<'a> {
     /// HTTP publish or client event.
     pub k: PayloadKind,
     /// Socket id excluded from this message, if any.
-    #[serde(borrow, default)]
-    pub x: Option<&'a str>,
+    pub x: Option<Cow<'a, str>>,
     /// Index of the node the message was published through (multi-node targets).
-    #[serde(default)]
     pub n: Option<u32>,
     /// Position of the message among those published to its channel, from 1:
     /// a receiver that registered after position `c` was not expected to get it.
-    #[serde(default)]
     pub c: Option<u64>,
 }
 
 impl Payload<'_> {
     /// Renders the payload, padded with `pad` filler bytes in field `z`.
     pub fn encode(&self, pad: usize) -> String {
-        let kind = match self.k {
-            PayloadKind::Publish => "p",
-            PayloadKind::ClientEvent => "e",
-        };
-        let mut out = String::with_capacity(96 + pad);
+        let mut out = String::with_capacity(64 + pad);
         let _ = write!(
             out,
-            r#"{{"h":{},"p":{},"s":{},"t":{},"k":"{kind}""#,
-            self.h, self.p, self.s, self.t
+            "h={}&p={}&s={}&t={}&k={}",
+            self.h,
+            self.p,
+            self.s,
+            self.t,
+            self.k.code()
         );
-        if let Some(x) = self.x {
-            let _ = write!(out, r#","x":"{x}""#);
+        let mut form = form_urlencoded::Serializer::for_suffix(out, 0);
+        if let Some(x) = &self.x {
+            form.append_pair("x", x);
         }
+        let mut out = form.finish();
         if let Some(n) = self.n {
-            let _ = write!(out, r#","n":{n}"#);
+            let _ = write!(out, "&n={n}");
         }
         if let Some(c) = self.c {
-            let _ = write!(out, r#","c":{c}"#);
+            let _ = write!(out, "&c={c}");
         }
-        out.push_str(r#","z":""#);
+        out.push_str("&z=");
         out.extend(std::iter::repeat_n('.', pad));
-        out.push_str("\"}");
         out
     }
 
-    /// Parses a payload; `None` for text that is not one.
+    /// Parses a payload; `None` for text that is not one. Unknown fields
+    /// are skipped; the padding `z` ends it, unread. Only the excluded
+    /// socket id is percent-decoded (numbers never need it).
     pub fn decode(text: &str) -> Option<Payload<'_>> {
-        serde_json::from_str(text).ok()
+        let (mut h, mut p, mut s, mut t, mut k) = (None, None, None, None, None);
+        let (mut x, mut n, mut c) = (None, None, None);
+        for pair in text.split('&') {
+            let (key, value) = pair.split_once('=')?;
+            match key {
+                "h" => h = Some(value.parse().ok()?),
+                "p" => p = Some(value.parse().ok()?),
+                "s" => s = Some(value.parse().ok()?),
+                "t" => t = Some(value.parse().ok()?),
+                "k" => {
+                    k = Some(match value {
+                        "p" => PayloadKind::Publish,
+                        "e" => PayloadKind::ClientEvent,
+                        _ => return None,
+                    });
+                }
+                "x" => x = Some(form_urlencoded::parse(pair.as_bytes()).next()?.1),
+                "n" => n = Some(value.parse().ok()?),
+                "c" => c = Some(value.parse().ok()?),
+                "z" => break,
+                _ => {}
+            }
+        }
+        Some(Payload {
+            h: h?,
+            p: p?,
+            s: s?,
+            t: t?,
+            k: k?,
+            x,
+            n,
+            c,
+        })
     }
 }
 
@@ -178,7 +220,7 @@ mod tests {
             s: 42,
             t: 123_456,
             k: PayloadKind::ClientEvent,
-            x: Some("12.34"),
+            x: Some("12.34".into()),
             n: Some(2),
             c: Some(9),
         };
@@ -186,6 +228,15 @@ mod tests {
         assert!(text.contains(".........."));
         assert_eq!(Payload::decode(&text), Some(p));
         assert_eq!(Payload::decode("{}"), None);
+        assert_eq!(Payload::decode("h=0&p=1&s=2&t=x&k=p"), None);
+        // Nothing a JSON string would escape, whatever the socket id holds.
+        let odd = Payload {
+            x: Some("a \"b\\&c=".into()),
+            ..Payload::decode("h=0&p=1&s=2&t=3&k=e").expect("minimal")
+        };
+        let text = odd.encode(0);
+        assert!(!text.contains(['"', '\\', ' ']), "{text}");
+        assert_eq!(Payload::decode(&text), Some(odd));
     }
 
     #[test]

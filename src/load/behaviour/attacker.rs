@@ -114,19 +114,25 @@ async fn subscription_attack(c: &mut Client, frame: &str, channel: &str) -> Opti
     let deadline = Instant::now() + c.run.plan.connect_timeout;
     let mut accepted = false;
     loop {
-        let text = match timeout_at(deadline, c.conn.recv()).await {
-            Ok(Read::Text(t)) => t,
+        let span = match timeout_at(deadline, c.conn.recv()).await {
+            Ok(Read::Text(span)) => span,
             Ok(Read::Closed) | Err(_) => return None,
         };
-        let succeeded = Frame::parse(&text).is_some_and(|f| {
+        let lent = c.conn.lend(span);
+        // Not UTF-8: empty, which on_text counts as a malformed frame.
+        let text = lent.text().unwrap_or_default();
+        let succeeded = Frame::parse(text).is_some_and(|f| {
             f.event == "pusher_internal:subscription_succeeded"
                 && f.channel.as_deref() == Some(channel)
         });
-        if succeeded {
+        let control = if succeeded {
             accepted = true;
-            continue;
-        }
-        if c.on_text(&text).await == Control::Pong {
+            Control::Other
+        } else {
+            c.on_text(text).await
+        };
+        c.conn.restore(lent);
+        if control == Control::Pong {
             break;
         }
     }

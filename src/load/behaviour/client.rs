@@ -2,14 +2,13 @@
 //! deliveries accounted in the ledger, control frames handed back) and a
 //! legitimate subscription. Every connected behaviour is built on it.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
 use tokio::time::{Instant, timeout_at};
 
-use crate::load::conn::{Conn, Frame, Read, micros};
+use crate::load::conn::{Conn, Frame, Read, Span, micros};
 use crate::load::state::Run;
 use crate::metrics::{ErrorKind, Metric, Payload, PayloadKind, SeqOutcome, SeqSet, Worker};
 
@@ -54,7 +53,9 @@ pub(crate) struct Client {
     received_here: u64,
     /// Client events this connection sent (not delivered back to it).
     pub(crate) sent_here: u64,
-    seen: HashMap<u32, SeqSet>,
+    /// The sequence numbers received, per source, sorted by source (found
+    /// by a binary search: no hashing per delivery).
+    seen: Vec<(u32, SeqSet)>,
 }
 
 impl std::fmt::Debug for Client {
@@ -78,12 +79,21 @@ impl Client {
             regs: Vec::new(),
             received_here: 0,
             sent_here: 0,
-            seen: HashMap::new(),
+            seen: Vec::new(),
         }
     }
 
     pub(crate) fn user(&self) -> String {
         format!("u{}", self.id)
+    }
+
+    /// Handles the text message `recv` returned (see [`Conn::lend`]).
+    pub(crate) async fn on_frame(&mut self, span: Span) -> Control {
+        let lent = self.conn.lend(span);
+        // Not UTF-8: empty, which on_text counts as a malformed frame.
+        let control = self.on_text(lent.text().unwrap_or_default()).await;
+        self.conn.restore(lent);
+        control
     }
 
     /// Handles one text frame: answers pings, accounts deliveries, returns controls.
@@ -115,12 +125,28 @@ impl Client {
         }
     }
 
+    /// The sequence numbers received from `source`.
+    fn seen(&mut self, source: u32) -> &mut SeqSet {
+        let i = match self.seen.binary_search_by_key(&source, |(s, _)| *s) {
+            Ok(i) => i,
+            Err(i) => {
+                self.seen.insert(i, (source, SeqSet::default()));
+                i
+            }
+        };
+        &mut self.seen[i].1
+    }
+
     fn on_delivery(&mut self, frame: &Frame<'_>) {
         let now = Instant::now();
-        let ch = frame
-            .channel
-            .as_deref()
-            .and_then(|c| self.run.channel_ids.get(c).copied());
+        let ch = frame.channel.as_deref().and_then(|name| {
+            // A client has few channels: comparing its own names is cheaper
+            // than hashing the name into the run's map.
+            let run = &self.run;
+            let mut mine = self.subscribed.iter().copied();
+            mine.find(|&c| *run.channels[c as usize] == *name)
+                .or_else(|| run.channel_ids.get(name).copied())
+        });
         let Some(ch) = ch else {
             self.w.tally(|t| t.unexpected_unsubscribed += 1);
             return;
@@ -148,7 +174,7 @@ impl Client {
             self.w.tally(|t| t.foreign += 1);
             return;
         }
-        if p.x == Some(&*self.conn.socket_id) {
+        if p.x.as_deref() == Some(&*self.conn.socket_id) {
             self.w.tally(|t| t.unexpected_excluded += 1);
             return;
         }
@@ -161,7 +187,7 @@ impl Client {
             self.w.tally(|t| t.early += 1);
             return;
         }
-        let outcome = self.seen.entry(p.p).or_default().insert(p.s);
+        let outcome = self.seen(p.p).insert(p.s);
         if outcome == SeqOutcome::Duplicate {
             self.w.tally(|t| t.duplicated += 1);
             return;
@@ -206,7 +232,7 @@ impl Client {
     pub(crate) async fn next_control(&mut self, deadline: Instant) -> Option<Control> {
         loop {
             match timeout_at(deadline, self.conn.recv()).await {
-                Ok(Read::Text(t)) => match self.on_text(&t).await {
+                Ok(Read::Text(span)) => match self.on_frame(span).await {
                     Control::Other => {}
                     c => return Some(c),
                 },

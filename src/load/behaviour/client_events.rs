@@ -3,6 +3,8 @@
 //! Every other member is an expected recipient; the sender must not get its
 //! own event back.
 
+use std::borrow::Cow;
+
 use serde_json::json;
 use tokio::time::Instant;
 
@@ -58,7 +60,7 @@ pub(super) async fn tick(c: &mut Client, s: &mut Sender, pacing: &mut Pacing) ->
         s: seq,
         t: micros(due.saturating_duration_since(run.epoch)),
         k: PayloadKind::ClientEvent,
-        x: Some(&c.conn.socket_id),
+        x: Some(Cow::Borrowed(&c.conn.socket_id)),
         n: Some(c.node as u32),
         c: Some(claim.position),
     }

@@ -117,6 +117,10 @@ async fn setup(c: &mut Client, b: &Behaviour) -> Result<Job, ErrorKind> {
 }
 
 /// The receive loop: frames, the job's schedule and phase changes.
+///
+/// The phase waiter is made once per phase, not once per frame: a frame
+/// costs one read and its accounting, without registering and dropping a
+/// waiter each time (issue 14).
 async fn serve(mut c: Client, mut job: Job) {
     let mut phase = c.run.phase.subscribe();
     let current = *phase.borrow_and_update();
@@ -126,41 +130,64 @@ async fn serve(mut c: Client, mut job: Job) {
         Phase::Connect | Phase::Drain => {}
     }
     loop {
-        let due = job.due();
-        tokio::select! {
-            read = c.conn.recv() => match read {
-                Read::Text(t) => { c.on_text(&t).await; }
-                Read::Closed => {
-                    let now = *phase.borrow();
-                    let recoverable = c.run.expects_outages()
-                        && matches!(now, Phase::Traffic(_) | Phase::Drain)
-                        && !matches!(job.work, Work::Attacks(_));
-                    if recoverable {
-                        match Box::pin(c.recover()).await {
-                            Ok(()) => continue,
-                            Err(kind) => c.w.error(kind),
-                        }
-                    } else if now != Phase::Stop {
-                        c.w.error(ErrorKind::Disconnected);
+        let changed = {
+            let changed = phase.changed();
+            tokio::pin!(changed);
+            loop {
+                let due = job.due();
+                let tick = async move {
+                    match due {
+                        Some(at) => sleep_until(at).await,
+                        None => std::future::pending().await,
                     }
-                    return;
-                }
-            },
-            changed = phase.changed() => {
-                if changed.is_err() { return; }
-                let now = *phase.borrow_and_update();
-                match now {
-                    Phase::Traffic(at) => job.start(at),
-                    Phase::Drain => job.stop(),
-                    Phase::Stop => return,
-                    Phase::Connect => {}
+                };
+                // Phase and schedule first, so a busy socket cannot starve them.
+                tokio::select! {
+                    biased;
+                    changed = &mut changed => break changed,
+                    () = tick => {
+                        if !Box::pin(self::tick(&mut c, &mut job)).await { job.stop(); }
+                    }
+                    read = c.conn.recv() => match read {
+                        Read::Text(span) => { c.on_frame(span).await; }
+                        Read::Closed => {
+                            let now = *c.run.phase.borrow();
+                            if closed(&mut c, &job, now).await {
+                                continue;
+                            }
+                            return;
+                        }
+                    },
                 }
             }
-            () = sleep_until(due.unwrap_or_else(Instant::now)), if due.is_some() => {
-                if !Box::pin(tick(&mut c, &mut job)).await { job.stop(); }
-            }
+        };
+        if changed.is_err() {
+            return;
+        }
+        match *phase.borrow_and_update() {
+            Phase::Traffic(at) => job.start(at),
+            Phase::Drain => job.stop(),
+            Phase::Stop => return,
+            Phase::Connect => {}
         }
     }
+}
+
+/// The connection closed in phase `now`: `true` when the client recovered
+/// (reconnected and resubscribed), `false` when it is done.
+async fn closed(c: &mut Client, job: &Job, now: Phase) -> bool {
+    let recoverable = c.run.expects_outages()
+        && matches!(now, Phase::Traffic(_) | Phase::Drain)
+        && !matches!(job.work, Work::Attacks(_));
+    if recoverable {
+        match Box::pin(c.recover()).await {
+            Ok(()) => return true,
+            Err(kind) => c.w.error(kind),
+        }
+    } else if now != Phase::Stop {
+        c.w.error(ErrorKind::Disconnected);
+    }
+    false
 }
 
 /// Runs one due send of the job; `false` when the schedule is over.

@@ -2,6 +2,7 @@
 //! each request in its own task so a slow response never delays the next
 //! send. Every event's recipients are registered with the ledger first.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -114,7 +115,7 @@ impl Batch {
                 s: *seq,
                 t: micros(self.due.saturating_duration_since(run.epoch)),
                 k: PayloadKind::Publish,
-                x: excluded.as_deref(),
+                x: excluded.as_deref().map(Cow::Borrowed),
                 n: Some(self.node as u32),
                 c: Some(claim.position),
             }
