@@ -65,7 +65,8 @@ pub struct OverrideFlags {
     pub duration: Option<String>,
     /// Override a scenario value: `population.NAME.count=500`,
     /// `population.NAME.rate=N`, `population.NAME.ramp=N`, `run.duration=D`,
-    /// `run.messages=N`, `run.drain=D`, `run.connect_timeout=D` (repeatable).
+    /// `run.messages=N`, `run.drain=D`, `run.connect_timeout=D`, `run.max_schedule_lag=D`
+    /// (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
 }

@@ -52,7 +52,7 @@ pub enum OverrideProblem {
     Syntax,
     /// A key this build does not override.
     #[error(
-        "unknown key; overridable: run.duration, run.messages, run.drain, run.connect_timeout, population.NAME.count, population.NAME.rate, population.NAME.ramp"
+        "unknown key; overridable: run.duration, run.messages, run.drain, run.connect_timeout, run.max_schedule_lag, population.NAME.count, population.NAME.rate, population.NAME.ramp"
     )]
     UnknownKey,
     /// No population has this name.

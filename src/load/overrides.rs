@@ -21,6 +21,7 @@ enum Key {
     Messages,
     Drain,
     ConnectTimeout,
+    MaxScheduleLag,
     Count(String),
     Rate(String),
     Ramp(String),
@@ -49,6 +50,7 @@ impl Override {
             ["run", "messages"] => Key::Messages,
             ["run", "drain"] => Key::Drain,
             ["run", "connect_timeout"] => Key::ConnectTimeout,
+            ["run", "max_schedule_lag"] => Key::MaxScheduleLag,
             ["population", name, "count"] => Key::Count(name.into()),
             ["population", name, "rate"] => Key::Rate(name.into()),
             ["population", name, "ramp"] => Key::Ramp(name.into()),
@@ -91,6 +93,7 @@ impl Override {
             }
             Key::Drain => s.run.drain = Some(value),
             Key::ConnectTimeout => s.run.connect_timeout = Some(value),
+            Key::MaxScheduleLag => s.run.max_schedule_lag = Some(value),
             Key::Count(name) | Key::Rate(name) | Key::Ramp(name) => self.population(s, name)?,
         }
         Ok(())
