@@ -14,6 +14,7 @@ use parking_lot::Mutex;
 use tokio::task::JoinSet;
 use tokio::time::{Instant, sleep_until, timeout_at};
 
+use super::barrier;
 use super::behaviour::{churner, connected, publisher};
 use super::collector::{self, Collected};
 use super::plan::{Behaviour, Plan, StopCondition};
@@ -107,6 +108,10 @@ pub async fn run(
         interrupted: opts.interrupt.is_set(),
     };
     let mut r = LoadResult::build(plan, target, measured);
+    if let Some(sh) = &p.run.shared {
+        r.shared = Some(sh.report(p.run.clock.host));
+        r.evaluate();
+    }
     r.nodes = node_shares(&p.run);
     r.events = std::mem::take(&mut *p.events.lock());
     Ok(r)
@@ -233,7 +238,20 @@ async fn traffic(p: &mut Progress, target: &Target, opts: &EngineOptions) {
     let interrupt = &opts.interrupt;
     let run = p.run.clone();
     let plan = &run.plan;
-    let start = Instant::now();
+    let start = if plan.shared {
+        // Every shard's subscribers first; a run that cannot start together
+        // sends nothing (the report says why).
+        let expected = barrier::expect_all(&run);
+        let Some(at) = barrier::start(&run, interrupt).await else {
+            return;
+        };
+        barrier::expect(&run, expected);
+        // Wake the wait below when the last expected delivery arrives.
+        run.pending.draining.store(true, Ordering::Release);
+        at
+    } else {
+        Instant::now()
+    };
     let cpu_start = cpu_seconds();
     if let StopCondition::Duration(d) = plan.stop {
         let _ = run.stop.deadline.set(start + d);
@@ -264,6 +282,17 @@ async fn traffic(p: &mut Progress, target: &Target, opts: &EngineOptions) {
     }
     let until_stop = async {
         match plan.stop {
+            // Shared channels: until this shard's publishers are done and
+            // every shard's messages reached its subscribers, or the whole
+            // run's schedule is over (the drain then waits as usual).
+            _ if plan.shared => {
+                let deadline = barrier::traffic_deadline(&run, start);
+                let done = |s: &state::Pending| {
+                    s.senders.load(Ordering::Acquire) == 0
+                        && s.received.load(Ordering::Acquire) >= s.expected.load(Ordering::Acquire)
+                };
+                run.pending.wait(deadline, done).await;
+            }
             StopCondition::Duration(d) => sleep_until(start + d).await,
             StopCondition::Messages(n) => {
                 let guard = start + messages_guard(plan, n);

@@ -2,7 +2,8 @@
 //! classifies each arrival, and how fan-out completion is detected.
 //!
 //! Every message carries its shard, source (publisher or client-event sender)
-//! id, a per-source sequence number and its intended send instant. A receiver
+//! id, a per-source sequence number and its intended send instant (on the
+//! host's monotonic clock, with shared channels also the host's tag). A receiver
 //! keeps one [`SeqSet`] per source and classifies each arrival as in order,
 //! reordered or duplicated; arrivals a socket must not get (it was excluded,
 //! it is not subscribed, it is a forged subscriber) are counted as unexpected
@@ -34,7 +35,8 @@ pub struct Payload<'a> {
     pub p: u32,
     /// Sequence number per source, from 0.
     pub s: u64,
-    /// Intended send instant in microseconds since the sending process's run epoch.
+    /// Intended send instant in microseconds on the sending host's
+    /// monotonic clock (see `load::clock`).
     pub t: u64,
     /// HTTP publish or client event.
     pub k: PayloadKind,
@@ -48,6 +50,10 @@ pub struct Payload<'a> {
     /// a receiver that registered after position `c` was not expected to get it.
     #[serde(default)]
     pub c: Option<u64>,
+    /// Tag of the sending host (shared channels only): a receiver on
+    /// another host accounts the message but cannot time it.
+    #[serde(default)]
+    pub o: Option<u32>,
 }
 
 impl Payload<'_> {
@@ -71,6 +77,9 @@ impl Payload<'_> {
         }
         if let Some(c) = self.c {
             let _ = write!(out, r#","c":{c}"#);
+        }
+        if let Some(o) = self.o {
+            let _ = write!(out, r#","o":{o}"#);
         }
         out.push_str(r#","z":""#);
         out.extend(std::iter::repeat_n('.', pad));
@@ -181,6 +190,7 @@ mod tests {
             x: Some("12.34"),
             n: Some(2),
             c: Some(9),
+            o: Some(4_000_000_000),
         };
         let text = p.encode(10);
         assert!(text.contains(".........."));
