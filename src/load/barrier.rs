@@ -123,7 +123,8 @@ async fn subscription_count(rest: &crate::client::RestClient, name: &str) -> Res
     );
     let not_counted = |what: String| {
         Poll::Fatal(format!(
-            "the target does not report subscription_count: {shown} answered {what}; a shared run waits for it before publishing (spec 8.5: enable subscription counting for the app; on the reference server `subscription_count = true` under [[apps]])"
+            "the target does not report subscription_count: {shown} answered {}; a shared run waits for it before publishing (spec 8.5: enable subscription counting for the app; on the reference server `subscription_count = true` under [[apps]])",
+            what.trim_end()
         ))
     };
     match rest.send(&req).await {

@@ -172,13 +172,6 @@ pub struct SharedReport {
     pub incomplete: u64,
 }
 
-impl SharedReport {
-    /// Whether the shards started together (or the wait never ran).
-    pub fn started(&self) -> bool {
-        self.start.as_ref().is_none_or(|s| s.error.is_none())
-    }
-}
-
 /// Whether the generator kept its schedule.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Validity {

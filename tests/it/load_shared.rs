@@ -238,3 +238,114 @@ async fn shards_without_a_publisher_see_the_publishes_a_target_drops() {
     assert_eq!(m["shared"]["incomplete"], 2);
     assert_eq!(m["metrics"]["fanout"]["count"], 2);
 }
+
+/// Two shards of a shared run against a 2-node cluster, given its nodes by
+/// profile as `scripts/scale.sh` does; `fault` set on every node.
+async fn on_a_cluster(name: &str, fault: bool) -> (PathBuf, Vec<Output>) {
+    let dir = scratch(name);
+    let sink = pushcheck::client::WebhookSink::start("127.0.0.1:0".parse().expect("valid"))
+        .await
+        .expect("sink binds");
+    let cluster = crate::cluster::start_cluster(2, &sink, |_, c| {
+        for app in &mut c.apps {
+            app.subscription_count = true;
+        }
+        c.faults.cluster_rest_local = fault;
+    })
+    .await;
+    let mut profile = String::new();
+    for n in cluster.target.nodes() {
+        profile.push_str(&format!(
+            "[[nodes]]\nname = \"{}\"\nurl = \"{}\"\nrest_url = \"{}\"\n",
+            n.name, n.url, n.rest_url
+        ));
+    }
+    std::fs::write(dir.join("nodes.toml"), profile).expect("profile written");
+    let toml = SHARED
+        .replace("CONNECT", "4s")
+        .replace("BATCH", "")
+        .replace("count = 300", "count = 200\nnodes = \"round-robin\"");
+    std::fs::write(dir.join("s.toml"), toml).expect("scenario written");
+    let runs = (0..2u32).map(|i| {
+        let dir = dir.clone();
+        let target = cluster.target.ws_base.clone();
+        async move {
+            tokio::process::Command::new(env!("CARGO_BIN_EXE_pushcheck"))
+                .arg("load")
+                .arg(dir.join("s.toml"))
+                .args(["--target", &target, "--quiet", "--run-id", "it-cluster"])
+                .args(["--shard", &format!("{i}/2"), "--profile"])
+                .arg(dir.join("nodes.toml"))
+                .arg("--out")
+                .arg(dir.join(format!("shard-{i}")))
+                .output()
+                .await
+                .expect("pushcheck runs")
+        }
+    });
+    let outs = futures_util::future::join_all(runs).await;
+    drop(cluster);
+    (dir, outs)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shards_on_a_cluster_start_together_on_its_cluster_wide_counts() {
+    let _serial = ONE_AT_A_TIME.lock().await;
+    let (dir, outs) = on_a_cluster("shared-cluster", false).await;
+    for (i, o) in outs.iter().enumerate() {
+        assert!(o.status.success(), "shard {i}: {}", text(o));
+    }
+    let merged = merge(&dir, 2).await;
+    assert!(merged.status.success(), "{}", text(&merged));
+    let m = read_json(&dir.join("merged/load.json"));
+    assert_eq!(m["deliveries"]["expected"], 5 * 200);
+    assert_eq!(m["deliveries"]["lost"], 0);
+    // Half the subscribers are on the publisher's node, half across.
+    assert_eq!(m["metrics"]["deliver_cross_node"]["count"], 5 * 100);
+    assert_eq!(m["metrics"]["fanout"]["count"], 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_counting_one_node_only_fails_the_shared_start() {
+    let _serial = ONE_AT_A_TIME.lock().await;
+    // Fault cluster_rest_local: the REST API answers from its own node's share.
+    let (_, outs) = on_a_cluster("shared-cluster-local", true).await;
+    for (i, o) in outs.iter().enumerate() {
+        assert_eq!(o.status.code(), Some(3), "shard {i}: {}", text(o));
+        assert!(
+            text(o).contains("shared start: 100 of 200 subscribed after 4 s"),
+            "shard {i}: {}",
+            text(o)
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_without_subscription_counts_is_named_at_once() {
+    let _serial = ONE_AT_A_TIME.lock().await;
+    let dir = scratch("shared-uncounted");
+    // Subscription counting off (the reference server's default).
+    let (server, target) = start_bundled(Config::default()).await.expect("starts");
+    let scen = scenario(&dir, "30s", 1);
+    let started = std::time::Instant::now();
+    let o = shard(
+        &scen,
+        &target.ws_base,
+        0,
+        1,
+        "it-uncounted",
+        &dir.join("out"),
+    )
+    .await;
+    server.shutdown().await;
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(
+        text(&o).contains("the target does not report subscription_count"),
+        "{}",
+        text(&o)
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "refused at once, not after the 30 s bound"
+    );
+}
