@@ -358,6 +358,38 @@ channels = "room"
     }
 
     #[test]
+    fn what_the_plan_cannot_account_is_refused_with_shared_channels() {
+        let churners = RUN.replace(
+            "[[population]]\nname = \"news\"",
+            "[[population]]\nname = \"churn\"\nbehaviour = \"churner\"\ncount = 1\nrate = 1\nchannels = \"room\"\n\n[[population]]\nname = \"news\"",
+        );
+        let excluding = RUN.replace("rate = 2\n", "rate = 2\nexclude_subscriber = true\n");
+        let presence = RUN.replace("kind = \"public\"", "kind = \"presence\"");
+        for (toml, field) in [
+            (churners, "population[1] (churn).behaviour"),
+            (excluding, "population[1] (news).exclude_subscriber"),
+            (presence, "population[0] (audience).channels"),
+        ] {
+            let err = validate::from_toml("t.toml", &toml, &[]).expect_err("refused");
+            let text = err.to_string();
+            assert!(text.contains(field), "{text}");
+            assert!(
+                text.contains("cannot be used with run.shared_channels = true"),
+                "{text}"
+            );
+        }
+        let plain = RUN.replace("shared_channels = true\n", "");
+        let plain = validate::from_toml("t.toml", &plain, &[]).expect("valid");
+        assert!(!plain.shared);
+        let part = plain.sharded(Shard { index: 0, total: 3 });
+        assert_eq!(
+            part.stop,
+            StopCondition::Messages(3),
+            "divided without sharing"
+        );
+    }
+
+    #[test]
     fn planned_subscriptions_cover_every_shard() {
         let plan = validate::from_toml("t.toml", RUN, &[]).expect("valid");
         let part = plan.sharded(Shard { index: 1, total: 3 });
