@@ -24,7 +24,7 @@ const START_SLACK: Duration = Duration::from_secs(2);
 /// (recorded for the report) or was interrupted.
 pub(crate) async fn start(run: &Run, interrupt: &Interrupt) -> Option<Instant> {
     let shared = run.shared.as_ref()?;
-    let planned = planned_subscriptions(&run.plan, &run.set_offset, run.channels.len());
+    let planned = planned_subscriptions(&run.plan, &run.set_offset, run.channels.len(), true);
     let mut published = vec![false; run.channels.len()];
     for s in &shared.sources {
         let count = run.plan.channel_sets[s.set.0].count;
@@ -144,21 +144,25 @@ async fn subscription_count(rest: &crate::client::RestClient, name: &str) -> Res
 }
 
 /// Sets the fan-out tracker's expectations of every message of the whole
-/// run on this shard's registered subscribers (all registered once the
-/// connect phase is over), before the shared start: another shard may pass
-/// it and publish a moment before this one does. Returns the deliveries
+/// run on this shard's planned subscribers, before any of them subscribes:
+/// the target counts a subscriber before its client has read the
+/// acknowledgement, so another shard may pass the shared start and publish
+/// before this shard's connect phase is over. A subscriber that fails its
+/// setup is then expected all the same (its deliveries are lost, and the
+/// run already fails on the missing subscription). Returns the deliveries
 /// this shard expects, for [`expect`] once the run has started.
 pub(crate) fn expect_all(run: &Run) -> u64 {
     let Some(shared) = run.shared.as_ref() else {
         return 0;
     };
+    let local = planned_subscriptions(&run.plan, &run.set_offset, run.channels.len(), false);
     let mut total = 0u64;
     for s in &shared.sources {
         let count = u64::from(run.plan.channel_sets[s.set.0].count);
         let offset = run.set_offset[s.set.0];
         for seq in 0..s.messages {
             let ch = offset + (seq % count) as u32;
-            let r = run.registry_len(ch);
+            let r = u32::try_from(local[ch as usize]).unwrap_or(u32::MAX);
             run.fanout.expect(s.id, seq, r);
             shared.track(s.id, seq, r);
             total += u64::from(r);

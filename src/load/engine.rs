@@ -74,6 +74,8 @@ struct Progress {
     traffic: Duration,
     traffic_cpu: f64,
     events: Arc<Mutex<Vec<EventRecord>>>,
+    /// Shared channels: the deliveries this shard expects of the whole run.
+    shared_expected: u64,
 }
 
 /// Runs `plan` against `target`.
@@ -168,6 +170,7 @@ async fn preflight(
         traffic: Duration::ZERO,
         traffic_cpu: 0.0,
         events: Arc::default(),
+        shared_expected: 0,
     })
 }
 
@@ -175,6 +178,10 @@ async fn preflight(
 /// (or the deadline, or an interrupt).
 async fn connect(p: &mut Progress, interrupt: &Interrupt) {
     let run = p.run.clone();
+    // Shared channels: every message's recipients here, before anyone
+    // subscribes (another shard may publish as soon as the target counts
+    // this shard's subscribers).
+    p.shared_expected = barrier::expect_all(&run);
     let mut ramp_end = Duration::ZERO;
     for (i, pop) in run.plan.populations.iter().enumerate() {
         if pop.behaviour.holds_connection() {
@@ -241,11 +248,10 @@ async fn traffic(p: &mut Progress, target: &Target, opts: &EngineOptions) {
     let start = if plan.shared {
         // Every shard's subscribers first; a run that cannot start together
         // sends nothing (the report says why).
-        let expected = barrier::expect_all(&run);
         let Some(at) = barrier::start(&run, interrupt).await else {
             return;
         };
-        barrier::expect(&run, expected);
+        barrier::expect(&run, p.shared_expected);
         // Wake the wait below when the last expected delivery arrives.
         run.pending.draining.store(true, Ordering::Release);
         at

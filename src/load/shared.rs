@@ -130,17 +130,28 @@ pub(crate) fn sources(plan: &Plan) -> Vec<Source> {
     out
 }
 
-/// The whole run's subscriptions of each of `channels` channels (ids as
-/// the run numbers them from `set_offset`).
-pub(super) fn planned_subscriptions(plan: &Plan, set_offset: &[u32], channels: usize) -> Vec<u64> {
+/// The planned subscriptions of each of `channels` channels (ids as the
+/// run numbers them from `set_offset`): every shard's with `whole`, else
+/// this shard's own.
+pub(super) fn planned_subscriptions(
+    plan: &Plan,
+    set_offset: &[u32],
+    channels: usize,
+    whole: bool,
+) -> Vec<u64> {
     let mut out = vec![0u64; channels];
     for p in &plan.populations {
         let Behaviour::Subscriber { set, per_client } = p.behaviour else {
             continue;
         };
         let count = plan.channel_sets[set.0].count;
-        let first = plan.whole_first_id(p);
-        for id in first..first + p.whole.0 {
+        let ids = if whole {
+            let first = plan.whole_first_id(p);
+            first..first + p.whole.0
+        } else {
+            p.first_id..p.first_id + p.count.0
+        };
+        for id in ids {
             for k in 0..per_client {
                 // As the subscriber behaviour picks its channels.
                 let ch = set_offset[set.0] + (id * per_client + k) % count;
@@ -393,7 +404,9 @@ channels = "room"
     fn planned_subscriptions_cover_every_shard() {
         let plan = validate::from_toml("t.toml", RUN, &[]).expect("valid");
         let part = plan.sharded(Shard { index: 1, total: 3 });
-        assert_eq!(planned_subscriptions(&part, &[0], 2), [5, 5]);
+        assert_eq!(planned_subscriptions(&part, &[0], 2, true), [5, 5]);
+        // Shard 1 holds subscribers 4, 5 and 6.
+        assert_eq!(planned_subscriptions(&part, &[0], 2, false), [2, 1]);
         assert_eq!(part.populations[0].count.0, 3, "this shard's own share");
     }
 

@@ -243,11 +243,6 @@ impl Run {
         reg.published
     }
 
-    /// Sockets registered on channel `ch`.
-    pub(crate) fn registry_len(&self, ch: u32) -> u32 {
-        self.registry[ch as usize].lock().sockets.len() as u32
-    }
-
     /// Removes a subscriber whose connection is gone; returns how many
     /// messages were published to `ch` up to now.
     pub(crate) fn unregister(&self, ch: u32, socket_id: &str) -> u64 {

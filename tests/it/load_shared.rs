@@ -17,7 +17,8 @@ use crate::rules::scratch;
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// 300 subscribers, one publisher (in shard 0 of 3), 5 messages in a
-/// batch of one each.
+/// batch of one each. The schedule-lag bound is loose: these tests are
+/// about accounting, on a box that runs other tests' servers at once.
 const SHARED: &str = r#"
 version = 1
 name = "shared"
@@ -27,7 +28,7 @@ messages = 5
 shared_channels = true
 connect_timeout = "CONNECT"
 drain = "5s"
-max_schedule_lag = "1s"
+max_schedule_lag = "5s"
 [[channels]]
 name = "all"
 kind = "public"
