@@ -30,6 +30,7 @@ fn receive(c: &mut Criterion) {
                 x: None,
                 n: None,
                 c: None,
+                o: None,
             }
             .encode(200);
             channel_event("broadcast-0", "load", &data).to_string()

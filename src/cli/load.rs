@@ -42,7 +42,9 @@ pub struct LoadArgs {
     /// Run shard `i` of `N` (0-based) of the plan.
     #[arg(long)]
     pub shard: Option<String>,
-    /// Channel-name prefix; every shard of one run must use the same one.
+    /// Channel-name prefix; every shard of one run must use the same one
+    /// (with `run.shared_channels` the shards wait for each other's
+    /// subscribers on these channels before publishing).
     #[arg(long)]
     pub run_id: Option<String>,
     /// Run the scenario N times against the same target, each a fresh run;

@@ -41,6 +41,8 @@ fn with_value(plan: &Plan, c: &Capacity, value: f64) -> Plan {
     for pop in &mut p.populations {
         pop.first_id = next;
         next += pop.count.0;
+        // A step is a whole plan of its own.
+        pop.whole = pop.count;
     }
     p
 }

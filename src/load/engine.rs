@@ -14,6 +14,7 @@ use parking_lot::Mutex;
 use tokio::task::JoinSet;
 use tokio::time::{Instant, sleep_until, timeout_at};
 
+use super::barrier;
 use super::behaviour::{churner, connected, publisher};
 use super::collector::{self, Collected};
 use super::plan::{Behaviour, Plan, StopCondition};
@@ -73,6 +74,8 @@ struct Progress {
     traffic: Duration,
     traffic_cpu: f64,
     events: Arc<Mutex<Vec<EventRecord>>>,
+    /// Shared channels: the deliveries this shard expects of the whole run.
+    shared_expected: u64,
 }
 
 /// Runs `plan` against `target`.
@@ -107,6 +110,10 @@ pub async fn run(
         interrupted: opts.interrupt.is_set(),
     };
     let mut r = LoadResult::build(plan, target, measured);
+    if let Some(sh) = &p.run.shared {
+        r.shared = Some(sh.report(p.run.clock.host));
+        r.evaluate();
+    }
     r.nodes = node_shares(&p.run);
     r.events = std::mem::take(&mut *p.events.lock());
     Ok(r)
@@ -163,6 +170,7 @@ async fn preflight(
         traffic: Duration::ZERO,
         traffic_cpu: 0.0,
         events: Arc::default(),
+        shared_expected: 0,
     })
 }
 
@@ -170,6 +178,10 @@ async fn preflight(
 /// (or the deadline, or an interrupt).
 async fn connect(p: &mut Progress, interrupt: &Interrupt) {
     let run = p.run.clone();
+    // Shared channels: every message's recipients here, before anyone
+    // subscribes (another shard may publish as soon as the target counts
+    // this shard's subscribers).
+    p.shared_expected = barrier::expect_all(&run);
     let mut ramp_end = Duration::ZERO;
     for (i, pop) in run.plan.populations.iter().enumerate() {
         if pop.behaviour.holds_connection() {
@@ -233,7 +245,19 @@ async fn traffic(p: &mut Progress, target: &Target, opts: &EngineOptions) {
     let interrupt = &opts.interrupt;
     let run = p.run.clone();
     let plan = &run.plan;
-    let start = Instant::now();
+    let start = if plan.shared {
+        // Every shard's subscribers first; a run that cannot start together
+        // sends nothing (the report says why).
+        let Some(at) = barrier::start(&run, interrupt).await else {
+            return;
+        };
+        barrier::expect(&run, p.shared_expected);
+        // Wake the wait below when the last expected delivery arrives.
+        run.pending.draining.store(true, Ordering::Release);
+        at
+    } else {
+        Instant::now()
+    };
     let cpu_start = cpu_seconds();
     if let StopCondition::Duration(d) = plan.stop {
         let _ = run.stop.deadline.set(start + d);
@@ -264,6 +288,17 @@ async fn traffic(p: &mut Progress, target: &Target, opts: &EngineOptions) {
     }
     let until_stop = async {
         match plan.stop {
+            // Shared channels: until this shard's publishers are done and
+            // every shard's messages reached its subscribers, or the whole
+            // run's schedule is over (the drain then waits as usual).
+            _ if plan.shared => {
+                let deadline = barrier::traffic_deadline(&run, start);
+                let done = |s: &state::Pending| {
+                    s.senders.load(Ordering::Acquire) == 0
+                        && s.received.load(Ordering::Acquire) >= s.expected.load(Ordering::Acquire)
+                };
+                run.pending.wait(deadline, done).await;
+            }
             StopCondition::Duration(d) => sleep_until(start + d).await,
             StopCondition::Messages(n) => {
                 let guard = start + messages_guard(plan, n);

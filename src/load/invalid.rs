@@ -166,6 +166,12 @@ pub enum Invalid {
         /// Which part of the plan is missing.
         why: &'static str,
     },
+    /// Something a run with shared channels cannot account exactly.
+    #[error("cannot be used with run.shared_channels = true: {why}")]
+    NotShared {
+        /// Why not.
+        why: &'static str,
+    },
     /// A threshold that does not parse.
     #[error("{text:?}: {reason} (write \"deliver.p99 < 25ms\" or \"lost == 0\")")]
     Threshold {

@@ -12,11 +12,14 @@ pub mod overrides;
 pub mod plan;
 pub mod scenario;
 mod shard;
+pub mod shared;
 pub mod threshold;
 pub mod validate;
 
 mod auth;
+mod barrier;
 mod behaviour;
+mod clock;
 mod collector;
 pub mod conn;
 mod pacing;

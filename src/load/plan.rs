@@ -263,6 +263,8 @@ pub struct Population {
     pub name: String,
     /// Clients in this process (after sharding).
     pub count: ClientCount,
+    /// Clients in the whole run, every shard together.
+    pub whole: ClientCount,
     /// Global id of this process's first client (ids are unique across shards).
     pub first_id: u32,
     /// Connections started per second.
@@ -334,12 +336,16 @@ pub struct Plan {
     pub overrides: Vec<String>,
     /// Node events during traffic, in time order.
     pub events: Vec<NodeEvent>,
+    /// `run.shared_channels`: every shard uses the same channels and
+    /// accounts every shard's publishes (see [`super::shared`]).
+    pub shared: bool,
 }
 
 impl Plan {
     /// This process's part of the plan: every population's count divided
     /// among `shard.total` processes (ids stay unique), and a message-count
-    /// stop divided the same way.
+    /// stop divided the same way (with shared channels it stays the whole
+    /// run's: each publisher's own share follows from it).
     pub fn sharded(&self, shard: Shard) -> Plan {
         let mut plan = self.clone();
         plan.shard = shard;
@@ -348,7 +354,9 @@ impl Plan {
             p.first_id += before;
             p.count = ClientCount(mine);
         }
-        if let StopCondition::Messages(n) = plan.stop {
+        if let StopCondition::Messages(n) = plan.stop
+            && !plan.shared
+        {
             let (mine, _) = shard.share(u32::try_from(n).unwrap_or(u32::MAX));
             plan.stop = StopCondition::Messages(u64::from(mine));
         }
@@ -438,11 +446,17 @@ impl Plan {
         self.publishes_to_listeners() || self.client_events_reach_others()
     }
 
-    /// Whether any population publishes over the HTTP API.
+    /// Whether any population publishes over the HTTP API in this process
+    /// (a shard may hold none of a population's publishers).
     pub fn publishes(&self) -> bool {
         self.populations
             .iter()
-            .any(|p| matches!(p.behaviour, Behaviour::Publisher { .. }))
+            .any(|p| matches!(p.behaviour, Behaviour::Publisher { .. }) && p.count.0 > 0)
+    }
+
+    /// Global id of population `p`'s first client in the whole run.
+    pub fn whole_first_id(&self, p: &Population) -> u32 {
+        p.first_id - self.shard.share(p.whole.0).1
     }
 
     fn has(&self, f: fn(&Behaviour) -> bool) -> bool {

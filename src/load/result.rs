@@ -119,15 +119,72 @@ pub struct Budget {
     pub traffic_cpu_percent: f64,
 }
 
+/// The shared start of a run with `run.shared_channels` (see
+/// [`super::shared`]): the target's subscription counts before the first send.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SharedStart {
+    /// Channels published to that the run waited for.
+    pub channels: u64,
+    /// Subscriptions every shard together plans on them.
+    pub planned: u64,
+    /// Of those, the target reported at the end of the wait.
+    pub subscribed: u64,
+    /// How long the wait took (s).
+    pub waited_seconds: f64,
+    /// Why the shards could not start together; the run is then invalid.
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+/// One message of a shared run at this shard's subscribers (host-clock
+/// microseconds, see [`super::clock`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Completion {
+    /// Source id.
+    pub p: u32,
+    /// Sequence number.
+    pub s: u64,
+    /// Local recipients expected.
+    pub recipients: u32,
+    /// Intended send instant; `None` until the last local recipient had it.
+    pub t: Option<u64>,
+    /// Arrival at the last local recipient; `None` when one never got it.
+    pub last: Option<u64>,
+}
+
+/// What a run with shared channels adds to its report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SharedReport {
+    /// Host tags of the shards' hosts (one per shard before merging).
+    pub hosts: Vec<u32>,
+    /// The shared start (the first shard's after merging; the longest wait).
+    pub start: Option<SharedStart>,
+    /// Messages whose completion is recorded, at most this many per source.
+    pub completions_per_source: u64,
+    /// Per message: this shard's last local arrival (merged: the latest of
+    /// every shard's).
+    pub completions: Vec<Completion>,
+    /// `shard` when `fanout` is one shard's subscribers, `run` when merged
+    /// over every shard (needs every shard on one host).
+    pub fanout_scope: String,
+    /// Tracked messages that did not reach every expected recipient.
+    #[serde(default)]
+    pub incomplete: u64,
+}
+
 /// Whether the generator kept its schedule.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Validity {
-    /// False when the run measured the generator rather than the target.
+    /// False when the run measured the generator rather than the target,
+    /// or the shards of a shared run could not start together.
     pub valid: bool,
     /// Observed schedule lag p99 (us).
     pub schedule_lag_p99_us: u64,
     /// Allowed p99 (us).
     pub bound_us: u64,
+    /// Why the shards of a shared run could not start together.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared_start: Option<String>,
 }
 
 /// A threshold's verdict.
@@ -241,8 +298,9 @@ impl Evidence {
         }
     }
 
-    /// Judges the counters against the plan.
-    fn judge(&mut self, t: &Tally) {
+    /// Judges the counters against the plan; `started` is false when a
+    /// shared run never started (nothing was sent or delivered by design).
+    fn judge(&mut self, t: &Tally, started: bool) {
         self.errors = t.errors.clone();
         let mut p = Vec::new();
         if t.error_total() > 0 {
@@ -258,10 +316,10 @@ impl Evidence {
             let (planned, made) = (self.planned_subscriptions, t.subscriptions);
             p.push(Problem::MissingSubscriptions { planned, made });
         }
-        if self.publishes && t.messages_sent == 0 {
+        if started && self.publishes && t.messages_sent == 0 {
             p.push(Problem::NoMessageAccepted);
         }
-        if self.expects_delivery && t.received() == 0 {
+        if started && self.expects_delivery && t.received() == 0 {
             p.push(Problem::NoDelivery);
         }
         if t.event_failures > 0 {
@@ -483,6 +541,9 @@ pub struct LoadResult {
     /// The scenario's node events as carried out.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub events: Vec<EventRecord>,
+    /// Shared channels: the shared start and the fan-out completions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared: Option<SharedReport>,
     /// Merged histograms (not in JSON; in `hdr/`).
     #[serde(skip)]
     pub histograms: Histograms,
@@ -517,7 +578,7 @@ fn unix_ms(t: SystemTime) -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-const LATENCY_NOTE: &str = "latencies in microseconds; publish, deliver, fanout and client_event count from the intended send time of an open-loop schedule (coordinated omission corrected); all instants from one monotonic clock in one process";
+const LATENCY_NOTE: &str = "latencies in microseconds; publish, deliver, fanout and client_event count from the intended send time of an open-loop schedule (coordinated omission corrected); all instants from the host's monotonic clock (a delivery sent from another host is accounted but not timed)";
 
 impl LoadResult {
     /// Assembles and evaluates a finished run.
@@ -554,6 +615,7 @@ impl LoadResult {
                 valid: true,
                 schedule_lag_p99_us: 0,
                 bound_us: 0,
+                shared_start: None,
             },
             thresholds: Vec::new(),
             series: m.series,
@@ -563,6 +625,7 @@ impl LoadResult {
             capacity: None,
             nodes: Vec::new(),
             events: Vec::new(),
+            shared: None,
             histograms: m.totals.histograms,
             logs: m.logs,
         };
@@ -595,12 +658,18 @@ impl LoadResult {
             .map(|a| a.kind.as_str().to_owned())
             .collect();
         let lag = self.metrics[&Metric::ScheduleLag].p99;
+        let shared_start = self
+            .shared
+            .as_ref()
+            .and_then(|s| s.start.as_ref())
+            .and_then(|s| s.error.clone());
         self.validity = Validity {
-            valid: lag <= self.run.max_schedule_lag_us,
+            valid: lag <= self.run.max_schedule_lag_us && shared_start.is_none(),
             schedule_lag_p99_us: lag,
             bound_us: self.run.max_schedule_lag_us,
+            shared_start: shared_start.clone(),
         };
-        self.evidence.judge(&self.tally);
+        self.evidence.judge(&self.tally, shared_start.is_none());
         self.thresholds = self
             .run
             .threshold_rules

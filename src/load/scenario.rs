@@ -74,6 +74,10 @@ pub struct RunSection {
     pub auth: Option<String>,
     /// Loopback source addresses to spread sockets over (default 1).
     pub source_addresses: Option<u8>,
+    /// Every shard uses the same channels and accounts every shard's
+    /// publishes; publishing starts once the target reports every shard's
+    /// subscribers (default false).
+    pub shared_channels: Option<bool>,
 }
 
 /// `[[channels]]`.

@@ -13,9 +13,11 @@ use tokio::sync::{Notify, watch};
 use tokio::time::{Instant, timeout_at};
 
 use super::auth::Authorizer;
+use super::clock::HostClock;
 use super::conn::Dialer;
 use super::pacing::Stop;
 use super::plan::{AuthMode, Behaviour, NodeAction, Plan, SetId, StopCondition};
+use super::shared::Shared;
 use crate::client::RestClient;
 use crate::metrics::{FanoutTracker, Recorders};
 use crate::target::{Credentials, Target};
@@ -206,6 +208,11 @@ pub(crate) struct Run {
     pub(crate) authorizer: Authorizer,
     pub(crate) prefix: String,
     pub(crate) epoch: Instant,
+    /// The host clock payloads are stamped with.
+    pub(crate) clock: HostClock,
+    /// With `run.shared_channels`: the whole run's publishers and the
+    /// shared start and completions.
+    pub(crate) shared: Option<Shared>,
     pub(crate) connect_start: Instant,
     pub(crate) phase: watch::Sender<Phase>,
     pub(crate) channels: Vec<Arc<str>>,
@@ -288,6 +295,37 @@ impl Run {
         n.connections.fetch_add(1, Ordering::Relaxed);
         if reconnect {
             n.reconnections.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// The receive path's view of a run with shared channels (issue 13).
+impl Run {
+    /// Whether this shard accounts a delivery sent by shard `shard` (with
+    /// shared channels every shard's; otherwise only its own).
+    pub(crate) fn accounts(&self, shard: u32) -> bool {
+        self.plan.shared || shard == self.plan.shard.index
+    }
+
+    /// Latency of a delivery arriving `now`, stamped `t` by shard `shard`
+    /// on host `host`; `None` when the stamp is another host's clock.
+    pub(crate) fn latency(
+        &self,
+        shard: u32,
+        host: Option<u32>,
+        t: u64,
+        now: Instant,
+    ) -> Option<u64> {
+        let same_process = shard == self.plan.shard.index;
+        (same_process || host.is_some_and(|h| self.clock.shares(h)))
+            .then(|| self.clock.since(t, now))
+    }
+
+    /// Message `seq` of `source`, stamped `t`, reached its last local
+    /// recipient `now`: recorded when it is a tracked shared message.
+    pub(crate) fn completed(&self, source: u32, seq: u64, t: u64, now: Instant) {
+        if let Some(shared) = &self.shared {
+            shared.record(source, seq, t, self.clock.micros(now));
         }
     }
 }
@@ -506,10 +544,19 @@ pub(crate) async fn build(
         .enumerate()
         .map(|(i, c)| (c.clone(), i as u32))
         .collect();
-    let sources = sources(plan);
-    let budget = match plan.stop {
-        StopCondition::Messages(n) => n,
-        StopCondition::Duration(_) => u64::MAX,
+    let shared = plan.shared.then(|| Shared::new(plan));
+    let sources = shared.as_ref().map_or_else(|| sources(plan), Shared::slots);
+    let budget = match (plan.stop, &shared) {
+        // This shard's publishers' shares of the whole run's messages.
+        (StopCondition::Messages(_), Some(sh)) => plan
+            .populations
+            .iter()
+            .filter(|p| matches!(p.behaviour, Behaviour::Publisher { .. }))
+            .flat_map(|p| p.first_id..p.first_id + p.count.0)
+            .map(|id| sh.messages(id))
+            .sum(),
+        (StopCondition::Messages(n), None) => n,
+        (StopCondition::Duration(_), _) => u64::MAX,
     };
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get()) * 4;
     let now = Instant::now();
@@ -521,6 +568,8 @@ pub(crate) async fn build(
         authorizer,
         prefix,
         epoch: now,
+        clock: HostClock::now(),
+        shared,
         connect_start: now,
         phase: watch::channel(Phase::Connect).0,
         registry: (0..channels.len()).map(|_| Mutex::default()).collect(),

@@ -133,13 +133,66 @@ pub fn validate(file: &str, s: &Scenario) -> Result<Plan, ScenarioError> {
         shard: Shard::WHOLE,
         overrides: Vec::new(),
         events: Vec::new(),
+        shared: s.run.shared_channels.unwrap_or(false),
     };
     plan.events = events(&cx, s, &plan)?;
     plan.thresholds = thresholds(&cx, s, &plan)?;
     if let Some(c) = &s.capacity {
         plan.capacity = Some(capacity(&cx, c, &plan.populations)?);
     }
+    if plan.shared {
+        shared_channels(&cx, &plan)?;
+    }
     Ok(plan)
+}
+
+/// Refuses what a run with shared channels cannot account exactly: every
+/// shard computes every other shard's deliveries from the plan, so nothing
+/// may depend on what happens at run time in another process.
+fn shared_channels(cx: &Ctx<'_>, plan: &Plan) -> Result<(), ScenarioError> {
+    let refuse = |field: String, why: &'static str| Err(cx.err(field, Invalid::NotShared { why }));
+    for (i, p) in plan.populations.iter().enumerate() {
+        let field = |f: &str| format!("population[{i}] ({}).{f}", p.name);
+        match &p.behaviour {
+            Behaviour::Churner { .. } => {
+                return refuse(field("behaviour"), "churners join and leave at run time");
+            }
+            Behaviour::ClientEvents { .. } => {
+                return refuse(
+                    field("behaviour"),
+                    "a client event's recipients depend on its sender's connection",
+                );
+            }
+            Behaviour::Attacker { .. } => {
+                return refuse(field("behaviour"), "attacks are judged per connection");
+            }
+            Behaviour::Publisher { exclude: true, .. } => {
+                return refuse(
+                    field("exclude_subscriber"),
+                    "the excluded socket is picked at run time by the publishing shard",
+                );
+            }
+            Behaviour::Subscriber { set, .. } | Behaviour::Publisher { set, .. }
+                if plan.channel_sets[set.0].kind == SetKind::Presence =>
+            {
+                return refuse(
+                    field("channels"),
+                    "presence channels do not report subscription_count (spec 8.5), which the shared start waits for, and members are accounted per shard",
+                );
+            }
+            _ => {}
+        }
+    }
+    if !plan.events.is_empty() {
+        return refuse("events".into(), "outages are accounted per connection");
+    }
+    if plan.capacity.is_some() {
+        return refuse(
+            "capacity".into(),
+            "a capacity search steps one process's plan",
+        );
+    }
+    Ok(())
 }
 
 /// The node events, checked and in time order.
@@ -498,6 +551,7 @@ fn population(
     Ok(Population {
         name,
         count: ClientCount(count),
+        whole: ClientCount(count),
         first_id,
         ramp: Rate(ramp),
         behaviour,

@@ -2,7 +2,8 @@
 //! classifies each arrival, and how fan-out completion is detected.
 //!
 //! Every message carries its shard, source (publisher or client-event sender)
-//! id, a per-source sequence number and its intended send instant. A receiver
+//! id, a per-source sequence number and its intended send instant (on the
+//! host's monotonic clock, with shared channels also the host's tag). A receiver
 //! keeps one [`SeqSet`] per source and classifies each arrival as in order,
 //! reordered or duplicated; arrivals a socket must not get (it was excluded,
 //! it is not subscribed, it is a forged subscriber) are counted as unexpected
@@ -44,7 +45,8 @@ pub struct Payload<'a> {
     pub p: u32,
     /// Sequence number per source, from 0.
     pub s: u64,
-    /// Intended send instant in microseconds since the sending process's run epoch.
+    /// Intended send instant in microseconds on the sending host's
+    /// monotonic clock (see `load::clock`).
     pub t: u64,
     /// HTTP publish or client event.
     pub k: PayloadKind,
@@ -55,6 +57,9 @@ pub struct Payload<'a> {
     /// Position of the message among those published to its channel, from 1:
     /// a receiver that registered after position `c` was not expected to get it.
     pub c: Option<u64>,
+    /// Tag of the sending host (shared channels only): a receiver on
+    /// another host accounts the message but cannot time it.
+    pub o: Option<u32>,
 }
 
 impl Payload<'_> {
@@ -81,6 +86,9 @@ impl Payload<'_> {
         if let Some(c) = self.c {
             let _ = write!(out, "&c={c}");
         }
+        if let Some(o) = self.o {
+            let _ = write!(out, "&o={o}");
+        }
         out.push_str("&z=");
         out.extend(std::iter::repeat_n('.', pad));
         out
@@ -91,7 +99,7 @@ impl Payload<'_> {
     /// socket id is percent-decoded (numbers never need it).
     pub fn decode(text: &str) -> Option<Payload<'_>> {
         let (mut h, mut p, mut s, mut t, mut k) = (None, None, None, None, None);
-        let (mut x, mut n, mut c) = (None, None, None);
+        let (mut x, mut n, mut c, mut o) = (None, None, None, None);
         for pair in text.split('&') {
             let (key, value) = pair.split_once('=')?;
             match key {
@@ -109,6 +117,7 @@ impl Payload<'_> {
                 "x" => x = Some(form_urlencoded::parse(pair.as_bytes()).next()?.1),
                 "n" => n = Some(value.parse().ok()?),
                 "c" => c = Some(value.parse().ok()?),
+                "o" => o = Some(value.parse().ok()?),
                 "z" => break,
                 _ => {}
             }
@@ -122,6 +131,7 @@ impl Payload<'_> {
             x,
             n,
             c,
+            o,
         })
     }
 }
@@ -223,6 +233,7 @@ mod tests {
             x: Some("12.34".into()),
             n: Some(2),
             c: Some(9),
+            o: Some(4_000_000_000),
         };
         let text = p.encode(10);
         assert!(text.contains(".........."));

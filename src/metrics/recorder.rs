@@ -57,6 +57,10 @@ pub struct Tally {
     pub unexpected_forged: u64,
     /// Arrivals from another shard's sources (counted, not timed or accounted).
     pub foreign: u64,
+    /// Accounted deliveries not timed: sent from another host, whose
+    /// monotonic clock is not this one's (shared channels across machines).
+    #[serde(default)]
+    pub untimed_other_host: u64,
     /// Arrivals at churners while they were subscribed (not accounted).
     pub churn_deliveries: u64,
     /// Completed churn cycles (connect, subscribe, leave).
@@ -146,6 +150,7 @@ impl AddAssign<&Tally> for Tally {
         self.unexpected_unsubscribed += o.unexpected_unsubscribed;
         self.unexpected_forged += o.unexpected_forged;
         self.foreign += o.foreign;
+        self.untimed_other_host += o.untimed_other_host;
         self.churn_deliveries += o.churn_deliveries;
         self.churn_cycles += o.churn_cycles;
         self.early += o.early;

@@ -216,7 +216,11 @@ fn health(out: &mut String, r: &LoadResult) {
             ""
         },
         ms(v.schedule_lag_p99_us),
-        if v.valid { "" } else { " **invalid**" },
+        if v.schedule_lag_p99_us <= v.bound_us {
+            ""
+        } else {
+            " **invalid**"
+        },
         ms(v.bound_us),
         b.traffic_cpu_percent,
         b.rss_before_kib as f64 / 1024.0,

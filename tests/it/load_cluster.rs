@@ -341,6 +341,12 @@ fn the_kubernetes_job_scenario_validates_and_divides_into_its_shards() {
         .map(|l| format!("{}\n", l.strip_prefix("    ").unwrap_or(l)))
         .collect();
     let plan = validate::from_toml("pushcheck-shards.yaml", &toml, &[]).expect("valid scenario");
+    // One run on shared channels: every pod the same run id.
+    assert!(plan.shared, "the Job's shards share channels");
+    assert!(
+        yaml.contains(r#"--run-id "${RUN_ID}" \"#),
+        "every pod is given the same --run-id"
+    );
     let completions = yaml
         .lines()
         .find_map(|l| l.trim().strip_prefix("completions: "))

@@ -9,6 +9,7 @@ mod gate;
 mod load;
 mod load_cluster;
 mod load_reports;
+mod load_shared;
 mod reference;
 mod reports;
 mod rules;

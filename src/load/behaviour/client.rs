@@ -3,7 +3,6 @@
 //! legitimate subscription. Every connected behaviour is built on it.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde_json::json;
 use tokio::time::{Instant, timeout_at};
@@ -170,7 +169,7 @@ impl Client {
             self.w.error(ErrorKind::MalformedFrame);
             return;
         };
-        if p.h != self.run.plan.shard.index {
+        if !self.run.accounts(p.h) {
             self.w.tally(|t| t.foreign += 1);
             return;
         }
@@ -192,9 +191,11 @@ impl Client {
             self.w.tally(|t| t.duplicated += 1);
             return;
         }
-        let intended = self.run.epoch + Duration::from_micros(p.t);
-        let latency = micros(now.saturating_duration_since(intended));
+        let latency = self.run.latency(p.h, p.o, p.t, now);
         let last = self.run.fanout.arrived(p.p, p.s);
+        if last {
+            self.run.completed(p.p, p.s, p.t, now);
+        }
         let metric = match p.k {
             PayloadKind::Publish => Metric::Deliver,
             PayloadKind::ClientEvent => Metric::ClientEvent,
@@ -213,12 +214,16 @@ impl Client {
             self.received_here += 1;
         }
         self.w.with(|h, t| {
-            h.record(metric, latency);
-            if let Some(m) = by_node {
-                h.record(m, latency);
-            }
-            if last {
-                h.record(Metric::Fanout, latency);
+            if let Some(latency) = latency {
+                h.record(metric, latency);
+                if let Some(m) = by_node {
+                    h.record(m, latency);
+                }
+                if last {
+                    h.record(Metric::Fanout, latency);
+                }
+            } else {
+                t.untimed_other_host += 1;
             }
             match outcome {
                 SeqOutcome::Reordered => t.reordered += 1,

@@ -58,11 +58,12 @@ pub(super) async fn tick(c: &mut Client, s: &mut Sender, pacing: &mut Pacing) ->
         h: run.plan.shard.index,
         p: c.id,
         s: seq,
-        t: micros(due.saturating_duration_since(run.epoch)),
+        t: run.clock.micros(due),
         k: PayloadKind::ClientEvent,
         x: Some(Cow::Borrowed(&c.conn.socket_id)),
         n: Some(c.node as u32),
         c: Some(claim.position),
+        o: None,
     }
     .encode(s.payload as usize);
     let name = &run.channels[s.ch as usize];

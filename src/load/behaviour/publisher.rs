@@ -4,7 +4,6 @@
 
 use std::borrow::Cow;
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde_json::json;
 use tokio::time::{Instant, sleep_until};
@@ -13,6 +12,7 @@ use super::client::PUBLISH_EVENT;
 use crate::load::conn::micros;
 use crate::load::pacing::Pacing;
 use crate::load::plan::Behaviour;
+use crate::load::shared;
 use crate::load::state::{Phase, Run};
 use crate::metrics::{ErrorKind, Metric, Payload, PayloadKind, Worker};
 
@@ -23,17 +23,19 @@ pub(crate) async fn publisher(run: Arc<Run>, pop: usize, local: u32, start: Inst
     let w = run.recorders.worker(u64::from(id));
     let Behaviour::Publisher {
         set,
-        rate,
         batch,
         payload,
         exclude,
+        ..
     } = p.behaviour.clone()
     else {
         return;
     };
-    let interval = Duration::from_secs_f64(f64::from(batch) / rate.get());
-    // Publishers are spread over the first interval so they do not fire together.
-    let stagger = interval.mul_f64(f64::from(local) / f64::from(p.count.0.max(1)));
+    // Publishers are spread over the first interval so they do not fire
+    // together (over the whole run's publishers, whatever the shard).
+    let (interval, stagger) = shared::schedule(&run.plan, p, id);
+    // With shared channels each publisher sends its own share of the run.
+    let own = run.shared.as_ref().map(|s| s.messages(id));
     let mut pacing = Pacing::new(start + stagger, interval);
     let mut inflight = tokio::task::JoinSet::new();
     let mut phase = run.phase.subscribe();
@@ -42,7 +44,7 @@ pub(crate) async fn publisher(run: Arc<Run>, pop: usize, local: u32, start: Inst
     let mut seq = 0u64;
     loop {
         let due = pacing.due();
-        if !run.stop.allows(due) {
+        if !run.stop.allows(due) || own.is_some_and(|m| seq >= m) {
             break;
         }
         tokio::select! {
@@ -54,7 +56,8 @@ pub(crate) async fn publisher(run: Arc<Run>, pop: usize, local: u32, start: Inst
             Metric::ScheduleLag,
             micros(Instant::now().saturating_duration_since(due)),
         );
-        let n = run.stop.claim(u64::from(batch));
+        let want = own.map_or(u64::from(batch), |m| u64::from(batch).min(m - seq.min(m)));
+        let n = if want > 0 { run.stop.claim(want) } else { 0 };
         if run.stop.budget.load(std::sync::atomic::Ordering::Acquire) == 0 {
             run.pending.wake();
         }
@@ -107,17 +110,21 @@ impl Batch {
             let ch = self.set_offset + (*seq % u64::from(self.count)) as u32;
             let claim = run.claim(ch, self.exclude.then_some(*seq), false);
             let (expect, excluded) = (claim.recipients, claim.excluded);
-            run.fanout.expect(self.id, *seq, expect);
-            recipients += u64::from(expect);
+            // Shared channels: every shard set its expectations from the plan.
+            if run.shared.is_none() {
+                run.fanout.expect(self.id, *seq, expect);
+                recipients += u64::from(expect);
+            }
             let data = Payload {
                 h: run.plan.shard.index,
                 p: self.id,
                 s: *seq,
-                t: micros(self.due.saturating_duration_since(run.epoch)),
+                t: run.clock.micros(self.due),
                 k: PayloadKind::Publish,
                 x: excluded.as_deref().map(Cow::Borrowed),
                 n: Some(self.node as u32),
                 c: Some(claim.position),
+                o: run.shared.as_ref().map(|_| run.clock.host),
             }
             .encode(self.payload as usize);
             let channel = &*run.channels[ch as usize];

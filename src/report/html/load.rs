@@ -15,7 +15,7 @@ use crate::report::chart::{Chart, Series};
 
 /// How the HTML states the units and the measurement (the JSON keeps
 /// microseconds; the tables and charts here are in milliseconds).
-const LATENCY_NOTE: &str = "Latencies in milliseconds. publish, deliver, fanout and client_event count from the intended send time of an open-loop schedule (coordinated omission corrected); every instant comes from one monotonic clock in one process.";
+const LATENCY_NOTE: &str = "Latencies in milliseconds. publish, deliver, fanout and client_event count from the intended send time of an open-loop schedule (coordinated omission corrected); every instant comes from the host's monotonic clock (a delivery sent from another host is accounted but not timed).";
 
 /// Percentile labels of the spectrum's x axis and their position,
 /// `log10(1 / (1 - q))`: 90 %, 99 %, 99.9 % ... are evenly spaced.
