@@ -136,6 +136,9 @@ async fn issue_8_a_second_ctrl_c_skips_the_drain() {
     ];
     let (mut child, rx) = spawn(&args, &[]);
     wait_line(&rx, "traffic phase started");
+    // Interrupted before its first publish, the run would expect nothing
+    // and the drain would have nothing to cut short.
+    wait_for_an_accepted_publish(&rest.rest_base).await;
     signal(&child, "-INT");
     wait_line(&rx, "interrupted: draining");
     signal(&child, "-INT");
@@ -155,6 +158,30 @@ async fn issue_8_a_second_ctrl_c_skips_the_drain() {
         report["deliveries"]["lost"].as_u64() > Some(0),
         "the drain was cut short"
     );
+}
+
+/// Returns once the server at `rest_base` has accepted an HTTP API
+/// request, as its own metrics say.
+async fn wait_for_an_accepted_publish(rest_base: &str) {
+    let url = format!("{rest_base}/metrics");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let text = reqwest::get(&url)
+            .await
+            .expect("metrics answer")
+            .text()
+            .await
+            .expect("metrics body");
+        if text
+            .lines()
+            .any(|l| l.starts_with(r#"pusher_http_requests_total{status="200"}"#))
+        {
+            return;
+        }
+        assert!(Instant::now() < deadline, "no publish accepted:\n{text}");
+        // Polling the target's state (not a guess at how long it takes).
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 // See: issue 8, rule 7.
