@@ -10,7 +10,6 @@
 //! by the caller. Lost messages are what remains: expected minus received.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -177,25 +176,28 @@ impl SeqSet {
 
 /// Remaining expected recipients per (source, sequence), to time the arrival
 /// at the last one. Slots are allocated up front from the plan, so recording
-/// never allocates or locks.
+/// never allocates or locks; sources are kept sorted and found by binary
+/// search (no hashing per delivery).
 #[derive(Debug, Default)]
 pub struct FanoutTracker {
-    slots: HashMap<u32, Box<[AtomicU32]>>,
+    slots: Vec<(u32, Box<[AtomicU32]>)>,
 }
 
 impl FanoutTracker {
     /// A tracker with room for `capacity` messages from each listed source.
     pub fn new(sources: impl IntoIterator<Item = (u32, usize)>) -> FanoutTracker {
-        let slots = sources
+        let mut slots: Vec<(u32, Box<[AtomicU32]>)> = sources
             .into_iter()
             .map(|(id, cap)| (id, (0..cap).map(|_| AtomicU32::new(0)).collect()))
             .collect();
+        slots.sort_by_key(|(id, _)| *id);
+        slots.dedup_by_key(|(id, _)| *id);
         FanoutTracker { slots }
     }
 
     /// How many messages `source` may send (its slot count).
     pub fn capacity(&self, source: u32) -> usize {
-        self.slots.get(&source).map_or(0, |s| s.len())
+        self.messages(source).map_or(0, <[AtomicU32]>::len)
     }
 
     /// Sets how many recipients message `seq` of `source` expects. Called before sending.
@@ -213,8 +215,16 @@ impl FanoutTracker {
         slot.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1)) == Ok(1)
     }
 
+    fn messages(&self, source: u32) -> Option<&[AtomicU32]> {
+        let i = self
+            .slots
+            .binary_search_by_key(&source, |(id, _)| *id)
+            .ok()?;
+        Some(&self.slots[i].1)
+    }
+
     fn slot(&self, source: u32, seq: u64) -> Option<&AtomicU32> {
-        self.slots.get(&source)?.get(usize::try_from(seq).ok()?)
+        self.messages(source)?.get(usize::try_from(seq).ok()?)
     }
 }
 
@@ -270,5 +280,13 @@ mod tests {
         assert!(!t.arrived(3, 1), "extra arrivals never complete twice");
         assert!(!t.arrived(9, 0), "unknown sources are ignored");
         assert_eq!(t.capacity(3), 4);
+        // Sources given in any order are each found.
+        let t = FanoutTracker::new([(40, 1), (7, 2), (19, 3)]);
+        for (id, cap) in [(7, 2), (19, 3), (40, 1), (8, 0)] {
+            assert_eq!(t.capacity(id), cap, "source {id}");
+        }
+        t.expect(19, 2, 1);
+        assert!(t.arrived(19, 2));
+        assert!(!t.arrived(19, 3), "beyond the source's slots");
     }
 }
