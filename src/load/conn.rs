@@ -6,7 +6,7 @@
 //! wake-up, no per-frame copy, lock or allocation): bytes go straight into
 //! the connection's read buffer, tungstenite's [`FrameHeader`] parses each
 //! header, and a text message is handed to its handler in place (see
-//! [`Conn::lend`]). Pings, pongs and closes are answered here. `wss://`
+//! `Conn::lend`). Pings, pongs and closes are answered here. `wss://`
 //! clients keep tokio-tungstenite's stream over TLS.
 
 use std::borrow::Cow;

@@ -137,7 +137,7 @@ pub struct SharedStart {
 }
 
 /// One message of a shared run at this shard's subscribers (host-clock
-/// microseconds, see [`super::clock`]).
+/// microseconds, see `load::clock`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Completion {
     /// Source id.

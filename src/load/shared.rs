@@ -14,7 +14,7 @@
 //!   published to, within `run.connect_timeout`. Otherwise the run is
 //!   invalid and nothing is sent.
 //! - **One clock per host.** Payloads are stamped on the host's monotonic
-//!   clock ([`super::clock`]) with a host tag; a delivery from another host
+//!   clock (`load::clock`) with a host tag; a delivery from another host
 //!   is accounted, not timed.
 //! - **Fan-out completion over every shard.** Each shard records, per
 //!   message (up to [`COMPLETIONS_CAP`] in the run), the instant its last
