@@ -102,6 +102,19 @@ pub(crate) async fn start_cluster(
         .expect("cluster starts")
 }
 
+/// Writes a target profile listing `cluster`'s nodes to `path`, as
+/// `scripts/scale.sh` does for the nodes it starts.
+pub(crate) fn write_nodes_profile(cluster: &cluster::BundledCluster, path: &std::path::Path) {
+    let mut profile = String::new();
+    for n in cluster.target.nodes() {
+        profile.push_str(&format!(
+            "[[nodes]]\nname = \"{}\"\nurl = \"{}\"\nrest_url = \"{}\"\n",
+            n.name, n.url, n.rest_url
+        ));
+    }
+    std::fs::write(path, profile).expect("profile written");
+}
+
 #[tokio::test]
 async fn the_cluster_target_lists_every_node_and_a_single_target_one() {
     let sink = sink().await;

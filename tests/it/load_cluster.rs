@@ -377,14 +377,7 @@ async fn load_spreads_over_the_nodes_a_profile_lists() {
         .expect("sink binds");
     let cluster = start_cluster(2, &sink, |_, _| {}).await;
     let dir = crate::rules::scratch("load-profile-nodes");
-    let mut profile = String::new();
-    for n in cluster.target.nodes() {
-        profile.push_str(&format!(
-            "[[nodes]]\nname = \"{}\"\nurl = \"{}\"\nrest_url = \"{}\"\n",
-            n.name, n.url, n.rest_url
-        ));
-    }
-    std::fs::write(dir.join("nodes.toml"), profile).expect("profile written");
+    crate::cluster::write_nodes_profile(&cluster, &dir.join("nodes.toml"));
     let scenario = SPREAD
         .replace("count = 3000", "count = 200")
         .replace("weights = [1, 0, 0]", "weights = [0, 1]");

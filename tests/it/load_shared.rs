@@ -254,14 +254,7 @@ async fn on_a_cluster(name: &str, fault: bool) -> (PathBuf, Vec<Output>) {
         c.faults.cluster_rest_local = fault;
     })
     .await;
-    let mut profile = String::new();
-    for n in cluster.target.nodes() {
-        profile.push_str(&format!(
-            "[[nodes]]\nname = \"{}\"\nurl = \"{}\"\nrest_url = \"{}\"\n",
-            n.name, n.url, n.rest_url
-        ));
-    }
-    std::fs::write(dir.join("nodes.toml"), profile).expect("profile written");
+    crate::cluster::write_nodes_profile(&cluster, &dir.join("nodes.toml"));
     let toml = SHARED
         .replace("CONNECT", "4s")
         .replace("BATCH", "")

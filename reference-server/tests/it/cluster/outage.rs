@@ -83,12 +83,7 @@ async fn redis_outage_answers_503_then_nodes_resync_without_duplicates() {
 
     // Back, and empty: nothing shared survived the restart.
     let redis = RedisServer::start_on(port);
-    let events = format!("{prefix}:app-id:events");
-    eventually("both nodes subscribed again", || {
-        let out = redis.cli(&["PUBSUB", "NUMSUB", &events]);
-        async move { out.lines().nth(1) == Some("2") }
-    })
-    .await;
+    redis.wait_subscribed(&prefix, 2).await;
     eventually("the roster rebuilt from the nodes", || {
         let rest = rest.clone();
         async move { users(&rest, "presence-r").await == ["u1"] }

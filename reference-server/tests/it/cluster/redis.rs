@@ -115,6 +115,20 @@ impl RedisServer {
         }
     }
 
+    /// Returns once `nodes` nodes of the cluster under `prefix` (app
+    /// `app-id`) listen on its event channel: after a restart, they are
+    /// back.
+    pub(crate) async fn wait_subscribed(&self, prefix: &str, nodes: usize) {
+        let events = format!("{prefix}:app-id:events");
+        let want = nodes.to_string();
+        crate::support::eventually("every node subscribed again", || {
+            let out = self.cli(&["PUBSUB", "NUMSUB", &events]);
+            let back = out.lines().nth(1) == Some(want.as_str());
+            async move { back }
+        })
+        .await;
+    }
+
     /// Runs one command with `redis-cli` and returns its output.
     pub(crate) fn cli(&self, args: &[&str]) -> String {
         let out = Command::new("redis-cli")

@@ -104,12 +104,7 @@ async fn signed_in_users_are_rebuilt_after_redis_lost_its_data() {
     // y's sign-out cannot reach Redis: lost with the rest.
     y.close().await;
     let redis = RedisServer::start_on(port);
-    let events = format!("{prefix}:app-id:events");
-    eventually("both nodes subscribed again", || {
-        let out = redis.cli(&["PUBSUB", "NUMSUB", &events]);
-        async move { out.lines().nth(1) == Some("2") }
-    })
-    .await;
+    redis.wait_subscribed(&prefix, 2).await;
     // Node 2's signed-in user back in the cluster's online set, w1 (node 1's) too.
     let online = format!("{prefix}:app-id:online");
     eventually("the signed-in users rebuilt from the nodes", || {
