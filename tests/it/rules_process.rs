@@ -179,7 +179,7 @@ async fn wait_for_an_accepted_publish(rest_base: &str) {
             return;
         }
         assert!(Instant::now() < deadline, "no publish accepted:\n{text}");
-        // Polling the target's state (not a guess at how long it takes).
+        // why: the target's metrics are polled; nothing pushes their change.
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }

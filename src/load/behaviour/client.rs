@@ -138,28 +138,26 @@ impl Client {
 
     fn on_delivery(&mut self, frame: &Frame<'_>) {
         let now = Instant::now();
-        let ch = frame.channel.as_deref().and_then(|name| {
-            // A client has few channels: comparing its own names is cheaper
-            // than hashing the name into the run's map.
-            let run = &self.run;
-            let mut mine = self.subscribed.iter().copied();
-            mine.find(|&c| *run.channels[c as usize] == *name)
-                .or_else(|| run.channel_ids.get(name).copied())
+        // A client has few channels: comparing its own names is cheaper
+        // than hashing the name into the run's map, which only a delivery
+        // on a channel it is not subscribed to needs.
+        let name = frame.channel.as_deref();
+        let run = &self.run;
+        let mine = name.and_then(|name| {
+            let mut subscribed = self.subscribed.iter().copied();
+            subscribed.find(|&c| *run.channels[c as usize] == *name)
         });
-        let Some(ch) = ch else {
-            self.w.tally(|t| t.unexpected_unsubscribed += 1);
-            return;
-        };
-        if !self.subscribed.contains(&ch) {
-            let forged = self.forged.contains(&ch);
-            let leaving = self.leaving.contains(&ch);
+        let Some(ch) = mine else {
+            let ch = name.and_then(|name| run.channel_ids.get(name).copied());
+            let forged = ch.is_some_and(|c| self.forged.contains(&c));
+            let leaving = ch.is_some_and(|c| self.leaving.contains(&c));
             self.w.tally(|t| match (forged, leaving) {
                 (true, _) => t.unexpected_forged += 1,
                 (false, true) => t.churn_deliveries += 1,
                 (false, false) => t.unexpected_unsubscribed += 1,
             });
             return;
-        }
+        };
         if self.churn {
             self.w.tally(|t| t.churn_deliveries += 1);
             return;
