@@ -59,6 +59,89 @@ impl Outgoing {
     }
 }
 
+/// A connection's queued items, front first. The first item lives inline in
+/// the connection, so the usual case (one frame queued, then written) touches
+/// no second allocation, and a connection that never has two frames queued
+/// never allocates one.
+#[derive(Debug, Default)]
+pub struct Queue {
+    /// The front item; `None` only when the queue is empty.
+    head: Option<Outgoing>,
+    /// Everything behind the front item.
+    rest: VecDeque<Outgoing>,
+}
+
+impl Queue {
+    /// Appends an item at the back.
+    pub fn push_back(&mut self, item: Outgoing) {
+        if self.head.is_none() {
+            self.head = Some(item);
+        } else {
+            self.rest.push_back(item);
+        }
+    }
+
+    /// Removes and returns the front item.
+    pub fn pop_front(&mut self) -> Option<Outgoing> {
+        let front = self.head.take();
+        self.head = self.rest.pop_front();
+        front
+    }
+
+    /// The front item, to replace with the unwritten rest of it.
+    pub fn front_mut(&mut self) -> Option<&mut Outgoing> {
+        self.head.as_mut()
+    }
+
+    /// The only queued item, when exactly one is.
+    pub fn single(&self) -> Option<&Outgoing> {
+        self.head.as_ref().filter(|_| self.rest.is_empty())
+    }
+
+    /// How many items are queued.
+    pub fn len(&self) -> usize {
+        usize::from(self.head.is_some()) + self.rest.len()
+    }
+
+    /// Whether nothing is queued.
+    pub fn is_empty(&self) -> bool {
+        self.head.is_none()
+    }
+
+    /// The items, front first.
+    pub fn iter(&self) -> impl Iterator<Item = &Outgoing> {
+        self.head.iter().chain(self.rest.iter())
+    }
+
+    /// Removes up to `n` items from the front.
+    pub fn take_front(&mut self, n: usize) -> Vec<Outgoing> {
+        let mut taken = Vec::with_capacity(n.min(self.len()));
+        while taken.len() < n {
+            match self.pop_front() {
+                Some(item) => taken.push(item),
+                None => break,
+            }
+        }
+        taken
+    }
+
+    /// Keeps only the items `keep` accepts, in order.
+    pub fn retain(&mut self, mut keep: impl FnMut(&Outgoing) -> bool) {
+        let mut kept = Queue::default();
+        while let Some(item) = self.pop_front() {
+            if keep(&item) {
+                kept.push_back(item);
+            }
+        }
+        *self = kept;
+    }
+
+    /// Empties the queue and frees what it allocated.
+    pub fn clear(&mut self) {
+        *self = Queue::default();
+    }
+}
+
 /// How far a [`Wire::write`] got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Written {
@@ -68,12 +151,24 @@ pub enum Written {
     Blocked,
 }
 
+/// Who is writing to a [`Wire`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Writer {
+    /// The hub's flusher, which never waits for the socket: the write may
+    /// skip the runtime's readiness bookkeeping.
+    Flusher,
+    /// The connection's own task, which waits for the socket to become
+    /// writable after a write finds it full: a full socket must be recorded
+    /// where that wait looks.
+    Task,
+}
+
 /// A socket the hub may write to from any thread without blocking.
 pub trait Wire: Send + Sync + std::fmt::Debug {
     /// Writes as much of `queue` as the socket takes now, front first,
     /// removing what it wrote (a partly written item becomes
     /// [`Outgoing::Raw`] with its rest) and subtracting it from `bytes`.
-    fn write(&self, queue: &mut VecDeque<Outgoing>, bytes: &mut usize) -> std::io::Result<Written>;
+    fn write(&self, queue: &mut Queue, bytes: &mut usize, by: Writer) -> std::io::Result<Written>;
 }
 
 /// Who writes the outbox next.
@@ -90,7 +185,7 @@ enum Turn {
 /// A connection's outbound frames and how they leave.
 #[derive(Debug)]
 struct Outbox {
-    queue: VecDeque<Outgoing>,
+    queue: Queue,
     /// Bytes in `queue`, as the bound counts them.
     bytes: usize,
     wire: Option<Arc<dyn Wire>>,
@@ -215,7 +310,7 @@ impl Conn {
             id,
             socket_id,
             out: Mutex::new(Outbox {
-                queue: VecDeque::new(),
+                queue: Queue::default(),
                 bytes: 0,
                 wire: None,
                 turn: Turn::Idle,
@@ -286,7 +381,7 @@ impl Conn {
         if out.turn != Turn::Flusher {
             return;
         }
-        match self.write_locked(&mut out) {
+        match self.write_locked(&mut out, Writer::Flusher) {
             Some(Written::All) => out.turn = Turn::Idle,
             Some(Written::Blocked) | None => {
                 out.turn = Turn::Task;
@@ -298,14 +393,14 @@ impl Conn {
 
     /// Writes through the wire with the lock held, so no two writers
     /// interleave; `None` when there is no wire.
-    fn write_locked(&self, out: &mut Outbox) -> Option<Written> {
+    fn write_locked(&self, out: &mut Outbox, by: Writer) -> Option<Written> {
         if out.failed.is_some() {
             return Some(Written::Blocked);
         }
         let Outbox {
             queue, bytes, wire, ..
         } = out;
-        match wire.as_ref()?.write(queue, bytes) {
+        match wire.as_ref()?.write(queue, bytes, by) {
             Ok(written) => Some(written),
             Err(e) => {
                 out.failed = Some(e.kind());
@@ -324,7 +419,7 @@ impl Conn {
         if let Some(kind) = out.failed {
             return Err(kind.into());
         }
-        match self.write_locked(&mut out) {
+        match self.write_locked(&mut out, Writer::Task) {
             Some(Written::All) => {
                 if out.turn == Turn::Task {
                     out.turn = Turn::Idle;
@@ -343,8 +438,7 @@ impl Conn {
     /// to write itself. Empty means drained; the turn then goes back to idle.
     pub fn take(&self, max: usize) -> Vec<Outgoing> {
         let mut out = self.out.lock();
-        let n = out.queue.len().min(max);
-        let taken: Vec<Outgoing> = out.queue.drain(..n).collect();
+        let taken = out.queue.take_front(max);
         out.bytes -= taken.iter().map(Outgoing::len).sum::<usize>();
         if taken.is_empty() && out.turn == Turn::Task {
             out.turn = Turn::Idle;
@@ -406,5 +500,56 @@ impl Conn {
             }
             self.kill.notified().await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(text: &'static str) -> Outgoing {
+        Outgoing::Raw(Bytes::from_static(text.as_bytes()))
+    }
+
+    fn texts(queue: &Queue) -> Vec<String> {
+        queue
+            .iter()
+            .map(|item| match item {
+                Outgoing::Raw(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+                Outgoing::Text(frame) => frame.to_string(),
+            })
+            .collect()
+    }
+
+    /// The inline front and the rest behind it behave as one FIFO.
+    #[test]
+    fn the_queue_keeps_its_order_across_the_inline_front() {
+        let mut q = Queue::default();
+        assert!(q.is_empty() && q.single().is_none() && q.pop_front().is_none());
+        q.push_back(raw("a"));
+        assert!(q.single().is_some());
+        q.push_back(raw("b"));
+        q.push_back(raw("c"));
+        assert_eq!((q.len(), q.single().is_none()), (3, true));
+        assert_eq!(texts(&q), ["a", "b", "c"]);
+        assert!(matches!(q.pop_front(), Some(Outgoing::Raw(b)) if &b[..] == b"a"));
+        q.push_back(raw("d"));
+        assert_eq!(texts(&q), ["b", "c", "d"]);
+        if let Some(front) = q.front_mut() {
+            *front = raw("B");
+        }
+        let taken = q.take_front(2);
+        assert_eq!(taken.len(), 2);
+        assert_eq!(texts(&q), ["d"]);
+        assert!(q.single().is_some());
+        q.push_back(Outgoing::Text(Frame::from("e".to_owned())));
+        q.push_back(raw("f"));
+        q.retain(|item| matches!(item, Outgoing::Raw(_)));
+        assert_eq!(texts(&q), ["d", "f"]);
+        assert_eq!(q.take_front(10).len(), 2);
+        assert!(q.is_empty() && q.front_mut().is_none());
+        q.push_back(raw("g"));
+        q.clear();
+        assert_eq!(q.len(), 0);
     }
 }

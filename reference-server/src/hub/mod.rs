@@ -21,7 +21,7 @@ use parking_lot::Mutex;
 use self::channel::{Channel, Member, member_added, member_removed};
 pub(crate) use self::clustered::Apps;
 use self::clustered::Clustered;
-pub use self::conn::{Conn, Flusher, Outgoing, Wire, Written};
+pub use self::conn::{Conn, Flusher, Outgoing, Queue, Wire, Writer, Written};
 use self::users::Users;
 use crate::cluster::{ClusterError, Node};
 use crate::config::{AppConfig, Config};

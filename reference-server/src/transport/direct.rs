@@ -14,7 +14,6 @@
 //!   join the same outbox behind every frame already queued, so the order of
 //!   frames on a connection is one order whoever writes.
 
-use std::collections::VecDeque;
 use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::sync::Arc;
@@ -26,7 +25,9 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
-use crate::hub::{Conn, Outgoing, Wire, Written};
+use rustix::net::SendFlags;
+
+use crate::hub::{Conn, Outgoing, Queue, Wire, Writer, Written};
 
 /// Items per vectored write (`IOV_MAX` is far above): enough that a burst
 /// costs a fraction of a write per frame, few enough that the per-write
@@ -55,15 +56,38 @@ pub(crate) fn text_header(len: usize, out: &mut [u8; 10]) -> usize {
     }
 }
 
-/// A plain TCP socket the hub may write to from any thread.
+/// A plain TCP socket the hub may write to from any thread. The stream is
+/// held inline, so the hub reaches the socket through one pointer.
 #[derive(Debug)]
 pub(crate) struct TcpWire {
-    tcp: Arc<TcpStream>,
+    tcp: TcpStream,
+}
+
+impl TcpWire {
+    /// One plain write. The flusher's goes straight to the kernel: tokio's
+    /// readiness state is another allocation per socket to touch, a cache
+    /// miss per delivery at fan-out, and only a waiter needs it. The
+    /// connection's task, which waits for writability next, goes through
+    /// tokio so that a full socket clears the readiness it waits on.
+    /// Waits until the socket takes more (after a write found it full).
+    pub(crate) async fn writable(&self) -> io::Result<()> {
+        self.tcp.writable().await
+    }
+
+    fn send(&self, buf: &[u8], by: Writer) -> io::Result<usize> {
+        match by {
+            Writer::Flusher => {
+                rustix::net::send(&self.tcp, buf, SendFlags::DONTWAIT | SendFlags::NOSIGNAL)
+                    .map_err(io::Error::from)
+            }
+            Writer::Task => self.tcp.try_write(buf),
+        }
+    }
 }
 
 impl Wire for TcpWire {
-    fn write(&self, queue: &mut VecDeque<Outgoing>, bytes: &mut usize) -> io::Result<Written> {
-        if let [Outgoing::Text(frame)] = queue.make_contiguous()
+    fn write(&self, queue: &mut Queue, bytes: &mut usize, by: Writer) -> io::Result<Written> {
+        if let Some(Outgoing::Text(frame)) = queue.single()
             && frame.len() <= SMALL
         {
             // The common case when events come one at a time.
@@ -72,9 +96,9 @@ impl Wire for TcpWire {
             let head_len = text_header(frame.len(), head);
             let total = head_len + frame.len();
             wire[head_len..total].copy_from_slice(frame.as_bytes());
-            let written = match self.tcp.try_write(&wire[..total]) {
+            let written = match self.send(&wire[..total], by) {
                 Ok(written) => written,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Written::Blocked),
+                Err(e) if blocked(&e) => return Ok(Written::Blocked),
                 Err(e) => return Err(e),
             };
             *bytes -= frame.len();
@@ -85,7 +109,9 @@ impl Wire for TcpWire {
             // The kernel took part of it: the rest goes first next time.
             let rest = Bytes::copy_from_slice(&wire[written..total]);
             *bytes += rest.len();
-            queue[0] = Outgoing::Raw(rest);
+            if let Some(front) = queue.front_mut() {
+                *front = Outgoing::Raw(rest);
+            }
             return Ok(Written::Blocked);
         }
         while !queue.is_empty() {
@@ -117,9 +143,11 @@ impl Wire for TcpWire {
                     }
                 }
             }
+            // Through tokio whoever writes: batches are rare enough per
+            // delivery that its readiness bookkeeping costs nothing here.
             let written = match self.tcp.try_write_vectored(&slices[..used]) {
                 Ok(written) => written,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Written::Blocked),
+                Err(e) if blocked(&e) => return Ok(Written::Blocked),
                 Err(e) => return Err(e),
             };
             consume(queue, bytes, &heads, &head_len, written);
@@ -132,10 +160,18 @@ impl Wire for TcpWire {
     }
 }
 
+/// Whether a write error means "try again later" rather than a dead socket.
+fn blocked(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+    )
+}
+
 /// Removes the first `written` wire bytes from `queue`; an item written in
 /// part becomes the [`Outgoing::Raw`] rest of it.
 fn consume(
-    queue: &mut VecDeque<Outgoing>,
+    queue: &mut Queue,
     bytes: &mut usize,
     heads: &[[u8; 10]; BATCH],
     head_len: &[usize; BATCH],
@@ -176,7 +212,8 @@ fn consume(
 /// A plain TCP connection after the upgrade.
 #[derive(Debug)]
 pub(crate) struct Direct {
-    tcp: Arc<TcpStream>,
+    /// The socket, shared with the hub once attached.
+    wire: Arc<TcpWire>,
     /// Bytes the HTTP layer read past the upgrade request.
     early: Bytes,
     /// Set once the hub writes to this socket: writes then go through its
@@ -188,15 +225,13 @@ impl Direct {
     /// Hands the hub a wire on this socket; from now on every write, the
     /// WebSocket layer's too, goes through `conn`'s outbox.
     pub(crate) fn attach(&mut self, conn: &Arc<Conn>) {
-        conn.attach(Arc::new(TcpWire {
-            tcp: self.tcp.clone(),
-        }));
+        conn.attach(self.wire.clone());
         self.conn = Some(conn.clone());
     }
 
     /// The socket, to wait until it is writable.
-    pub(crate) fn tcp(&self) -> &Arc<TcpStream> {
-        &self.tcp
+    pub(crate) fn wire(&self) -> &Arc<TcpWire> {
+        &self.wire
     }
 }
 
@@ -214,7 +249,9 @@ impl Io {
     pub(crate) fn new(upgraded: Upgraded) -> Io {
         match upgraded.downcast::<TokioIo<TcpStream>>() {
             Ok(parts) => Io::Direct(Direct {
-                tcp: Arc::new(parts.io.into_inner()),
+                wire: Arc::new(TcpWire {
+                    tcp: parts.io.into_inner(),
+                }),
                 // A slice of hyper's read buffer keeps all of it (kilobytes)
                 // alive for the connection's life; a copy of the few bytes
                 // (usually none) frees it.
@@ -241,10 +278,11 @@ impl AsyncRead for Io {
                     direct.early.advance(n);
                     return Poll::Ready(Ok(()));
                 }
+                let tcp = &direct.wire.tcp;
                 loop {
-                    ready!(direct.tcp.poll_read_ready(cx))?;
+                    ready!(tcp.poll_read_ready(cx))?;
                     let unfilled = buf.initialize_unfilled();
-                    match direct.tcp.try_read(unfilled) {
+                    match tcp.try_read(unfilled) {
                         Ok(n) => {
                             buf.advance(n);
                             return Poll::Ready(Ok(()));
@@ -273,8 +311,9 @@ impl AsyncWrite for Io {
                 Poll::Ready(Ok(buf.len()))
             }
             Io::Direct(direct) => loop {
-                ready!(direct.tcp.poll_write_ready(cx))?;
-                match direct.tcp.try_write(buf) {
+                let tcp = &direct.wire.tcp;
+                ready!(tcp.poll_write_ready(cx))?;
+                match tcp.try_write(buf) {
                     Ok(n) => return Poll::Ready(Ok(n)),
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
                     Err(e) => return Poll::Ready(Err(e)),
@@ -288,13 +327,13 @@ impl AsyncWrite for Io {
             Io::Upgraded(io) => Pin::new(io).poll_flush(cx),
             Io::Direct(Direct {
                 conn: Some(conn),
-                tcp,
+                wire,
                 ..
             }) => loop {
                 if conn.write_now()? {
                     return Poll::Ready(Ok(()));
                 }
-                ready!(tcp.poll_write_ready(cx))?;
+                ready!(wire.tcp.poll_write_ready(cx))?;
             },
             Io::Direct(_) => Poll::Ready(Ok(())),
         }
@@ -331,9 +370,9 @@ mod tests {
         Outgoing::Text(crate::protocol::frame::Frame::from(text.to_owned()))
     }
 
-    fn wire_bytes(queue: &VecDeque<Outgoing>) -> Vec<u8> {
+    fn wire_bytes(queue: &Queue) -> Vec<u8> {
         let mut out = Vec::new();
-        for item in queue {
+        for item in queue.iter() {
             match item {
                 Outgoing::Text(f) => {
                     let mut h = [0u8; 10];
@@ -352,7 +391,7 @@ mod tests {
     #[test]
     fn consume_leaves_the_exact_rest_at_every_cut() {
         let build = || {
-            let mut q = VecDeque::new();
+            let mut q = Queue::default();
             q.push_back(frame("abc"));
             q.push_back(Outgoing::Raw(Bytes::from_static(b"\x89\x00")));
             q.push_back(frame("defgh"));

@@ -257,14 +257,14 @@ impl Driver {
         let Io::Direct(direct) = socket.get_mut() else {
             return Err(());
         };
-        let tcp = direct.tcp().clone();
+        let wire = direct.wire().clone();
         loop {
             match self.conn.write_now() {
                 Ok(true) => return Ok(()),
                 Ok(false) => {}
                 Err(_) => return Err(()),
             }
-            let writable = async { tcp.writable().await.map_err(tungstenite::Error::Io) };
+            let writable = async { wire.writable().await.map_err(tungstenite::Error::Io) };
             bounded(&self.conn, self.drain_timeout, writable).await?;
         }
     }
