@@ -7,7 +7,7 @@ use std::time::Instant;
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-use super::conn::Conn;
+use super::conn::{Conn, Cork};
 use crate::protocol::frame::Frame;
 use crate::protocol::message;
 
@@ -34,12 +34,13 @@ pub(crate) struct Channel {
 }
 
 impl Channel {
-    /// Sends `frame` to every subscriber except `skip`; returns how many got it.
-    pub(crate) fn broadcast(&self, frame: &Frame, skip: Option<u64>) -> usize {
+    /// Sends `frame` to every subscriber except `skip`, corked on `cork`;
+    /// returns how many got it.
+    pub(crate) fn broadcast(&self, frame: &Frame, skip: Option<u64>, cork: &mut Cork) -> usize {
         let mut sent = 0;
         for (id, conn) in &self.subscribers {
             if Some(*id) != skip {
-                conn.send(frame.clone());
+                conn.send_corked(frame.clone(), cork);
                 sent += 1;
             }
         }
@@ -47,12 +48,12 @@ impl Channel {
     }
 
     /// Sends `frame` to every subscriber whose socket id is not `exclude`
-    /// (spec 8.9); returns how many got it.
-    pub(crate) fn publish(&self, frame: &Frame, exclude: Option<&str>) -> usize {
+    /// (spec 8.9), corked on `cork`; returns how many got it.
+    pub(crate) fn publish(&self, frame: &Frame, exclude: Option<&str>, cork: &mut Cork) -> usize {
         let mut sent = 0;
         for conn in self.subscribers.values() {
             if Some(conn.socket_id.as_ref()) != exclude {
-                conn.send(frame.clone());
+                conn.send_corked(frame.clone(), cork);
                 sent += 1;
             }
         }
