@@ -5,18 +5,15 @@
 //! next depends on whether the transport attached a [`Wire`] (a socket the
 //! hub may write to without blocking, from any thread):
 //!
-//! - With a wire, the connection is marked dirty, and whoever marked it
-//!   writes each dirty outbox straight into its socket, every queued frame in
-//!   one write: a publish or client event marks its subscribers on a [`Cork`]
-//!   and writes them from its own task once the channel lock is released;
-//!   other frames (and fan-outs too large for one task) go to the hub's
-//!   [`Flusher`] task. One publish to N subscribers costs N appends under the
-//!   channel lock, then N writes, not a wake-up per subscriber (issue 14: the
-//!   kernel's write is the floor). Frames that pile up while a write is
-//!   pending go out together, so a burst costs less than one write per
-//!   delivery. Only when a socket's kernel buffer is full does the
-//!   connection's own task take over: it waits until the socket is writable
-//!   and drains the rest.
+//! - With a wire, the connection is marked dirty on the hub's [`Flusher`],
+//!   whose task writes each dirty outbox straight into its socket, every
+//!   queued frame in one vectored write. One publish to N subscribers costs N
+//!   appends under the channel lock, then N writes and one task wake-up in
+//!   all, not a wake-up per subscriber (issue 14: the kernel's write is the
+//!   floor). Frames that pile up while a flush is pending go out together, so
+//!   a burst costs less than one write per delivery. Only when a socket's
+//!   kernel buffer is full does the connection's own task take over: it
+//!   waits until the socket is writable and drains the rest.
 //! - Without one (TLS, or a test server whose frame faults must see each
 //!   frame), the connection's own task drains the outbox as before.
 //!
