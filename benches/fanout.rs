@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use reference_server::Config;
-use reference_server::hub::{Cork, Hub};
+use reference_server::hub::Hub;
 use reference_server::protocol::channel::ChannelKind;
 use reference_server::protocol::session::Join;
 use reference_server::webhooks::Webhooks;
@@ -48,10 +48,7 @@ fn fanout(c: &mut Criterion) {
             &subscribers,
             |b, _| {
                 b.iter(|| {
-                    let mut cork = Cork::default();
-                    let now = Instant::now();
-                    app.publish("bench", "event", black_box(&data), None, now, &mut cork);
-                    cork.finish();
+                    app.publish("bench", "event", black_box(&data), None, Instant::now());
                     for conn in &queues {
                         black_box(conn.take(usize::MAX));
                     }

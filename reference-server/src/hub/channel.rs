@@ -7,7 +7,7 @@ use std::time::Instant;
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-use super::conn::{Conn, Cork};
+use super::conn::Conn;
 use crate::protocol::frame::Frame;
 use crate::protocol::message;
 
@@ -34,13 +34,12 @@ pub(crate) struct Channel {
 }
 
 impl Channel {
-    /// Sends `frame` to every subscriber except `skip`, corked on `cork`;
-    /// returns how many got it.
-    pub(crate) fn broadcast(&self, frame: &Frame, skip: Option<u64>, cork: &mut Cork) -> usize {
+    /// Sends `frame` to every subscriber except `skip`; returns how many got it.
+    pub(crate) fn broadcast(&self, frame: &Frame, skip: Option<u64>) -> usize {
         let mut sent = 0;
         for (id, conn) in &self.subscribers {
             if Some(*id) != skip {
-                conn.send_corked(frame.clone(), cork);
+                conn.send(frame.clone());
                 sent += 1;
             }
         }
@@ -48,12 +47,12 @@ impl Channel {
     }
 
     /// Sends `frame` to every subscriber whose socket id is not `exclude`
-    /// (spec 8.9), corked on `cork`; returns how many got it.
-    pub(crate) fn publish(&self, frame: &Frame, exclude: Option<&str>, cork: &mut Cork) -> usize {
+    /// (spec 8.9); returns how many got it.
+    pub(crate) fn publish(&self, frame: &Frame, exclude: Option<&str>) -> usize {
         let mut sent = 0;
         for conn in self.subscribers.values() {
             if Some(conn.socket_id.as_ref()) != exclude {
-                conn.send_corked(frame.clone(), cork);
+                conn.send(frame.clone());
                 sent += 1;
             }
         }

@@ -247,22 +247,6 @@ impl Flusher {
             self.ready.notify_one();
         }
     }
-
-    fn mark_all(&self, conns: Vec<Arc<Conn>>) {
-        let first = {
-            let mut dirty = self.dirty.lock();
-            let first = dirty.is_empty();
-            if first {
-                *dirty = conns;
-            } else {
-                dirty.extend(conns);
-            }
-            first
-        };
-        if first {
-            self.ready.notify_one();
-        }
-    }
 }
 
 /// Above this many dirty outboxes the flush is shared with the runtime's
@@ -290,49 +274,6 @@ fn flush_spread(mut batch: Vec<Arc<Conn>>) {
     }
     for conn in batch {
         conn.flush();
-    }
-}
-
-/// The outboxes one caller took the writing turn for while sending a frame to
-/// many connections (one publish, one batch of events, one client event).
-///
-/// A channel's publish marks each outbox on the cork instead of the hub-wide
-/// flusher. [`Cork::finish`], called once the channel lock is released,
-/// writes them from the caller's own task when they are few, which costs no
-/// wake-up of the flusher per publish; many (a large fan-out) go to the
-/// flusher, which shares them with the runtime's other workers. Frames that
-/// reach a corked outbox meanwhile queue behind, as with the flusher, and
-/// every frame of a batch to one connection leaves in one write.
-#[derive(Debug, Default)]
-pub struct Cork {
-    conns: Vec<Arc<Conn>>,
-}
-
-impl Cork {
-    /// Writes the corked outboxes (see the type's doc). Call it with no lock
-    /// held: it writes to sockets.
-    pub fn finish(mut self) {
-        let conns = std::mem::take(&mut self.conns);
-        if conns.len() <= SPREAD_ABOVE {
-            for conn in conns {
-                conn.flush();
-            }
-        } else if let Some(first) = conns.first() {
-            let flusher = first.flusher.clone();
-            flusher.mark_all(conns);
-        }
-    }
-}
-
-impl Drop for Cork {
-    /// A cork dropped unfinished hands its outboxes to the flusher; nothing
-    /// is written here, since the caller may still hold a lock.
-    fn drop(&mut self) {
-        let conns = std::mem::take(&mut self.conns);
-        if let Some(first) = conns.first() {
-            let flusher = first.flusher.clone();
-            flusher.mark_all(conns);
-        }
     }
 }
 
@@ -393,16 +334,6 @@ impl Conn {
     /// past its byte limit closes the connection with 4100 (DESIGN: explicit
     /// overflow policy); nothing is dropped silently.
     pub fn send(self: &Arc<Self>, frame: Frame) {
-        self.push(frame, None);
-    }
-
-    /// [`Conn::send`] as part of a send to many: an outbox whose turn this
-    /// send takes goes on `cork`, written when the cork is finished.
-    pub fn send_corked(self: &Arc<Self>, frame: Frame, cork: &mut Cork) {
-        self.push(frame, Some(cork));
-    }
-
-    fn push(self: &Arc<Self>, frame: Frame, cork: Option<&mut Cork>) {
         let mut out = self.out.lock();
         if out.closed {
             return;
@@ -415,7 +346,7 @@ impl Conn {
         }
         out.queue.push_back(Outgoing::Text(frame));
         out.bytes += len;
-        self.hand_over(out, cork);
+        self.hand_over(out);
     }
 
     /// Queues bytes the transport framed itself, behind every frame already
@@ -424,26 +355,18 @@ impl Conn {
         let mut out = self.out.lock();
         out.bytes += bytes.len();
         out.queue.push_back(Outgoing::Raw(bytes));
-        self.hand_over(out, None);
+        self.hand_over(out);
     }
 
-    /// After a push: makes sure somebody will write the outbox (the flusher,
-    /// or `cork`'s owner).
-    fn hand_over(
-        self: &Arc<Self>,
-        mut out: parking_lot::MutexGuard<'_, Outbox>,
-        cork: Option<&mut Cork>,
-    ) {
+    /// After a push: makes sure somebody will write the outbox.
+    fn hand_over(self: &Arc<Self>, mut out: parking_lot::MutexGuard<'_, Outbox>) {
         if out.turn != Turn::Idle {
             return;
         }
         if out.wire.is_some() {
             out.turn = Turn::Flusher;
             drop(out);
-            match cork {
-                Some(cork) => cork.conns.push(self.clone()),
-                None => self.flusher.mark(self.clone()),
-            }
+            self.flusher.mark(self.clone());
         } else {
             out.turn = Turn::Task;
             drop(out);

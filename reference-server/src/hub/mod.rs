@@ -21,7 +21,7 @@ use parking_lot::Mutex;
 use self::channel::{Channel, Member, member_added, member_removed};
 pub(crate) use self::clustered::Apps;
 use self::clustered::Clustered;
-pub use self::conn::{Conn, Cork, Flusher, Outgoing, Queue, Wire, Writer, Written};
+pub use self::conn::{Conn, Flusher, Outgoing, Queue, Wire, Writer, Written};
 use self::users::Users;
 use crate::cluster::{ClusterError, Node};
 use crate::config::{AppConfig, Config};
@@ -412,7 +412,7 @@ impl AppState {
         if first || self.faults.member_added_per_connection() {
             let frame = member_added(name, &member.user_id, entry.user_info.as_deref());
             self.metrics
-                .delivered(channel.broadcast(&frame, Some(conn_id), &mut Cork::default()));
+                .delivered(channel.broadcast(&frame, Some(conn_id)));
         }
         if first || self.faults.member_added_per_connection() {
             let user_id = member.user_id.to_string();
@@ -480,11 +480,8 @@ impl AppState {
             return;
         }
         channel.members.remove(user_id);
-        self.metrics.delivered(channel.broadcast(
-            &member_removed(name, user_id),
-            None,
-            &mut Cork::default(),
-        ));
+        self.metrics
+            .delivered(channel.broadcast(&member_removed(name, user_id), None));
         let user_id = user_id.to_string();
         self.hook(WebhookKind::MemberRemoved, || WebhookEvent::MemberRemoved {
             channel: name.to_owned(),
@@ -520,11 +517,8 @@ impl AppState {
     fn send_count(&self, channel: &mut Channel, name: &str, now: Instant) {
         let count = channel.subscribers.len();
         channel.count_sent = Some(now);
-        self.metrics.delivered(channel.broadcast(
-            &message::subscription_count(name, count),
-            None,
-            &mut Cork::default(),
-        ));
+        self.metrics
+            .delivered(channel.broadcast(&message::subscription_count(name, count), None));
         self.hook(WebhookKind::SubscriptionCount, || {
             WebhookEvent::SubscriptionCount {
                 channel: name.to_owned(),
@@ -538,17 +532,13 @@ impl AppState {
         if let Some(clustered) = &self.clustered {
             clustered.client_event(self, sender, &event);
         } else {
-            let mut cork = Cork::default();
-            {
-                let channels = self.channels.shard(&event.channel).lock();
-                let Some(channel) = channels.get(&event.channel) else {
-                    return;
-                };
-                let skip = (!self.faults.echo_client_events()).then_some(sender.id);
-                self.metrics
-                    .delivered(channel.broadcast(&event.frame, skip, &mut cork));
-            }
-            cork.finish();
+            let channels = self.channels.shard(&event.channel).lock();
+            let Some(channel) = channels.get(&event.channel) else {
+                return;
+            };
+            let skip = (!self.faults.echo_client_events()).then_some(sender.id);
+            self.metrics
+                .delivered(channel.broadcast(&event.frame, skip));
         }
         if self.faults.cache_client_events() && ChannelKind::of(&event.channel).cache {
             self.store_cache(&event.channel, &event.event, &event.data, now);
@@ -576,13 +566,9 @@ impl AppState {
         match &self.clustered {
             Some(clustered) => clustered.publish(self, events).await,
             None => {
-                // One cork for the batch: a connection that gets several of
-                // its events has them in one write.
-                let mut cork = Cork::default();
                 for e in events {
-                    self.publish(e.channel, e.event, e.data, e.exclude, now, &mut cork);
+                    self.publish(e.channel, e.event, e.data, e.exclude, now);
                 }
-                cork.finish();
                 Ok(())
             }
         }
@@ -639,9 +625,7 @@ impl AppState {
     }
 
     /// Delivers an HTTP API event to one channel and caches it on cache
-    /// channels (spec 8.2, 8.9, 10.1). The frame is encoded once; the
-    /// subscribers' outboxes go on `cork`, for the caller to finish once no
-    /// lock is held.
+    /// channels (spec 8.2, 8.9, 10.1). The frame is encoded once.
     pub fn publish(
         &self,
         channel_name: &str,
@@ -649,7 +633,6 @@ impl AppState {
         data: &str,
         exclude: Option<&str>,
         now: Instant,
-        cork: &mut Cork,
     ) {
         if self.faults.drop_server_to_user_events() && channel_name.starts_with('#') {
             return;
@@ -661,8 +644,7 @@ impl AppState {
             self.store_cache(channel_name, event, data, now);
         }
         if let Some(channel) = channels.get(channel_name) {
-            self.metrics
-                .delivered(channel.publish(&frame, exclude, cork));
+            self.metrics.delivered(channel.publish(&frame, exclude));
         }
     }
 
