@@ -19,7 +19,7 @@ use super::pacing::Stop;
 use super::plan::{AuthMode, Behaviour, NodeAction, Plan, SetId, StopCondition};
 use super::shared::Shared;
 use crate::client::RestClient;
-use crate::metrics::{FanoutTracker, Recorders};
+use crate::metrics::{FanoutTracker, Recorders, Worker};
 use crate::target::{Credentials, Target};
 
 /// Handshakes (connect + subscribe) in flight at once.
@@ -99,21 +99,69 @@ pub(crate) enum Phase {
 }
 
 /// Counters the engine waits on.
-#[derive(Debug, Default)]
+///
+/// Deliveries are counted per runtime thread ([`super::cores`]): every
+/// delivery adds one, and a counter that every core added to would move its
+/// cache line between the cores each time. The engine reads the sum.
+#[derive(Debug)]
 pub(crate) struct Pending {
     pub(crate) ready: AtomicU64,
     pub(crate) expected: AtomicU64,
-    pub(crate) received: AtomicU64,
     pub(crate) senders: AtomicU64,
-    pub(crate) draining: AtomicBool,
+    draining: AtomicBool,
     notify: Notify,
+    /// One per core, each on a cache line of its own.
+    received: Box<[Padded]>,
 }
 
+/// An atomic counter alone on its cache line (128 bytes: adjacent-line
+/// prefetch pairs lines on x86).
+#[derive(Debug, Default)]
+#[repr(align(128))]
+struct Padded(AtomicU64);
+
 impl Pending {
+    /// Counters for `cores` runtime threads (at least one).
+    pub(crate) fn new(cores: usize) -> Pending {
+        Pending {
+            ready: AtomicU64::new(0),
+            expected: AtomicU64::new(0),
+            senders: AtomicU64::new(0),
+            draining: AtomicBool::new(false),
+            notify: Notify::new(),
+            received: (0..cores.max(1)).map(|_| Padded::default()).collect(),
+        }
+    }
+
     /// One connected client finished its setup (successfully or not).
     pub(crate) fn ready_one(&self) {
         self.ready.fetch_add(1, Ordering::AcqRel);
         self.notify.notify_waiters();
+    }
+
+    /// From now on every delivery checks whether it was the last one
+    /// expected, and wakes the engine when it was.
+    ///
+    /// Sequentially consistent, like the counters and the check: the
+    /// engine stores this flag then sums the counters, a core adds to its
+    /// counter then loads the flag and the other counters. In one total
+    /// order at least one of the two sees the other's write, so the last
+    /// delivery is never missed by both.
+    pub(crate) fn start_draining(&self) {
+        self.draining.store(true, Ordering::SeqCst);
+    }
+
+    /// Expected deliveries that arrived (or were written off), summed over the cores.
+    pub(crate) fn received(&self) -> u64 {
+        self.received
+            .iter()
+            .map(|c| c.0.load(Ordering::SeqCst))
+            .sum()
+    }
+
+    /// Whether every expected delivery arrived.
+    pub(crate) fn all_in(&self) -> bool {
+        self.received() >= self.expected.load(Ordering::SeqCst)
     }
 
     /// `n` more deliveries are expected.
@@ -121,10 +169,12 @@ impl Pending {
         self.expected.fetch_add(n, Ordering::AcqRel);
     }
 
-    /// One expected delivery arrived.
-    pub(crate) fn received_one(&self) {
-        let got = self.received.fetch_add(1, Ordering::AcqRel) + 1;
-        if self.draining.load(Ordering::Acquire) && got >= self.expected.load(Ordering::Acquire) {
+    /// One expected delivery arrived at a client on core `core`.
+    pub(crate) fn received_one(&self, core: usize) {
+        self.received[core % self.received.len()]
+            .0
+            .fetch_add(1, Ordering::SeqCst);
+        if self.draining.load(Ordering::SeqCst) && self.all_in() {
             self.notify.notify_waiters();
         }
     }
@@ -132,7 +182,7 @@ impl Pending {
     /// `n` expected deliveries can no longer arrive (the connection that
     /// was to get them is gone): the drain need not wait for them.
     pub(crate) fn written_off(&self, n: u64) {
-        self.received.fetch_add(n, Ordering::AcqRel);
+        self.received[0].0.fetch_add(n, Ordering::SeqCst);
         self.notify.notify_waiters();
     }
 
@@ -220,7 +270,10 @@ pub(crate) struct Run {
     pub(crate) channel_ids: HashMap<Arc<str>, u32>,
     registry: Vec<Mutex<ChannelReg>>,
     pub(crate) fanout: FanoutTracker,
+    /// One recorder slot per runtime thread.
     pub(crate) recorders: Arc<Recorders>,
+    /// Runtime threads the clients are spread over ([`super::cores`]).
+    pub(crate) cores: usize,
     pub(crate) stop: Stop,
     pub(crate) pending: Pending,
     pub(crate) connect_permits: tokio::sync::Semaphore,
@@ -270,6 +323,18 @@ impl Run {
             recipients,
             excluded,
         }
+    }
+
+    /// The runtime thread simulated client `id` runs on: round-robin by id,
+    /// so the subscribers of a channel are spread evenly.
+    pub(crate) fn core_of(&self, id: u32) -> usize {
+        id as usize % self.cores
+    }
+
+    /// The recorder slot of client `id`: its core's, so a slot is only
+    /// locked from one thread (and by the collector).
+    pub(crate) fn worker(&self, id: u32) -> Worker {
+        self.recorders.worker(self.core_of(id) as u64)
     }
 
     /// Whether the target has more than one node (deliveries are then
@@ -520,11 +585,13 @@ fn sources(plan: &Plan) -> Vec<(u32, usize)> {
 }
 
 /// Builds the shared state of one run: resolves the target, starts the
-/// auth endpoint when the plan asks for it, names every channel.
+/// auth endpoint when the plan asks for it, names every channel. The
+/// clients will run on `cores` runtime threads.
 pub(crate) async fn build(
     plan: &Plan,
     target: &Target,
     run_id: &str,
+    cores: usize,
 ) -> Result<Arc<Run>, SetupError> {
     let nodes = node_links(plan, target).await?;
     let event_nodes = check_nodes(plan, target, &nodes)?;
@@ -558,7 +625,7 @@ pub(crate) async fn build(
         (StopCondition::Messages(n), None) => n,
         (StopCondition::Duration(_), _) => u64::MAX,
     };
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get()) * 4;
+    let cores = cores.max(1);
     let now = Instant::now();
     Ok(Arc::new(Run {
         plan: plan.clone(),
@@ -577,12 +644,13 @@ pub(crate) async fn build(
         set_offset,
         channel_ids,
         fanout: FanoutTracker::new(sources),
-        recorders: Recorders::new(workers),
+        recorders: Recorders::new(cores),
+        cores,
         stop: Stop {
             deadline: OnceLock::new(),
             budget: AtomicU64::new(budget),
         },
-        pending: Pending::default(),
+        pending: Pending::new(cores),
         connect_permits: tokio::sync::Semaphore::new(CONNECTS_IN_FLIGHT),
     }))
 }

@@ -18,7 +18,7 @@ use crate::metrics::{ErrorKind, Worker};
 pub(crate) async fn churner(run: Arc<Run>, pop: usize, local: u32, start: Instant) {
     let p = &run.plan.populations[pop];
     let id = p.first_id + local;
-    let w = run.recorders.worker(u64::from(id));
+    let w = run.worker(id);
     let Behaviour::Churner { set, rate, hold } = p.behaviour.clone() else {
         return;
     };

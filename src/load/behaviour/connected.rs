@@ -54,7 +54,7 @@ impl Job {
 pub(crate) async fn connected(run: Arc<Run>, pop: usize, local: u32) {
     let p = &run.plan.populations[pop];
     let id = p.first_id + local;
-    let w = run.recorders.worker(u64::from(id));
+    let w = run.worker(id);
     let due = run.connect_start + Duration::from_secs_f64(f64::from(local) / p.ramp.get());
     sleep_until(due).await;
     // Bounded handshakes in flight: a server slower than the ramp would

@@ -20,7 +20,7 @@ use crate::metrics::{ErrorKind, Metric, Payload, PayloadKind, Worker};
 pub(crate) async fn publisher(run: Arc<Run>, pop: usize, local: u32, start: Instant) {
     let p = &run.plan.populations[pop];
     let id = p.first_id + local;
-    let w = run.recorders.worker(u64::from(id));
+    let w = run.worker(id);
     let Behaviour::Publisher {
         set,
         batch,
