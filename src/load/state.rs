@@ -220,7 +220,12 @@ pub(crate) struct NodeLink {
     /// WebSocket base.
     pub(crate) url: String,
     pub(crate) dialer: Dialer,
+    /// REST on the engine's own runtime (the shared start's polls).
     pub(crate) rest: RestClient,
+    /// One REST client per core ([`super::cores`]): a pooled connection is
+    /// driven by a task on the runtime that opened it, so a publisher using
+    /// its own core's pool never waits on another thread.
+    core_rest: Box<[RestClient]>,
     /// Connections established to it.
     pub(crate) connections: AtomicU64,
     /// Of those, by clients reconnecting after a node event.
@@ -481,8 +486,20 @@ async fn dialer(plan: &Plan, target: &Target) -> Result<Dialer, SetupError> {
     })
 }
 
-/// Every node of the target, resolved, with its REST client.
-async fn node_links(plan: &Plan, target: &Target) -> Result<Vec<NodeLink>, SetupError> {
+impl NodeLink {
+    /// The REST client of tasks on core `core`.
+    pub(crate) fn rest_on(&self, core: usize) -> &RestClient {
+        &self.core_rest[core % self.core_rest.len()]
+    }
+}
+
+/// Every node of the target, resolved, with its REST clients (one for the
+/// engine's runtime, one per core).
+async fn node_links(
+    plan: &Plan,
+    target: &Target,
+    cores: usize,
+) -> Result<Vec<NodeLink>, SetupError> {
     let nodes = target.nodes();
     let mut out = Vec::with_capacity(nodes.len());
     for node in &nodes {
@@ -494,11 +511,13 @@ async fn node_links(plan: &Plan, target: &Target) -> Result<Vec<NodeLink>, Setup
                 source: std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()),
             })?
         };
+        let rest = || RestClient::new(&t.rest_base, t.credentials.clone(), Duration::from_secs(10));
         out.push(NodeLink {
             name: node.name.clone(),
             url: t.ws_base.clone(),
             dialer: dialer(plan, &t).await?,
-            rest: RestClient::new(&t.rest_base, t.credentials.clone(), Duration::from_secs(10)),
+            rest: rest(),
+            core_rest: (0..cores).map(|_| rest()).collect(),
             connections: AtomicU64::new(0),
             reconnections: AtomicU64::new(0),
             planned: AtomicU64::new(0),
@@ -593,7 +612,8 @@ pub(crate) async fn build(
     run_id: &str,
     cores: usize,
 ) -> Result<Arc<Run>, SetupError> {
-    let nodes = node_links(plan, target).await?;
+    let cores = cores.max(1);
+    let nodes = node_links(plan, target, cores).await?;
     let event_nodes = check_nodes(plan, target, &nodes)?;
     let authorizer = Authorizer::start(target.credentials.clone(), plan.auth == AuthMode::Endpoint)
         .await
@@ -625,7 +645,6 @@ pub(crate) async fn build(
         (StopCondition::Messages(n), None) => n,
         (StopCondition::Duration(_), _) => u64::MAX,
     };
-    let cores = cores.max(1);
     let now = Instant::now();
     Ok(Arc::new(Run {
         plan: plan.clone(),

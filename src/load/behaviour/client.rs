@@ -46,7 +46,7 @@ pub(crate) struct Client {
     /// The node (index into the run's nodes) the connection is to.
     pub(crate) node: usize,
     /// The runtime thread the client runs on.
-    core: usize,
+    pub(crate) core: usize,
     /// This connection's registrations: channel, and the messages published
     /// to it before (only later ones are expected here).
     regs: Vec<(u32, u64)>,
