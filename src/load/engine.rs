@@ -6,9 +6,10 @@
 //! ends the connect or traffic phase early; a second one skips the drain.
 //!
 //! Simulated clients, publishers and churners run on the run's own
-//! per-core runtimes ([`super::cores`]), client `id` on core `id % N`; the
-//! engine's waits, the collector, the barrier and node events stay on the
-//! caller's runtime. The cores are stopped before the last collection, so
+//! per-core runtimes ([`super::cores`]), each on the core `Run::core_of`
+//! gives it (senders on the last, receivers round-robin over the others);
+//! the engine's waits, the collector, the barrier and node events stay on
+//! the caller's runtime. The cores are stopped before the last collection, so
 //! nothing records after the totals are taken.
 
 use std::io::IsTerminal;
@@ -206,7 +207,7 @@ async fn connect(p: &mut Progress, cores: &Cores, interrupt: &Interrupt) {
     for (i, pop) in run.plan.populations.iter().enumerate() {
         if pop.behaviour.holds_connection() {
             for local in 0..pop.count.0 {
-                let core = cores.handle(run.core_of(pop.first_id + local));
+                let core = cores.handle(run.core_of(i, pop.first_id + local));
                 p.tasks.spawn_on(connected(run.clone(), i, local), core);
             }
             p.connecting += u64::from(pop.count.0);
@@ -286,7 +287,7 @@ async fn traffic(p: &mut Progress, cores: &Cores, target: &Target, opts: &Engine
     let mut senders = 0u64;
     for (i, pop) in plan.populations.iter().enumerate() {
         for local in 0..pop.count.0 {
-            let core = cores.handle(run.core_of(pop.first_id + local));
+            let core = cores.handle(run.core_of(i, pop.first_id + local));
             match pop.behaviour {
                 Behaviour::Publisher { .. } => {
                     senders += 1;

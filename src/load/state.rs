@@ -330,16 +330,28 @@ impl Run {
         }
     }
 
-    /// The runtime thread simulated client `id` runs on: round-robin by id,
-    /// so the subscribers of a channel are spread evenly.
-    pub(crate) fn core_of(&self, id: u32) -> usize {
-        id as usize % self.cores
+    /// The runtime thread client `id` of population `pop` runs on. With
+    /// one core, that one. Otherwise the last core sends (HTTP publishers,
+    /// churners) and the others receive (connected clients, round-robin by
+    /// id). A receiving thread that sleeps between deliveries pays a
+    /// wake-up for each batch it reads, so receivers are kept on as few
+    /// threads as leave one for the senders; and a publish never waits
+    /// behind a batch of deliveries on its own thread.
+    pub(crate) fn core_of(&self, pop: usize, id: u32) -> usize {
+        if self.cores == 1 {
+            return 0;
+        }
+        if self.plan.populations[pop].behaviour.holds_connection() {
+            id as usize % (self.cores - 1)
+        } else {
+            self.cores - 1
+        }
     }
 
-    /// The recorder slot of client `id`: its core's, so a slot is only
-    /// locked from one thread (and by the collector).
-    pub(crate) fn worker(&self, id: u32) -> Worker {
-        self.recorders.worker(self.core_of(id) as u64)
+    /// The recorder slot of client `id` of population `pop`: its core's,
+    /// so a slot is only locked from one thread (and by the collector).
+    pub(crate) fn worker(&self, pop: usize, id: u32) -> Worker {
+        self.recorders.worker(self.core_of(pop, id) as u64)
     }
 
     /// Whether the target has more than one node (deliveries are then

@@ -66,9 +66,10 @@ impl std::fmt::Debug for Client {
 }
 
 impl Client {
-    pub(crate) fn new(run: Arc<Run>, conn: Conn, w: Worker, id: u32) -> Client {
+    /// Client `id`, on runtime thread `core`.
+    pub(crate) fn new(run: Arc<Run>, conn: Conn, w: Worker, (id, core): (u32, usize)) -> Client {
         Client {
-            core: run.core_of(id),
+            core,
             run,
             conn,
             w,

@@ -20,7 +20,7 @@ use crate::metrics::{ErrorKind, Metric, Payload, PayloadKind, Worker};
 pub(crate) async fn publisher(run: Arc<Run>, pop: usize, local: u32, start: Instant) {
     let p = &run.plan.populations[pop];
     let id = p.first_id + local;
-    let w = run.worker(id);
+    let w = run.worker(pop, id);
     let Behaviour::Publisher {
         set,
         batch,
@@ -76,7 +76,7 @@ pub(crate) async fn publisher(run: Arc<Run>, pop: usize, local: u32, start: Inst
         let (events, recipients) = batch.events(&run, &mut seq, n);
         inflight.spawn(send_publish(
             run.clone(),
-            (node, run.core_of(id)),
+            (node, run.core_of(pop, id)),
             w.clone(),
             events,
             recipients,
