@@ -17,10 +17,10 @@
 //! thread, each sleeps and wakes for half as many, and on a 2-core box the
 //! generator spent more per delivery than on the one multi-threaded runtime
 //! (fanout.toml, one run each: 6.3 us against 5.6, one thread alone 4.85).
-//! One receiving thread and one sending thread: 4.8 us against 5.2, and
-//! capacity.toml's last passing step 3,750 publishes/s against 2,875 (all
-//! on one thread: 2,500), since a publish no longer waits behind a batch
-//! of deliveries on its own thread.
+//! One receiving thread and one sending thread, in two runs: 4.8 and 5.1 us
+//! against 5.2 and 5.6, and capacity.toml's last passing step 3,750 and
+//! 3,250 publishes/s against 2,875 (all on one thread: 2,500), since a
+//! publish no longer waits behind a batch of deliveries on its own thread.
 //!
 //! The engine's own tasks (collector, waits, barrier, node events) and an
 //! in-process server stay on the caller's runtime. A client task may still
