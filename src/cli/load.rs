@@ -145,6 +145,7 @@ pub(super) async fn load(args: LoadArgs, interrupt: Interrupt) -> Result<Status,
         in_process_server: bundled.in_process(),
         progress: !args.quiet,
         interrupt,
+        cores: None,
     };
     let mut runs = run_repeated(&plan, &target, &opts, args.repeat).await?;
     bundled.shutdown().await;

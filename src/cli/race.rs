@@ -54,6 +54,7 @@ pub(super) async fn race(
                 in_process_server: false,
                 progress: !args.quiet,
                 interrupt: interrupt.clone(),
+                cores: None,
             };
             println!("\nround {round} of {}: {}", args.rounds, t.name);
             let r = run_plan(plan, t, &opts).await?;

@@ -106,6 +106,7 @@ pub(super) async fn run(args: RunArgs, interrupt: Interrupt) -> Result<Status, C
         in_process_server: bundled.is_some(),
         progress: !args.quiet,
         interrupt,
+        cores: None,
     };
     let r = run_plan(&plan, &target, &load_opts).await?;
     super::term::print_load(&report::load_text::render(&r));

@@ -96,7 +96,7 @@ pub(crate) fn progress_line(bar: &ProgressBar, run: &Run, s: &Sample, c: &Collec
         .pending
         .expected
         .load(Ordering::Relaxed)
-        .saturating_sub(run.pending.received.load(Ordering::Relaxed));
+        .saturating_sub(run.pending.received());
     bar.set_message(format!(
         "in flight {in_flight} | errors {} | attacks accepted/attempted {}/{} | sent {:.0}/s delivered {:.0}/s | deliver p99 {:.1} ms | connections {} subscriptions {} | schedule lag p99 {:.1} ms",
         t.error_total(),

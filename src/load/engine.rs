@@ -4,8 +4,16 @@
 //! the stop condition), drain (until every expected delivery arrived or the
 //! drain bound), finish (stop every task, collect, evaluate). An interrupt
 //! ends the connect or traffic phase early; a second one skips the drain.
+//!
+//! Simulated clients, publishers and churners run on the run's own
+//! per-core runtimes ([`super::cores`]), each on the core `Run::core_of`
+//! gives it (senders on the last, receivers round-robin over the others);
+//! the engine's waits, the collector, the barrier and node events stay on
+//! the caller's runtime. The cores are stopped before the last collection, so
+//! nothing records after the totals are taken.
 
 use std::io::IsTerminal;
+use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
@@ -17,6 +25,7 @@ use tokio::time::{Instant, sleep_until, timeout_at};
 use super::barrier;
 use super::behaviour::{churner, connected, publisher};
 use super::collector::{self, Collected};
+use super::cores::{Cores, CoresError};
 use super::plan::{Behaviour, Plan, StopCondition};
 use super::result::{Budget, EventRecord, LoadResult, Measured, NodeShare};
 use super::state::{
@@ -38,6 +47,8 @@ pub struct EngineOptions {
     pub progress: bool,
     /// Ctrl-C / SIGTERM.
     pub interrupt: Interrupt,
+    /// Runtime threads for the simulated clients; `None`: one per core.
+    pub cores: Option<NonZeroUsize>,
 }
 
 /// Why a run could not be carried out (exit code 2).
@@ -59,6 +70,9 @@ pub enum EngineError {
     /// The run's state could not be built.
     #[error(transparent)]
     Setup(#[from] SetupError),
+    /// The clients' runtime threads could not start.
+    #[error(transparent)]
+    Cores(#[from] CoresError),
 }
 
 /// What the phases hand on.
@@ -85,16 +99,22 @@ pub async fn run(
     opts: &EngineOptions,
 ) -> Result<LoadResult, EngineError> {
     let started = SystemTime::now();
-    let mut p = preflight(plan, target, opts).await?;
+    // Dropped on any way out that skips the shutdown below (an error, a
+    // cancelled run): the threads are joined and every task on them dropped.
+    let cores = Cores::start(opts.cores.unwrap_or_else(Cores::available))?;
+    let mut p = preflight(plan, target, opts, cores.len()).await?;
     let show = opts.progress && std::io::stderr().is_terminal();
     let collected = Arc::new(Mutex::new(Collected::default()));
     let (stop_collector, collector) = collector::spawn(p.run.clone(), collected.clone(), show);
-    connect(&mut p, &opts.interrupt).await;
+    connect(&mut p, &cores, &opts.interrupt).await;
     if !opts.interrupt.is_set() {
-        traffic(&mut p, target, opts).await;
+        traffic(&mut p, &cores, target, opts).await;
     }
     drain(&p, &opts.interrupt).await;
     finish(&mut p, &opts.interrupt).await;
+    // No task records any more once the cores are down: the last
+    // collection below is the whole run.
+    cores.shutdown().await;
     let _ = stop_collector.send(true);
     let _ = collector.await;
     let mut c = std::mem::take(&mut *collected.lock());
@@ -142,6 +162,7 @@ async fn preflight(
     plan: &Plan,
     target: &Target,
     opts: &EngineOptions,
+    cores: usize,
 ) -> Result<Progress, EngineError> {
     let limit = raise_fd_limit();
     let needed = fds_needed(plan, opts.in_process_server);
@@ -157,7 +178,7 @@ async fn preflight(
             server,
         });
     }
-    let run = state::build(plan, target, &opts.run_id).await?;
+    let run = state::build(plan, target, &opts.run_id, cores).await?;
     Ok(Progress {
         run,
         tasks: JoinSet::new(),
@@ -176,7 +197,7 @@ async fn preflight(
 
 /// Ramps up every connected client and waits until each finished its setup
 /// (or the deadline, or an interrupt).
-async fn connect(p: &mut Progress, interrupt: &Interrupt) {
+async fn connect(p: &mut Progress, cores: &Cores, interrupt: &Interrupt) {
     let run = p.run.clone();
     // Shared channels: every message's recipients here, before anyone
     // subscribes (another shard may publish as soon as the target counts
@@ -186,7 +207,8 @@ async fn connect(p: &mut Progress, interrupt: &Interrupt) {
     for (i, pop) in run.plan.populations.iter().enumerate() {
         if pop.behaviour.holds_connection() {
             for local in 0..pop.count.0 {
-                p.tasks.spawn(connected(run.clone(), i, local));
+                let core = cores.handle(run.core_of(i, pop.first_id + local));
+                p.tasks.spawn_on(connected(run.clone(), i, local), core);
             }
             p.connecting += u64::from(pop.count.0);
             let ramp = f64::from(pop.count.0) / pop.ramp.get();
@@ -241,7 +263,7 @@ async fn node_events(
 }
 
 /// Starts the senders and runs until the stop condition (or an interrupt).
-async fn traffic(p: &mut Progress, target: &Target, opts: &EngineOptions) {
+async fn traffic(p: &mut Progress, cores: &Cores, target: &Target, opts: &EngineOptions) {
     let interrupt = &opts.interrupt;
     let run = p.run.clone();
     let plan = &run.plan;
@@ -253,7 +275,7 @@ async fn traffic(p: &mut Progress, target: &Target, opts: &EngineOptions) {
         };
         barrier::expect(&run, p.shared_expected);
         // Wake the wait below when the last expected delivery arrives.
-        run.pending.draining.store(true, Ordering::Release);
+        run.pending.start_draining();
         at
     } else {
         Instant::now()
@@ -265,13 +287,16 @@ async fn traffic(p: &mut Progress, target: &Target, opts: &EngineOptions) {
     let mut senders = 0u64;
     for (i, pop) in plan.populations.iter().enumerate() {
         for local in 0..pop.count.0 {
+            let core = cores.handle(run.core_of(i, pop.first_id + local));
             match pop.behaviour {
                 Behaviour::Publisher { .. } => {
                     senders += 1;
-                    p.tasks.spawn(publisher(run.clone(), i, local, start));
+                    p.tasks
+                        .spawn_on(publisher(run.clone(), i, local, start), core);
                 }
                 Behaviour::Churner { .. } => {
-                    p.tasks.spawn(churner(run.clone(), i, local, start));
+                    p.tasks
+                        .spawn_on(churner(run.clone(), i, local, start), core);
                 }
                 _ => {}
             }
@@ -293,10 +318,8 @@ async fn traffic(p: &mut Progress, target: &Target, opts: &EngineOptions) {
             // run's schedule is over (the drain then waits as usual).
             _ if plan.shared => {
                 let deadline = barrier::traffic_deadline(&run, start);
-                let done = |s: &state::Pending| {
-                    s.senders.load(Ordering::Acquire) == 0
-                        && s.received.load(Ordering::Acquire) >= s.expected.load(Ordering::Acquire)
-                };
+                let done =
+                    |s: &state::Pending| s.senders.load(Ordering::Acquire) == 0 && s.all_in();
                 run.pending.wait(deadline, done).await;
             }
             StopCondition::Duration(d) => sleep_until(start + d).await,
@@ -322,15 +345,12 @@ async fn drain(p: &Progress, interrupt: &Interrupt) {
     // No send is allowed from here, whatever stopped the traffic phase.
     let _ = run.stop.deadline.set(Instant::now());
     run.phase.send_replace(Phase::Drain);
-    run.pending.draining.store(true, Ordering::Release);
+    run.pending.start_draining();
     let deadline = Instant::now() + run.plan.drain;
     let wait = async {
         let senders_done = |s: &state::Pending| s.senders.load(Ordering::Acquire) == 0;
         run.pending.wait(deadline, senders_done).await;
-        let all_in = |s: &state::Pending| {
-            s.received.load(Ordering::Acquire) >= s.expected.load(Ordering::Acquire)
-        };
-        run.pending.wait(deadline, all_in).await;
+        run.pending.wait(deadline, state::Pending::all_in).await;
     };
     tokio::select! {
         () = wait => {}

@@ -22,6 +22,7 @@ mod behaviour;
 mod clock;
 mod collector;
 pub mod conn;
+mod cores;
 mod pacing;
 mod state;
 
@@ -33,6 +34,7 @@ pub mod repeat;
 pub mod result;
 
 pub use auth::AuthEndpoint;
+pub use cores::CoresError;
 pub use engine::{EngineError, EngineOptions, run};
 pub use result::LoadResult;
 pub use state::CONNECTS_IN_FLIGHT;

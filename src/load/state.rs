@@ -19,7 +19,7 @@ use super::pacing::Stop;
 use super::plan::{AuthMode, Behaviour, NodeAction, Plan, SetId, StopCondition};
 use super::shared::Shared;
 use crate::client::RestClient;
-use crate::metrics::{FanoutTracker, Recorders};
+use crate::metrics::{FanoutTracker, Recorders, Worker};
 use crate::target::{Credentials, Target};
 
 /// Handshakes (connect + subscribe) in flight at once.
@@ -99,21 +99,69 @@ pub(crate) enum Phase {
 }
 
 /// Counters the engine waits on.
-#[derive(Debug, Default)]
+///
+/// Deliveries are counted per runtime thread ([`super::cores`]): every
+/// delivery adds one, and a counter that every core added to would move its
+/// cache line between the cores each time. The engine reads the sum.
+#[derive(Debug)]
 pub(crate) struct Pending {
     pub(crate) ready: AtomicU64,
     pub(crate) expected: AtomicU64,
-    pub(crate) received: AtomicU64,
     pub(crate) senders: AtomicU64,
-    pub(crate) draining: AtomicBool,
+    draining: AtomicBool,
     notify: Notify,
+    /// One per core, each on a cache line of its own.
+    received: Box<[Padded]>,
 }
 
+/// An atomic counter alone on its cache line (128 bytes: adjacent-line
+/// prefetch pairs lines on x86).
+#[derive(Debug, Default)]
+#[repr(align(128))]
+struct Padded(AtomicU64);
+
 impl Pending {
+    /// Counters for `cores` runtime threads (at least one).
+    pub(crate) fn new(cores: usize) -> Pending {
+        Pending {
+            ready: AtomicU64::new(0),
+            expected: AtomicU64::new(0),
+            senders: AtomicU64::new(0),
+            draining: AtomicBool::new(false),
+            notify: Notify::new(),
+            received: (0..cores.max(1)).map(|_| Padded::default()).collect(),
+        }
+    }
+
     /// One connected client finished its setup (successfully or not).
     pub(crate) fn ready_one(&self) {
         self.ready.fetch_add(1, Ordering::AcqRel);
         self.notify.notify_waiters();
+    }
+
+    /// From now on every delivery checks whether it was the last one
+    /// expected, and wakes the engine when it was.
+    ///
+    /// Sequentially consistent, like the counters and the check: the
+    /// engine stores this flag then sums the counters, a core adds to its
+    /// counter then loads the flag and the other counters. In one total
+    /// order at least one of the two sees the other's write, so the last
+    /// delivery is never missed by both.
+    pub(crate) fn start_draining(&self) {
+        self.draining.store(true, Ordering::SeqCst);
+    }
+
+    /// Expected deliveries that arrived (or were written off), summed over the cores.
+    pub(crate) fn received(&self) -> u64 {
+        self.received
+            .iter()
+            .map(|c| c.0.load(Ordering::SeqCst))
+            .sum()
+    }
+
+    /// Whether every expected delivery arrived.
+    pub(crate) fn all_in(&self) -> bool {
+        self.received() >= self.expected.load(Ordering::SeqCst)
     }
 
     /// `n` more deliveries are expected.
@@ -121,10 +169,12 @@ impl Pending {
         self.expected.fetch_add(n, Ordering::AcqRel);
     }
 
-    /// One expected delivery arrived.
-    pub(crate) fn received_one(&self) {
-        let got = self.received.fetch_add(1, Ordering::AcqRel) + 1;
-        if self.draining.load(Ordering::Acquire) && got >= self.expected.load(Ordering::Acquire) {
+    /// One expected delivery arrived at a client on core `core`.
+    pub(crate) fn received_one(&self, core: usize) {
+        self.received[core % self.received.len()]
+            .0
+            .fetch_add(1, Ordering::SeqCst);
+        if self.draining.load(Ordering::SeqCst) && self.all_in() {
             self.notify.notify_waiters();
         }
     }
@@ -132,7 +182,7 @@ impl Pending {
     /// `n` expected deliveries can no longer arrive (the connection that
     /// was to get them is gone): the drain need not wait for them.
     pub(crate) fn written_off(&self, n: u64) {
-        self.received.fetch_add(n, Ordering::AcqRel);
+        self.received[0].0.fetch_add(n, Ordering::SeqCst);
         self.notify.notify_waiters();
     }
 
@@ -170,7 +220,12 @@ pub(crate) struct NodeLink {
     /// WebSocket base.
     pub(crate) url: String,
     pub(crate) dialer: Dialer,
+    /// REST on the engine's own runtime (the shared start's polls).
     pub(crate) rest: RestClient,
+    /// One REST client per core ([`super::cores`]): a pooled connection is
+    /// driven by a task on the runtime that opened it, so a publisher using
+    /// its own core's pool never waits on another thread.
+    core_rest: Box<[RestClient]>,
     /// Connections established to it.
     pub(crate) connections: AtomicU64,
     /// Of those, by clients reconnecting after a node event.
@@ -220,7 +275,10 @@ pub(crate) struct Run {
     pub(crate) channel_ids: HashMap<Arc<str>, u32>,
     registry: Vec<Mutex<ChannelReg>>,
     pub(crate) fanout: FanoutTracker,
+    /// One recorder slot per runtime thread.
     pub(crate) recorders: Arc<Recorders>,
+    /// Runtime threads the clients are spread over ([`super::cores`]).
+    pub(crate) cores: usize,
     pub(crate) stop: Stop,
     pub(crate) pending: Pending,
     pub(crate) connect_permits: tokio::sync::Semaphore,
@@ -270,6 +328,30 @@ impl Run {
             recipients,
             excluded,
         }
+    }
+
+    /// The runtime thread client `id` of population `pop` runs on. With
+    /// one core, that one. Otherwise the last core sends (HTTP publishers,
+    /// churners) and the others receive (connected clients, round-robin by
+    /// id). A receiving thread that sleeps between deliveries pays a
+    /// wake-up for each batch it reads, so receivers are kept on as few
+    /// threads as leave one for the senders; and a publish never waits
+    /// behind a batch of deliveries on its own thread.
+    pub(crate) fn core_of(&self, pop: usize, id: u32) -> usize {
+        if self.cores == 1 {
+            return 0;
+        }
+        if self.plan.populations[pop].behaviour.holds_connection() {
+            id as usize % (self.cores - 1)
+        } else {
+            self.cores - 1
+        }
+    }
+
+    /// The recorder slot of client `id` of population `pop`: its core's,
+    /// so a slot is only locked from one thread (and by the collector).
+    pub(crate) fn worker(&self, pop: usize, id: u32) -> Worker {
+        self.recorders.worker(self.core_of(pop, id) as u64)
     }
 
     /// Whether the target has more than one node (deliveries are then
@@ -416,8 +498,20 @@ async fn dialer(plan: &Plan, target: &Target) -> Result<Dialer, SetupError> {
     })
 }
 
-/// Every node of the target, resolved, with its REST client.
-async fn node_links(plan: &Plan, target: &Target) -> Result<Vec<NodeLink>, SetupError> {
+impl NodeLink {
+    /// The REST client of tasks on core `core`.
+    pub(crate) fn rest_on(&self, core: usize) -> &RestClient {
+        &self.core_rest[core % self.core_rest.len()]
+    }
+}
+
+/// Every node of the target, resolved, with its REST clients (one for the
+/// engine's runtime, one per core).
+async fn node_links(
+    plan: &Plan,
+    target: &Target,
+    cores: usize,
+) -> Result<Vec<NodeLink>, SetupError> {
     let nodes = target.nodes();
     let mut out = Vec::with_capacity(nodes.len());
     for node in &nodes {
@@ -429,11 +523,13 @@ async fn node_links(plan: &Plan, target: &Target) -> Result<Vec<NodeLink>, Setup
                 source: std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()),
             })?
         };
+        let rest = || RestClient::new(&t.rest_base, t.credentials.clone(), Duration::from_secs(10));
         out.push(NodeLink {
             name: node.name.clone(),
             url: t.ws_base.clone(),
             dialer: dialer(plan, &t).await?,
-            rest: RestClient::new(&t.rest_base, t.credentials.clone(), Duration::from_secs(10)),
+            rest: rest(),
+            core_rest: (0..cores).map(|_| rest()).collect(),
             connections: AtomicU64::new(0),
             reconnections: AtomicU64::new(0),
             planned: AtomicU64::new(0),
@@ -520,13 +616,16 @@ fn sources(plan: &Plan) -> Vec<(u32, usize)> {
 }
 
 /// Builds the shared state of one run: resolves the target, starts the
-/// auth endpoint when the plan asks for it, names every channel.
+/// auth endpoint when the plan asks for it, names every channel. The
+/// clients will run on `cores` runtime threads.
 pub(crate) async fn build(
     plan: &Plan,
     target: &Target,
     run_id: &str,
+    cores: usize,
 ) -> Result<Arc<Run>, SetupError> {
-    let nodes = node_links(plan, target).await?;
+    let cores = cores.max(1);
+    let nodes = node_links(plan, target, cores).await?;
     let event_nodes = check_nodes(plan, target, &nodes)?;
     let authorizer = Authorizer::start(target.credentials.clone(), plan.auth == AuthMode::Endpoint)
         .await
@@ -558,7 +657,6 @@ pub(crate) async fn build(
         (StopCondition::Messages(n), None) => n,
         (StopCondition::Duration(_), _) => u64::MAX,
     };
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get()) * 4;
     let now = Instant::now();
     Ok(Arc::new(Run {
         plan: plan.clone(),
@@ -577,12 +675,13 @@ pub(crate) async fn build(
         set_offset,
         channel_ids,
         fanout: FanoutTracker::new(sources),
-        recorders: Recorders::new(workers),
+        recorders: Recorders::new(cores),
+        cores,
         stop: Stop {
             deadline: OnceLock::new(),
             budget: AtomicU64::new(budget),
         },
-        pending: Pending::default(),
+        pending: Pending::new(cores),
         connect_permits: tokio::sync::Semaphore::new(CONNECTS_IN_FLIGHT),
     }))
 }

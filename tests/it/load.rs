@@ -18,6 +18,7 @@ pub(crate) fn opts(run_id: &str) -> EngineOptions {
         in_process_server: true,
         progress: false,
         interrupt: Interrupt::never(),
+        cores: None,
     }
 }
 
@@ -206,6 +207,78 @@ async fn a_small_run_accounts_for_every_delivery_and_refuses_every_attack() {
     );
     assert!(r.evidence.problems.is_empty(), "{:?}", r.evidence.problems);
     assert_eq!((t.ready, r.evidence.planned_clients), (7, 7));
+}
+
+const SPREAD: &str = r#"
+version = 1
+name = "spread"
+[run]
+messages = 90
+drain = "40s"
+max_schedule_lag = "5s"
+auth = "endpoint"
+[[channels]]
+name = "room"
+kind = "private"
+count = 3
+[[population]]
+name = "listeners"
+behaviour = "subscriber"
+count = 9
+channels = "room"
+[[population]]
+name = "senders"
+behaviour = "publisher"
+count = 2
+rate = 200
+channels = "room"
+[[population]]
+name = "talkers"
+behaviour = "client-events"
+count = 3
+rate = 10
+channels = "room"
+"#;
+
+/// Clients on three runtime threads (listeners and talkers on the first
+/// two, round-robin; the HTTP publishers on the third): every delivery is accounted once in the
+/// per-thread recorder slots, and the engine sees the last one arrive
+/// although the per-thread counters it waits on are summed. The server
+/// holds every delivery for a second, so they all arrive after the drain
+/// began and only a delivery's own wake-up can end it.
+#[tokio::test]
+async fn clients_spread_over_three_cores_are_accounted_exactly_and_end_the_drain() {
+    let plan = validate::from_toml("spread.toml", SPREAD, &[]).expect("valid scenario");
+    let mut config = Config::default();
+    config.faults.delay_deliveries_ms = Some(1_000);
+    let (server, target) = start_bundled(config).await.expect("server");
+    let opts = EngineOptions {
+        cores: std::num::NonZeroUsize::new(3),
+        ..opts("it-spread")
+    };
+    let started = std::time::Instant::now();
+    let r = run(&plan, &target, &opts).await.expect("run completes");
+    let took = started.elapsed();
+    server.shutdown().await;
+    let t = &r.tally;
+    // 90 messages in all (HTTP and client events), each to the 3 listeners
+    // of its channel plus, for an HTTP event, its talker; a client event
+    // goes to the channel's listeners only (never back to its sender).
+    assert_eq!(t.messages_sent, 90, "{t:?}");
+    assert_eq!(t.received(), t.expected, "{t:?}");
+    assert_eq!((t.lost(), t.duplicated, t.unexpected()), (0, 0, 0));
+    let deliver = r.histograms.get(pushcheck::metrics::Metric::Deliver).len();
+    let client = r
+        .histograms
+        .get(pushcheck::metrics::Metric::ClientEvent)
+        .len();
+    assert_eq!(deliver + client, t.received(), "one latency per delivery");
+    assert!(deliver > 0 && client > 0, "{deliver} {client}");
+    assert_eq!(t.connections, 12, "9 listeners and 3 talkers");
+    assert!(t.errors.is_empty(), "{:?}", t.errors);
+    // A last delivery the engine did not see would hold the run for the
+    // whole 40 s drain.
+    assert!(took < std::time::Duration::from_secs(25), "{took:?}");
 }
 
 const CLIENT_EVENTS: &str = r#"

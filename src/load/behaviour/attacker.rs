@@ -72,10 +72,10 @@ async fn attack(c: &mut Client, kind: AttackKind, variant: u64, donor: &str) {
     let (channel, ch) = attack_channel(c, kind, variant);
     let start = Instant::now();
     let accepted = if kind.is_rest() {
-        let Some(req) = forge_rest(kind, &c.run.nodes[c.node].rest, &channel) else {
+        let Some(req) = forge_rest(kind, c.run.nodes[c.node].rest_on(c.core), &channel) else {
             return;
         };
-        match c.run.nodes[c.node].rest.send(&req).await {
+        match c.run.nodes[c.node].rest_on(c.core).send(&req).await {
             Ok(resp) => Some((200..300).contains(&resp.status)),
             Err(_) => None,
         }

@@ -18,7 +18,7 @@ use crate::metrics::{ErrorKind, Worker};
 pub(crate) async fn churner(run: Arc<Run>, pop: usize, local: u32, start: Instant) {
     let p = &run.plan.populations[pop];
     let id = p.first_id + local;
-    let w = run.recorders.worker(u64::from(id));
+    let w = run.worker(pop, id);
     let Behaviour::Churner { set, rate, hold } = p.behaviour.clone() else {
         return;
     };
@@ -54,7 +54,7 @@ async fn churn_cycle(
     let node = run.plan.populations[pop].spread.node(id, run.nodes.len());
     let conn = Conn::open(&run.nodes[node].dialer, id, w, deadline).await?;
     run.connected_to(node, false);
-    let mut c = Client::new(run.clone(), conn, w.clone(), id);
+    let mut c = Client::new(run.clone(), conn, w.clone(), (id, run.core_of(pop, id)));
     c.node = node;
     c.churn = true;
     c.subscribe(ch).await?;

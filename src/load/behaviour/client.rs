@@ -45,6 +45,8 @@ pub(crate) struct Client {
     pub(crate) churn: bool,
     /// The node (index into the run's nodes) the connection is to.
     pub(crate) node: usize,
+    /// The runtime thread the client runs on.
+    pub(crate) core: usize,
     /// This connection's registrations: channel, and the messages published
     /// to it before (only later ones are expected here).
     regs: Vec<(u32, u64)>,
@@ -64,8 +66,10 @@ impl std::fmt::Debug for Client {
 }
 
 impl Client {
-    pub(crate) fn new(run: Arc<Run>, conn: Conn, w: Worker, id: u32) -> Client {
+    /// Client `id`, on runtime thread `core`.
+    pub(crate) fn new(run: Arc<Run>, conn: Conn, w: Worker, (id, core): (u32, usize)) -> Client {
         Client {
+            core,
             run,
             conn,
             w,
@@ -228,7 +232,7 @@ impl Client {
                 SeqOutcome::InOrder | SeqOutcome::Duplicate => t.delivered += 1,
             }
         });
-        self.run.pending.received_one();
+        self.run.pending.received_one(self.core);
     }
 
     /// Reads until a control frame arrives or `deadline`; `None` on timeout or close.

@@ -54,7 +54,7 @@ impl Job {
 pub(crate) async fn connected(run: Arc<Run>, pop: usize, local: u32) {
     let p = &run.plan.populations[pop];
     let id = p.first_id + local;
-    let w = run.recorders.worker(u64::from(id));
+    let w = run.worker(pop, id);
     let due = run.connect_start + Duration::from_secs_f64(f64::from(local) / p.ramp.get());
     sleep_until(due).await;
     // Bounded handshakes in flight: a server slower than the ramp would
@@ -77,7 +77,7 @@ pub(crate) async fn connected(run: Arc<Run>, pop: usize, local: u32) {
     };
     run.connected_to(node, false);
     let behaviour = p.behaviour.clone();
-    let mut c = Client::new(run.clone(), conn, w, id);
+    let mut c = Client::new(run.clone(), conn, w, (id, run.core_of(pop, id)));
     c.node = node;
     let job = match Box::pin(setup(&mut c, &behaviour)).await {
         Ok(job) => job,

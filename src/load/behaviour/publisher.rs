@@ -20,7 +20,7 @@ use crate::metrics::{ErrorKind, Metric, Payload, PayloadKind, Worker};
 pub(crate) async fn publisher(run: Arc<Run>, pop: usize, local: u32, start: Instant) {
     let p = &run.plan.populations[pop];
     let id = p.first_id + local;
-    let w = run.recorders.worker(u64::from(id));
+    let w = run.worker(pop, id);
     let Behaviour::Publisher {
         set,
         batch,
@@ -76,7 +76,7 @@ pub(crate) async fn publisher(run: Arc<Run>, pop: usize, local: u32, start: Inst
         let (events, recipients) = batch.events(&run, &mut seq, n);
         inflight.spawn(send_publish(
             run.clone(),
-            node,
+            (node, run.core_of(pop, id)),
             w.clone(),
             events,
             recipients,
@@ -141,14 +141,14 @@ impl Batch {
 
 async fn send_publish(
     run: Arc<Run>,
-    node: usize,
+    (node, core): (usize, usize),
     w: Worker,
     mut events: Vec<serde_json::Value>,
     recipients: u64,
     due: Instant,
 ) {
     let n = events.len() as u64;
-    let rest = &run.nodes[node].rest;
+    let rest = run.nodes[node].rest_on(core);
     let req = if events.len() == 1 {
         rest.request("POST", "/events").json(&events.remove(0))
     } else {
