@@ -6,7 +6,7 @@
 //! ends the connect or traffic phase early; a second one skips the drain.
 //!
 //! Simulated clients, publishers and churners run on the run's own
-//! per-core runtimes ([`super::cores`]), each on the core `Run::core_of`
+//! per-core runtimes (`load::cores`), each on the core `Run::core_of`
 //! gives it (senders on the last, receivers round-robin over the others);
 //! the engine's waits, the collector, the barrier and node events stay on
 //! the caller's runtime. The cores are stopped before the last collection, so
