@@ -64,16 +64,16 @@ pub(crate) struct TcpWire {
 }
 
 impl TcpWire {
-    /// One plain write. The flusher's goes straight to the kernel: tokio's
-    /// readiness state is another allocation per socket to touch, a cache
-    /// miss per delivery at fan-out, and only a waiter needs it. The
-    /// connection's task, which waits for writability next, goes through
-    /// tokio so that a full socket clears the readiness it waits on.
     /// Waits until the socket takes more (after a write found it full).
     pub(crate) async fn writable(&self) -> io::Result<()> {
         self.tcp.writable().await
     }
 
+    /// One plain write. The flusher's goes straight to the kernel: tokio's
+    /// readiness state is another allocation per socket to touch, a cache
+    /// miss per delivery at fan-out, and only a waiter needs it. The
+    /// connection's task, which waits for writability next, goes through
+    /// tokio so that a full socket clears the readiness it waits on.
     fn send(&self, buf: &[u8], by: Writer) -> io::Result<usize> {
         match by {
             Writer::Flusher => {

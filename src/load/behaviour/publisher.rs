@@ -21,6 +21,7 @@ pub(crate) async fn publisher(run: Arc<Run>, pop: usize, local: u32, start: Inst
     let p = &run.plan.populations[pop];
     let id = p.first_id + local;
     let w = run.worker(pop, id);
+    let core = run.core_of(pop, id);
     let Behaviour::Publisher {
         set,
         batch,
@@ -76,7 +77,7 @@ pub(crate) async fn publisher(run: Arc<Run>, pop: usize, local: u32, start: Inst
         let (events, recipients) = batch.events(&run, &mut seq, n);
         inflight.spawn(send_publish(
             run.clone(),
-            (node, run.core_of(pop, id)),
+            (node, core),
             w.clone(),
             events,
             recipients,
