@@ -7,7 +7,7 @@ use std::time::Instant;
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-use super::conn::Conn;
+use super::conn::{Conn, Marks};
 use crate::protocol::frame::Frame;
 use crate::protocol::message;
 
@@ -37,9 +37,10 @@ impl Channel {
     /// Sends `frame` to every subscriber except `skip`; returns how many got it.
     pub(crate) fn broadcast(&self, frame: &Frame, skip: Option<u64>) -> usize {
         let mut sent = 0;
+        let mut marks = Marks::default();
         for (id, conn) in &self.subscribers {
             if Some(*id) != skip {
-                conn.send(frame.clone());
+                conn.send_to(frame.clone(), &mut marks);
                 sent += 1;
             }
         }
@@ -50,9 +51,10 @@ impl Channel {
     /// (spec 8.9); returns how many got it.
     pub(crate) fn publish(&self, frame: &Frame, exclude: Option<&str>) -> usize {
         let mut sent = 0;
+        let mut marks = Marks::default();
         for conn in self.subscribers.values() {
             if Some(conn.socket_id.as_ref()) != exclude {
-                conn.send(frame.clone());
+                conn.send_to(frame.clone(), &mut marks);
                 sent += 1;
             }
         }

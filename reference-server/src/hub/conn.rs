@@ -247,6 +247,61 @@ impl Flusher {
             self.ready.notify_one();
         }
     }
+
+    /// Puts a fan-out's outboxes on the list in one step: one lock and at
+    /// most one wake-up for all of them.
+    fn mark_all(&self, conns: &mut Vec<Arc<Conn>>) {
+        let first = {
+            let mut dirty = self.dirty.lock();
+            let first = dirty.is_empty();
+            if first && dirty.capacity() < conns.len() {
+                std::mem::swap(&mut *dirty, conns);
+            } else {
+                dirty.append(conns);
+            }
+            first
+        };
+        if first {
+            self.ready.notify_one();
+        }
+    }
+}
+
+/// Outboxes a fan-out made dirty, handed to their flusher together when the
+/// fan-out ends (dropped), instead of one at a time.
+///
+/// Marking one outbox at a time takes the flusher's list lock once per
+/// subscriber and wakes the flusher at the first, which then writes while
+/// the fan-out is still appending: both cores then pull the same
+/// connections' cache lines and the list's lock back and forth, a cost per
+/// delivery (issue 14). Handed over together, the list lock is taken once,
+/// the flusher wakes once, and it gets the whole fan-out to split over the
+/// runtime's workers. An outbox waiting here is already the flusher's turn,
+/// so a frame sent to it meanwhile joins it and is written with it, in order.
+#[derive(Debug, Default)]
+pub(crate) struct Marks {
+    conns: Vec<Arc<Conn>>,
+}
+
+impl Drop for Marks {
+    fn drop(&mut self) {
+        // The outboxes of one channel share a flusher (one app), so this is
+        // one hand-over; the loop only keeps a mixed list correct.
+        while let Some(first) = self.conns.first() {
+            let flusher = first.flusher.clone();
+            let split = self
+                .conns
+                .iter()
+                .position(|c| !Arc::ptr_eq(&c.flusher, &flusher))
+                .unwrap_or(self.conns.len());
+            let mut group: Vec<Arc<Conn>> = if split == self.conns.len() {
+                std::mem::take(&mut self.conns)
+            } else {
+                self.conns.drain(..split).collect()
+            };
+            flusher.mark_all(&mut group);
+        }
+    }
 }
 
 /// Above this many dirty outboxes the flush is shared with the runtime's
@@ -334,6 +389,16 @@ impl Conn {
     /// past its byte limit closes the connection with 4100 (DESIGN: explicit
     /// overflow policy); nothing is dropped silently.
     pub fn send(self: &Arc<Self>, frame: Frame) {
+        self.send_marked(frame, None);
+    }
+
+    /// [`Conn::send`] as part of a fan-out: when the outbox becomes the
+    /// flusher's, it goes into `marks`, handed over when those drop.
+    pub(crate) fn send_to(self: &Arc<Self>, frame: Frame, marks: &mut Marks) {
+        self.send_marked(frame, Some(marks));
+    }
+
+    fn send_marked(self: &Arc<Self>, frame: Frame, marks: Option<&mut Marks>) {
         let mut out = self.out.lock();
         if out.closed {
             return;
@@ -346,7 +411,7 @@ impl Conn {
         }
         out.queue.push_back(Outgoing::Text(frame));
         out.bytes += len;
-        self.hand_over(out);
+        self.hand_over(out, marks);
     }
 
     /// Queues bytes the transport framed itself, behind every frame already
@@ -355,18 +420,26 @@ impl Conn {
         let mut out = self.out.lock();
         out.bytes += bytes.len();
         out.queue.push_back(Outgoing::Raw(bytes));
-        self.hand_over(out);
+        self.hand_over(out, None);
     }
 
-    /// After a push: makes sure somebody will write the outbox.
-    fn hand_over(self: &Arc<Self>, mut out: parking_lot::MutexGuard<'_, Outbox>) {
+    /// After a push: makes sure somebody will write the outbox, the flusher
+    /// (now, or with `marks`) or the connection's task.
+    fn hand_over(
+        self: &Arc<Self>,
+        mut out: parking_lot::MutexGuard<'_, Outbox>,
+        marks: Option<&mut Marks>,
+    ) {
         if out.turn != Turn::Idle {
             return;
         }
         if out.wire.is_some() {
             out.turn = Turn::Flusher;
             drop(out);
-            self.flusher.mark(self.clone());
+            match marks {
+                Some(marks) => marks.conns.push(self.clone()),
+                None => self.flusher.mark(self.clone()),
+            }
         } else {
             out.turn = Turn::Task;
             drop(out);
@@ -519,6 +592,68 @@ mod tests {
                 Outgoing::Text(frame) => frame.to_string(),
             })
             .collect()
+    }
+
+    /// A wire that takes everything and remembers each item's text.
+    #[derive(Debug, Default)]
+    struct Taker(Mutex<Vec<String>>);
+
+    impl Wire for Taker {
+        fn write(
+            &self,
+            queue: &mut Queue,
+            bytes: &mut usize,
+            _by: Writer,
+        ) -> std::io::Result<Written> {
+            let mut one = Queue::default();
+            while let Some(item) = queue.pop_front() {
+                *bytes -= item.len();
+                one.push_back(item);
+                self.0.lock().extend(texts(&one));
+                one.clear();
+            }
+            Ok(Written::All)
+        }
+    }
+
+    fn attached(id: u64, flusher: &Arc<Flusher>) -> (Arc<Conn>, Arc<Taker>) {
+        let conn = Conn::new(id, format!("{id}.1").into(), 1 << 16, flusher.clone());
+        let wire = Arc::new(Taker::default());
+        conn.attach(wire.clone());
+        (conn, wire)
+    }
+
+    fn ids(flusher: &Flusher) -> Vec<u64> {
+        flusher.dirty.lock().iter().map(|c| c.id).collect()
+    }
+
+    /// A fan-out's outboxes reach their flusher only when its marks drop,
+    /// each once, each at its own flusher; a frame sent meanwhile is written
+    /// with the first, behind it.
+    #[test]
+    fn marks_hand_a_fan_out_over_once_when_dropped() {
+        // Outside a runtime nobody flushes: the lists can be read.
+        let (a, b) = (Flusher::start(), Flusher::start());
+        let (c1, w1) = attached(1, &a);
+        let (c2, _) = attached(2, &a);
+        let (c3, w3) = attached(3, &b);
+        let frame = |t: &str| Frame::from(t.to_owned());
+        let mut marks = Marks::default();
+        c1.send_to(frame("one"), &mut marks);
+        c3.send_to(frame("one"), &mut marks);
+        c2.send_to(frame("one"), &mut marks);
+        c1.send(frame("two"));
+        assert!(ids(&a).is_empty() && ids(&b).is_empty(), "marked early");
+        drop(marks);
+        assert_eq!((ids(&a), ids(&b)), (vec![1, 2], vec![3]));
+        let batch = std::mem::take(&mut *a.dirty.lock());
+        for conn in batch {
+            conn.flush();
+        }
+        c3.flush();
+        assert_eq!(*w1.0.lock(), ["one", "two"]);
+        assert_eq!(*w3.0.lock(), ["one"]);
+        assert_eq!(c1.queued_bytes(), 0);
     }
 
     /// The inline front and the rest behind it behave as one FIFO.
