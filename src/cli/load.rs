@@ -54,6 +54,11 @@ pub struct LoadArgs {
     #[arg(long, value_name = "N", default_value_t = 1,
           value_parser = clap::value_parser!(u32).range(1..=100))]
     pub repeat: u32,
+    /// Generator threads to run the clients on (default: one per core of
+    /// this machine). With 2 or more, HTTP publishers and churners run on
+    /// the last and connected clients on the others; the report records it.
+    #[arg(long, value_name = "N")]
+    pub cores: Option<std::num::NonZeroUsize>,
     /// No live progress line.
     #[arg(long)]
     pub quiet: bool,
@@ -125,6 +130,7 @@ pub(super) async fn load(args: LoadArgs, interrupt: Interrupt) -> Result<Status,
             out: &args.out,
             quiet: args.quiet,
             summaries: &args.summaries,
+            cores: args.cores,
         };
         return super::race::race(opts, &plan, many, &run_id, interrupt).await;
     }
@@ -145,7 +151,7 @@ pub(super) async fn load(args: LoadArgs, interrupt: Interrupt) -> Result<Status,
         in_process_server: bundled.in_process(),
         progress: !args.quiet,
         interrupt,
-        cores: None,
+        cores: args.cores,
     };
     let mut runs = run_repeated(&plan, &target, &opts, args.repeat).await?;
     bundled.shutdown().await;

@@ -30,6 +30,8 @@ pub(super) struct RaceOptions<'a> {
     pub(super) quiet: bool,
     /// `--junit` and `--markdown`.
     pub(super) summaries: &'a super::summaries::SummaryFlags,
+    /// `--cores`: generator threads, the same for every target.
+    pub(super) cores: Option<std::num::NonZeroUsize>,
 }
 
 pub(super) async fn race(
@@ -54,7 +56,7 @@ pub(super) async fn race(
                 in_process_server: false,
                 progress: !args.quiet,
                 interrupt: interrupt.clone(),
-                cores: None,
+                cores: args.cores,
             };
             println!("\nround {round} of {}: {}", args.rounds, t.name);
             let r = run_plan(plan, t, &opts).await?;

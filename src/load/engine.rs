@@ -400,6 +400,7 @@ fn budget(p: &Progress, c: &Collected, opts: &EngineOptions) -> Budget {
         } else {
             0.0
         },
+        cores: p.run.cores as u64,
     }
 }
 

@@ -159,6 +159,7 @@ mod tests {
             connect_seconds: 0.0,
             connections_per_s: 0.0,
             traffic_cpu_percent: 0.0,
+            cores: 1,
         };
         let measured = Measured {
             run_id: "r".into(),

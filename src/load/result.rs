@@ -117,6 +117,11 @@ pub struct Budget {
     /// (user plus system time / traffic time; includes an in-process server).
     #[serde(default)]
     pub traffic_cpu_percent: f64,
+    /// Generator threads the clients ran on: with 2 or more, HTTP
+    /// publishers and churners on the last and connected clients on the
+    /// others. 0 in reports written before it was recorded.
+    #[serde(default)]
+    pub cores: u64,
 }
 
 /// The shared start of a run with `run.shared_channels` (see

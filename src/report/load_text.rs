@@ -297,9 +297,14 @@ fn judgement(out: &mut String, r: &LoadResult) {
     } else {
         ""
     };
+    let cores = match b.cores {
+        0 => String::new(),
+        1 => " on 1 core".to_owned(),
+        n => format!(" on {n} cores"),
+    };
     let _ = writeln!(
         out,
-        "generator: {} clients, RSS {:.1} MiB before connecting, {:.1} MiB idle ({:.2} KiB per idle client){server}, {:.0} connections/s, CPU {:.0}% of a core in traffic, open files {}/{}",
+        "generator: {} clients{cores}, RSS {:.1} MiB before connecting, {:.1} MiB idle ({:.2} KiB per idle client){server}, {:.0} connections/s, CPU {:.0}% of a core in traffic, open files {}/{}",
         b.clients,
         b.rss_before_kib as f64 / 1024.0,
         b.rss_idle_kib as f64 / 1024.0,

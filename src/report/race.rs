@@ -225,6 +225,7 @@ pub(crate) mod tests {
             connect_seconds: 0.1,
             connections_per_s: 10.0,
             traffic_cpu_percent: 50.0,
+            cores: 1,
         };
         let measured = Measured {
             run_id: "r".into(),

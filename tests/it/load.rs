@@ -443,6 +443,24 @@ pub(crate) fn read_json(path: &Path) -> serde_json::Value {
         .expect("report is JSON")
 }
 
+/// `--cores` sets how many generator threads run the clients, and the
+/// report says how many did; zero is refused before anything runs.
+#[tokio::test]
+async fn load_cores_runs_the_clients_on_that_many_threads_and_records_it() {
+    use clap::Parser;
+    for cores in ["1", "3"] {
+        let (code, out) = load_cli(&format!("cores{cores}"), TWICE, &["--cores", cores]).await;
+        assert_eq!(code, 0, "--cores {cores}");
+        let report = read_json(&out.join("load.json"));
+        assert_eq!(report["budget"]["cores"].to_string(), cores);
+        assert_eq!(report["deliveries"]["lost"], 0);
+        assert_eq!(report["deliveries"]["expected"], 120);
+    }
+    let zero = pushcheck::cli::Cli::try_parse_from(["pushcheck", "load", "s.toml", "--cores", "0"]);
+    let err = zero.expect_err("zero cores refused").to_string();
+    assert!(err.contains("--cores"), "{err}");
+}
+
 #[tokio::test]
 async fn load_repeat_2_reports_both_runs_and_the_report_compared_with_itself_passes() {
     let (code, out) = load_cli("repeat", TWICE, &["--repeat", "2"]).await;
