@@ -171,9 +171,11 @@ impl Pending {
 
     /// One expected delivery arrived at a client on core `core`.
     pub(crate) fn received_one(&self, core: usize) {
-        self.received[core % self.received.len()]
-            .0
-            .fetch_add(1, Ordering::SeqCst);
+        // `core` comes from `Run::core_of`, below the core count; the
+        // fallback only keeps a stray index from panicking (no division
+        // per delivery).
+        let slot = self.received.get(core).unwrap_or(&self.received[0]);
+        slot.0.fetch_add(1, Ordering::SeqCst);
         if self.draining.load(Ordering::SeqCst) && self.all_in() {
             self.notify.notify_waiters();
         }

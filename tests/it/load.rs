@@ -241,8 +241,9 @@ channels = "room"
 "#;
 
 /// Clients on three runtime threads (listeners and talkers on the first
-/// two, round-robin; the HTTP publishers on the third): every delivery is accounted once in the
-/// per-thread recorder slots, and the engine sees the last one arrive
+/// two, round-robin; the HTTP publishers on the third): every delivery is
+/// accounted once in the per-thread recorder slots, and the engine sees the
+/// last one arrive
 /// although the per-thread counters it waits on are summed. The server
 /// holds every delivery for a second, so they all arrive after the drain
 /// began and only a delivery's own wake-up can end it.

@@ -254,7 +254,7 @@ impl Flusher {
         let first = {
             let mut dirty = self.dirty.lock();
             let first = dirty.is_empty();
-            if first && dirty.capacity() < conns.len() {
+            if first {
                 std::mem::swap(&mut *dirty, conns);
             } else {
                 dirty.append(conns);
@@ -287,19 +287,18 @@ impl Drop for Marks {
     fn drop(&mut self) {
         // The outboxes of one channel share a flusher (one app), so this is
         // one hand-over; the loop only keeps a mixed list correct.
-        while let Some(first) = self.conns.first() {
+        let mut group = std::mem::take(&mut self.conns);
+        while let Some(first) = group.first() {
             let flusher = first.flusher.clone();
-            let split = self
-                .conns
+            let rest = match group
                 .iter()
                 .position(|c| !Arc::ptr_eq(&c.flusher, &flusher))
-                .unwrap_or(self.conns.len());
-            let mut group: Vec<Arc<Conn>> = if split == self.conns.len() {
-                std::mem::take(&mut self.conns)
-            } else {
-                self.conns.drain(..split).collect()
+            {
+                Some(split) => group.split_off(split),
+                None => Vec::new(),
             };
             flusher.mark_all(&mut group);
+            group = rest;
         }
     }
 }
@@ -584,14 +583,15 @@ mod tests {
         Outgoing::Raw(Bytes::from_static(text.as_bytes()))
     }
 
+    fn text(item: &Outgoing) -> String {
+        match item {
+            Outgoing::Raw(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+            Outgoing::Text(frame) => frame.to_string(),
+        }
+    }
+
     fn texts(queue: &Queue) -> Vec<String> {
-        queue
-            .iter()
-            .map(|item| match item {
-                Outgoing::Raw(bytes) => String::from_utf8_lossy(bytes).into_owned(),
-                Outgoing::Text(frame) => frame.to_string(),
-            })
-            .collect()
+        queue.iter().map(text).collect()
     }
 
     /// A wire that takes everything and remembers each item's text.
@@ -605,12 +605,9 @@ mod tests {
             bytes: &mut usize,
             _by: Writer,
         ) -> std::io::Result<Written> {
-            let mut one = Queue::default();
             while let Some(item) = queue.pop_front() {
                 *bytes -= item.len();
-                one.push_back(item);
-                self.0.lock().extend(texts(&one));
-                one.clear();
+                self.0.lock().push(text(&item));
             }
             Ok(Written::All)
         }
