@@ -305,7 +305,41 @@ impl Dialer {
 enum Io {
     Plain(TcpStream),
     Tls(Box<WebSocketStream<MaybeTlsStream<TcpStream>>>),
+    /// A plain socket taken off the tokio reactor for a listener thread
+    /// (`load::listen`): read and written only by [`Conn::on_ready`].
+    Listened(std::net::TcpStream),
+    /// No socket any more (the reactor could not hand it over).
+    Gone,
 }
+
+/// What [`Conn::listen`] made of a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Handover {
+    /// Off the tokio reactor, ready for a listener thread.
+    Listened,
+    /// Unchanged: a TLS connection, which only tokio-tungstenite reads.
+    Kept,
+    /// The reactor could not let go of the socket, which is closed.
+    Lost,
+}
+
+/// The replies a listened connection's frame handler queues (written by
+/// [`Conn::on_ready`] once the frames read so far are handled).
+#[derive(Debug)]
+pub(crate) struct Replies<'a>(&'a mut Vec<u8>);
+
+impl Replies<'_> {
+    /// Queues `pusher:pong` (the answer to the server's `pusher:ping`).
+    pub(crate) fn pong(&mut self) {
+        masked(
+            WsFrame::message(PONG, OpCode::Data(Data::Text), true),
+            self.0,
+        );
+    }
+}
+
+/// The text of `pusher:pong`.
+const PONG: &str = r#"{"event":"pusher:pong","data":{}}"#;
 
 /// One simulated client's WebSocket.
 #[derive(Debug)]
@@ -357,7 +391,7 @@ impl Conn {
         let rd = &mut self.rd;
         match &mut self.io {
             Io::Plain(stream) => loop {
-                if !rd.out.is_empty() && write_now(stream, &mut rd.out).is_err() {
+                if !rd.out.is_empty() && write_now(|b| stream.try_write(b), &mut rd.out).is_err() {
                     rd.closed = true;
                 }
                 if rd.closed {
@@ -366,7 +400,7 @@ impl Conn {
                 match rd.next() {
                     Ok(Some(Parsed::Text(span))) => return Read::Text(span),
                     Ok(Some(Parsed::Close)) | Err(Violation) => {
-                        let _best_effort = write_now(stream, &mut rd.out);
+                        let _best_effort = write_now(|b| stream.try_write(b), &mut rd.out);
                         rd.closed = true;
                         return Read::Closed;
                     }
@@ -378,6 +412,8 @@ impl Conn {
                     Ok(_) => {}
                 }
             },
+            // A listened socket is its listener's to read: gone from here.
+            Io::Listened(_) | Io::Gone => Read::Closed,
             Io::Tls(ws) => loop {
                 match ws.next().await {
                     Some(Ok(Message::Text(t))) => {
@@ -432,6 +468,7 @@ impl Conn {
                     .await
                     .map_err(|_| ErrorKind::Disconnected)
             }
+            Io::Listened(_) | Io::Gone => Err(ErrorKind::Disconnected),
             Io::Tls(ws) => ws
                 .send(Message::Text(text.into()))
                 .await
@@ -441,8 +478,7 @@ impl Conn {
 
     /// Sends `pusher:pong` (answer to the server's `pusher:ping`).
     pub(crate) async fn pong(&mut self) -> Result<(), ErrorKind> {
-        self.send(r#"{"event":"pusher:pong","data":{}}"#.into())
-            .await
+        self.send(PONG.into()).await
     }
 
     /// Sends `pusher:ping` (the barrier of STYLE 2.3).
@@ -450,18 +486,113 @@ impl Conn {
         self.send(r#"{"event":"pusher:ping","data":{}}"#.into())
             .await
     }
+
+    /// Takes a plain connection off the tokio reactor for a listener
+    /// thread, keeping what was read and not yet handled.
+    pub(crate) fn listen(&mut self) -> Handover {
+        match std::mem::replace(&mut self.io, Io::Gone) {
+            Io::Plain(stream) => match stream.into_std() {
+                Ok(stream) => {
+                    self.io = Io::Listened(stream);
+                    Handover::Listened
+                }
+                Err(_) => Handover::Lost,
+            },
+            io => {
+                self.io = io;
+                Handover::Kept
+            }
+        }
+    }
+
+    /// The socket of a listened connection (for the listener's epoll).
+    pub(crate) fn listened(&self) -> Option<&std::net::TcpStream> {
+        match &self.io {
+            Io::Listened(stream) => Some(stream),
+            Io::Plain(_) | Io::Tls(_) | Io::Gone => None,
+        }
+    }
+
+    /// For a listened connection whose socket is ready: hands every whole
+    /// text message buffered or readable now to `on_text` (with the socket
+    /// id, and a queue for replies), answers control frames, and writes
+    /// what is queued. It reads until the kernel has no more: a read that
+    /// does not fill the buffer took all there was, unless `hung_up` (the
+    /// readiness said the peer closed, which only a later read reports).
+    /// `false` once the connection is gone.
+    ///
+    /// One read per wake-up and no copy, as [`Conn::recv`]; the bytes go
+    /// into the buffer's spare capacity without clearing it first.
+    pub(crate) fn on_ready(
+        &mut self,
+        hung_up: bool,
+        mut on_text: impl FnMut(&str, &str, &mut Replies<'_>),
+    ) -> bool {
+        let Io::Listened(stream) = &self.io else {
+            return false;
+        };
+        let rd = &mut self.rd;
+        let send = |b: &[u8]| rustix::net::send(stream, b, rustix::net::SendFlags::NOSIGNAL);
+        let mut drained = false;
+        loop {
+            if rd.closed {
+                return false;
+            }
+            match rd.next() {
+                Ok(Some(Parsed::Text(span))) => {
+                    let bytes = if span.assembled { &rd.msg } else { &rd.buf };
+                    let text = bytes.get(span.start..span.end).unwrap_or_default();
+                    // Not UTF-8: empty, which the handler counts as malformed.
+                    let text = std::str::from_utf8(text).unwrap_or_default();
+                    on_text(text, &self.socket_id, &mut Replies(&mut rd.out));
+                    continue;
+                }
+                Ok(Some(Parsed::Close)) | Err(Violation) => {
+                    let _best_effort = write_now(send, &mut rd.out);
+                    rd.closed = true;
+                    return false;
+                }
+                Ok(None) => {}
+            }
+            if !rd.out.is_empty() && write_now(send, &mut rd.out).is_err() {
+                rd.closed = true;
+                continue;
+            }
+            if drained {
+                return true;
+            }
+            rd.make_room();
+            let room = rd.buf.capacity() - rd.buf.len();
+            let read = rustix::net::recv(
+                stream,
+                rustix::buffer::spare_capacity(&mut rd.buf),
+                rustix::net::RecvFlags::empty(),
+            );
+            match read {
+                Ok((0, _)) => rd.closed = true,
+                Ok((n, _)) => drained = n < room && !hung_up,
+                Err(rustix::io::Errno::AGAIN) => drained = true,
+                Err(rustix::io::Errno::INTR) => {}
+                Err(_) => rd.closed = true,
+            }
+        }
+    }
 }
 
 /// Writes what the socket takes now, keeping the rest for later (a pong
 /// or close reply: never waits, so a cancelled read loses nothing).
-fn write_now(stream: &TcpStream, out: &mut Vec<u8>) -> std::io::Result<()> {
+fn write_now<E: Into<std::io::Error>>(
+    mut try_write: impl FnMut(&[u8]) -> Result<usize, E>,
+    out: &mut Vec<u8>,
+) -> std::io::Result<()> {
     while !out.is_empty() {
-        match stream.try_write(out) {
+        match try_write(out).map_err(Into::into) {
             Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
             Ok(n) => {
                 out.drain(..n);
             }
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
     }
@@ -654,6 +785,141 @@ mod tests {
             }
         }
         (texts, Ok(false), rd)
+    }
+
+    /// A listened connection over a real loopback socket, and the
+    /// server's end of it.
+    fn listened_pair() -> (Conn, std::net::TcpStream) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let client =
+            std::net::TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
+        let (server, _) = listener.accept().expect("accept");
+        client.set_nonblocking(true).expect("nonblocking");
+        let conn = Conn {
+            io: Io::Listened(client),
+            rd: Inbound::new(),
+            socket_id: Box::from("1.2"),
+        };
+        (conn, server)
+    }
+
+    /// Waits until `conn`'s socket is readable (or hung up), as its
+    /// listener's epoll would, then runs `on_ready`; the texts handed over,
+    /// and whether the connection is still open.
+    fn ready(conn: &mut Conn, hung_up: bool, pong_on: &str) -> (Vec<String>, bool) {
+        use rustix::event::{PollFd, PollFlags, poll};
+        let socket = conn.listened().expect("listened");
+        let mut fds = [PollFd::new(socket, PollFlags::IN | PollFlags::RDHUP)];
+        let limit = rustix::time::Timespec {
+            tv_sec: 10,
+            tv_nsec: 0,
+        };
+        assert_eq!(
+            poll(&mut fds, Some(&limit)).expect("poll"),
+            1,
+            "never readable"
+        );
+        let mut texts = Vec::new();
+        let open = conn.on_ready(hung_up, |text, socket_id, replies| {
+            assert_eq!(socket_id, "1.2");
+            if text == pong_on {
+                replies.pong();
+            }
+            texts.push(text.to_owned());
+        });
+        (texts, open)
+    }
+
+    /// Reads one frame a client sent (masked) from `server`: opcode and payload.
+    fn client_frame(server: &mut std::net::TcpStream) -> (u8, Vec<u8>) {
+        use std::io::Read;
+        let mut head = [0u8; 2];
+        server.read_exact(&mut head).expect("frame header");
+        assert_eq!(head[1] & 0x80, 0x80, "a client's frame is masked");
+        let len = usize::from(head[1] & 0x7f);
+        assert!(len < 126, "short frames only here");
+        let mut key = [0u8; 4];
+        server.read_exact(&mut key).expect("mask");
+        let mut payload = vec![0u8; len];
+        server.read_exact(&mut payload).expect("payload");
+        for (i, b) in payload.iter_mut().enumerate() {
+            *b ^= key[i % 4];
+        }
+        (head[0], payload)
+    }
+
+    #[test]
+    fn a_listened_connection_reads_everything_ready_answers_and_sees_the_close() {
+        use std::io::Write;
+        let (mut conn, mut server) = listened_pair();
+        // Two whole messages and the first half of a third in one write.
+        let third = server_frame(0x81, b"three");
+        let mut wire = server_frame(0x81, b"one");
+        wire.extend(server_frame(0x81, b"two"));
+        wire.extend(&third[..4]);
+        server.write_all(&wire).expect("write");
+        let (texts, open) = ready(&mut conn, false, "two");
+        assert_eq!(
+            (texts, open),
+            (vec!["one".to_owned(), "two".to_owned()], true)
+        );
+        // The handler's pong went out, masked, for the second message.
+        let (op, payload) = client_frame(&mut server);
+        assert_eq!((op, payload.as_slice()), (0x81, PONG.as_bytes()));
+        // The rest of the third, a control ping, and more than one read's
+        // worth (the buffer grows for a large message).
+        let big = "x".repeat(5000);
+        let mut wire = third[4..].to_vec();
+        wire.extend(server_frame(0x89, b"hi"));
+        wire.extend(server_frame(0x81, big.as_bytes()));
+        server.write_all(&wire).expect("write");
+        let mut got = Vec::new();
+        while got.len() < 2 {
+            let (texts, open) = ready(&mut conn, false, "");
+            assert!(open);
+            got.extend(texts);
+        }
+        assert_eq!(got, ["three", big.as_str()]);
+        let (op, payload) = client_frame(&mut server);
+        assert_eq!((op, payload.as_slice()), (0x8a, b"hi".as_slice()));
+        // A last message and the server hanging up, both ready at once: the
+        // message is handed over and the close seen in the same call.
+        server
+            .write_all(&server_frame(0x81, b"last"))
+            .expect("write");
+        server
+            .shutdown(std::net::Shutdown::Write)
+            .expect("shutdown");
+        let mut got = Vec::new();
+        loop {
+            let (texts, open) = ready(&mut conn, true, "");
+            got.extend(texts);
+            if !open {
+                break;
+            }
+        }
+        assert_eq!(got, ["last"]);
+        // Closed for good: nothing more is read.
+        assert!(!conn.on_ready(true, |_, _, _| panic!("read after the close")));
+    }
+
+    #[test]
+    fn a_listened_connection_fails_on_a_violation_and_a_close_frame() {
+        use std::io::Write;
+        let (mut conn, mut server) = listened_pair();
+        // A masked frame: servers never mask (RFC 6455 5.1).
+        server
+            .write_all(&[0x81, 0x81, 1, 2, 3, 4, b'x'])
+            .expect("write");
+        assert_eq!(ready(&mut conn, false, ""), (vec![], false));
+        let (mut conn, mut server) = listened_pair();
+        let mut wire = server_frame(0x81, b"bye");
+        wire.extend(server_frame(0x88, &1000u16.to_be_bytes()));
+        server.write_all(&wire).expect("write");
+        assert_eq!(ready(&mut conn, false, ""), (vec!["bye".to_owned()], false));
+        // The close was answered, echoing the code.
+        let (op, payload) = client_frame(&mut server);
+        assert_eq!((op, payload), (0x88, 1000u16.to_be_bytes().to_vec()));
     }
 
     #[test]

@@ -27,16 +27,25 @@
 //! use things the caller's runtime drives (the auth endpoint, a pooled HTTP
 //! connection first opened there): that runtime outlives the run.
 //!
+//! Beside each thread, once the run is known, a listener thread
+//! (`load::listen`) reads the sockets of that thread's subscribers after
+//! their setup, off the runtime.
+//!
 //! [`Cores`] outlives every task spawned on it: stopping it (or dropping it,
 //! on any way out of the engine) ends each thread's runtime, which drops the
-//! tasks still on it, and joins the threads.
+//! tasks still on it, and each listener, which drops its connections, and
+//! joins the threads.
 
 use std::num::NonZeroUsize;
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use tokio::runtime::{Builder, Handle};
 use tokio::sync::oneshot;
+
+use super::listen::{Listener, Park};
+use super::state::Run;
 
 /// How long a stopping runtime waits for blocking work (a DNS lookup) it
 /// started; tasks themselves are dropped at once.
@@ -55,11 +64,12 @@ pub struct CoresError {
     pub source: std::io::Error,
 }
 
-/// One running thread.
+/// One running thread, and its listener once the run is known.
 struct Core {
     handle: Handle,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
+    listener: Option<Listener>,
 }
 
 /// N threads, each running a current-thread runtime until stopped.
@@ -112,9 +122,39 @@ impl Cores {
                 handle,
                 stop: Some(stop),
                 thread: Some(thread),
+                listener: None,
             });
         }
         Ok(cores)
+    }
+
+    /// Starts a listener (`load::listen`) beside every thread, for `run`'s
+    /// clients that only listen.
+    pub(crate) fn listen(&mut self, run: &Arc<Run>) -> Result<(), CoresError> {
+        let count = self.cores.len();
+        for (index, core) in self.cores.iter_mut().enumerate() {
+            let listener =
+                Listener::start(run, index, core.handle.clone()).map_err(|source| CoresError {
+                    index,
+                    count,
+                    source,
+                })?;
+            core.listener = Some(listener);
+        }
+        Ok(())
+    }
+
+    /// Where thread `index`'s clients that only listen are handed over
+    /// (modulo the count); `None` before [`Cores::listen`].
+    pub(crate) fn park(&self, index: usize) -> Option<Park> {
+        let core = &self.cores[index % self.cores.len()];
+        core.listener.as_ref().map(Listener::park)
+    }
+
+    /// Clients handed to the listeners so far.
+    pub(crate) fn listened(&self) -> u64 {
+        let listeners = self.cores.iter().filter_map(|c| c.listener.as_ref());
+        listeners.map(Listener::parked).sum()
     }
 
     /// Number of threads.
@@ -133,6 +173,9 @@ impl Cores {
     pub(crate) async fn shutdown(mut self) {
         for core in &mut self.cores {
             core.stop.take();
+            if let Some(listener) = &core.listener {
+                listener.signal();
+            }
         }
         // If the blocking pool is gone the closure is dropped unrun, and
         // dropping `self` joins right here.
@@ -143,8 +186,14 @@ impl Cores {
         // Signal every thread first, so they wind down together.
         for core in &mut self.cores {
             core.stop.take();
+            if let Some(listener) = &core.listener {
+                listener.signal();
+            }
         }
         for core in &mut self.cores {
+            if let Some(listener) = &mut core.listener {
+                listener.join();
+            }
             if let Some(thread) = core.thread.take() {
                 // A task's panic is caught by its runtime; a panic of the
                 // thread itself has nothing left to clean up.

@@ -7,8 +7,9 @@
 //!
 //! Simulated clients, publishers and churners run on the run's own
 //! per-core runtimes (`load::cores`), each on the core `Run::core_of`
-//! gives it (senders on the last, receivers round-robin over the others);
-//! the engine's waits, the collector, the barrier and node events stay on
+//! gives it (senders on the last, receivers round-robin over the others),
+//! subscribers handed to that core's listener thread once set up
+//! (`load::listen`); the engine's waits, the collector, the barrier and node events stay on
 //! the caller's runtime. The cores are stopped before the last collection, so
 //! nothing records after the totals are taken.
 
@@ -84,6 +85,8 @@ struct Progress {
     fd_needed: u64,
     rss_before: u64,
     rss_idle: u64,
+    /// Clients handed to the listener threads in the connect phase.
+    listened: u64,
     connect_elapsed: Duration,
     traffic: Duration,
     traffic_cpu: f64,
@@ -101,8 +104,9 @@ pub async fn run(
     let started = SystemTime::now();
     // Dropped on any way out that skips the shutdown below (an error, a
     // cancelled run): the threads are joined and every task on them dropped.
-    let cores = Cores::start(opts.cores.unwrap_or_else(Cores::available))?;
+    let mut cores = Cores::start(opts.cores.unwrap_or_else(Cores::available))?;
     let mut p = preflight(plan, target, opts, cores.len()).await?;
+    cores.listen(&p.run)?;
     let show = opts.progress && std::io::stderr().is_terminal();
     let collected = Arc::new(Mutex::new(Collected::default()));
     let (stop_collector, collector) = collector::spawn(p.run.clone(), collected.clone(), show);
@@ -187,6 +191,7 @@ async fn preflight(
         fd_needed: needed,
         rss_before: rss_kib(),
         rss_idle: 0,
+        listened: 0,
         connect_elapsed: Duration::ZERO,
         traffic: Duration::ZERO,
         traffic_cpu: 0.0,
@@ -207,8 +212,9 @@ async fn connect(p: &mut Progress, cores: &Cores, interrupt: &Interrupt) {
     for (i, pop) in run.plan.populations.iter().enumerate() {
         if pop.behaviour.holds_connection() {
             for local in 0..pop.count.0 {
-                let core = cores.handle(run.core_of(i, pop.first_id + local));
-                p.tasks.spawn_on(connected(run.clone(), i, local), core);
+                let core = run.core_of(i, pop.first_id + local);
+                let task = connected(run.clone(), i, local, cores.park(core));
+                p.tasks.spawn_on(task, cores.handle(core));
             }
             p.connecting += u64::from(pop.count.0);
             let ramp = f64::from(pop.count.0) / pop.ramp.get();
@@ -223,6 +229,7 @@ async fn connect(p: &mut Progress, cores: &Cores, interrupt: &Interrupt) {
     }
     p.connect_elapsed = run.connect_start.elapsed();
     p.rss_idle = rss_kib();
+    p.listened = cores.listened();
 }
 
 /// Carries out the plan's node events on `target`'s nodes through the
@@ -401,6 +408,7 @@ fn budget(p: &Progress, c: &Collected, opts: &EngineOptions) -> Budget {
             0.0
         },
         cores: p.run.cores as u64,
+        listened: p.listened,
     }
 }
 

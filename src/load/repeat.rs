@@ -160,6 +160,7 @@ mod tests {
             connections_per_s: 0.0,
             traffic_cpu_percent: 0.0,
             cores: 1,
+            listened: 0,
         };
         let measured = Measured {
             run_id: "r".into(),

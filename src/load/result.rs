@@ -122,6 +122,11 @@ pub struct Budget {
     /// others. 0 in reports written before it was recorded.
     #[serde(default)]
     pub cores: u64,
+    /// Connected clients read by the listener threads (subscribers on plain
+    /// `ws://` connections) rather than by a task each, at the end of the
+    /// connect phase. 0 in reports written before it was recorded.
+    #[serde(default)]
+    pub listened: u64,
 }
 
 /// The shared start of a run with `run.shared_channels` (see

@@ -100,9 +100,10 @@ pub(crate) enum Phase {
 
 /// Counters the engine waits on.
 ///
-/// Deliveries are counted per runtime thread ([`super::cores`]): every
-/// delivery adds one, and a counter that every core added to would move its
-/// cache line between the cores each time. The engine reads the sum.
+/// Deliveries are counted per lane (a runtime thread of [`super::cores`],
+/// or its listener): every delivery adds one, and a counter that every core
+/// added to would move its cache line between the cores each time. The
+/// engine reads the sum.
 #[derive(Debug)]
 pub(crate) struct Pending {
     pub(crate) ready: AtomicU64,
@@ -110,7 +111,7 @@ pub(crate) struct Pending {
     pub(crate) senders: AtomicU64,
     draining: AtomicBool,
     notify: Notify,
-    /// One per core, each on a cache line of its own.
+    /// One per lane, each on a cache line of its own.
     received: Box<[Padded]>,
 }
 
@@ -121,15 +122,15 @@ pub(crate) struct Pending {
 struct Padded(AtomicU64);
 
 impl Pending {
-    /// Counters for `cores` runtime threads (at least one).
-    pub(crate) fn new(cores: usize) -> Pending {
+    /// Counters for `lanes` threads (at least one).
+    pub(crate) fn new(lanes: usize) -> Pending {
         Pending {
             ready: AtomicU64::new(0),
             expected: AtomicU64::new(0),
             senders: AtomicU64::new(0),
             draining: AtomicBool::new(false),
             notify: Notify::new(),
-            received: (0..cores.max(1)).map(|_| Padded::default()).collect(),
+            received: (0..lanes.max(1)).map(|_| Padded::default()).collect(),
         }
     }
 
@@ -169,13 +170,13 @@ impl Pending {
         self.expected.fetch_add(n, Ordering::AcqRel);
     }
 
-    /// One expected delivery arrived at a client on core `core`.
-    pub(crate) fn received_one(&self, core: usize) {
-        // `core` comes from `Run::core_of`, below the core count; the
-        // fallback only keeps a stray index from panicking (no division
-        // per delivery).
-        let slot = self.received.get(core).unwrap_or(&self.received[0]);
-        slot.0.fetch_add(1, Ordering::SeqCst);
+    /// `n` expected deliveries arrived at clients of lane `lane`.
+    pub(crate) fn arrived(&self, lane: usize, n: u64) {
+        // `lane` comes from `Run::core_of` or `Run::listener_lane`, below
+        // the lane count; the fallback only keeps a stray index from
+        // panicking (no division per delivery).
+        let slot = self.received.get(lane).unwrap_or(&self.received[0]);
+        slot.0.fetch_add(n, Ordering::SeqCst);
         if self.draining.load(Ordering::SeqCst) && self.all_in() {
             self.notify.notify_waiters();
         }
@@ -350,6 +351,13 @@ impl Run {
         }
     }
 
+    /// The lane (recorder slot and delivery counter) of the listener of
+    /// runtime thread `core` (`load::listen`): its own, so the listener and
+    /// the clients still on that thread's runtime never wait for each other.
+    pub(crate) fn listener_lane(&self, core: usize) -> usize {
+        self.cores + core
+    }
+
     /// The recorder slot of client `id` of population `pop`: its core's,
     /// so a slot is only locked from one thread (and by the collector).
     pub(crate) fn worker(&self, pop: usize, id: u32) -> Worker {
@@ -371,6 +379,13 @@ impl Run {
     /// expected effect of a node event (the client then reconnects).
     pub(crate) fn expects_outages(&self) -> bool {
         !self.plan.events.is_empty()
+    }
+
+    /// Whether a connection that closes under a client in phase `now` is
+    /// recovered from (reconnected and resubscribed) rather than counted
+    /// as a disconnect.
+    pub(crate) fn recovers_in(&self, now: Phase) -> bool {
+        self.expects_outages() && matches!(now, Phase::Traffic(_) | Phase::Drain)
     }
 
     /// Counts a connection established to node `node`.
@@ -677,13 +692,14 @@ pub(crate) async fn build(
         set_offset,
         channel_ids,
         fanout: FanoutTracker::new(sources),
-        recorders: Recorders::new(cores),
+        // A lane per runtime thread, then one per listener.
+        recorders: Recorders::new(2 * cores),
         cores,
         stop: Stop {
             deadline: OnceLock::new(),
             budget: AtomicU64::new(budget),
         },
-        pending: Pending::new(cores),
+        pending: Pending::new(2 * cores),
         connect_permits: tokio::sync::Semaphore::new(CONNECTS_IN_FLIGHT),
     }))
 }

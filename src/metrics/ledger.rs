@@ -13,6 +13,8 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use smallvec::SmallVec;
+
 /// What produced a load message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PayloadKind {
@@ -146,24 +148,42 @@ pub enum SeqOutcome {
     Duplicate,
 }
 
-/// The sequence numbers received from one source, as a bitset.
+/// The sequence numbers received from one source, as a bitset that drops
+/// its complete words: every number below `base * 64` has arrived, and
+/// only the words from there on are kept. Deliveries that arrive in order
+/// keep it at a word or two, inline (no heap pointer to chase per
+/// delivery, and no memory growing with the length of the run); a number
+/// that stays missing keeps the words after it, so the set stays exact.
 #[derive(Debug, Clone, Default)]
 pub struct SeqSet {
-    bits: Vec<u64>,
+    base: u64,
+    bits: SmallVec<[u64; 2]>,
     max: Option<u64>,
 }
 
 impl SeqSet {
-    /// Records `seq` and classifies it.
+    /// Records `seq` and classifies it. A caller bounds `seq` (by what the
+    /// source can have sent): the words up to it are allocated.
     pub fn insert(&mut self, seq: u64) -> SeqOutcome {
-        let (word, bit) = ((seq / 64) as usize, seq % 64);
-        if word >= self.bits.len() {
-            self.bits.resize(word + 1, 0);
+        let (word, bit) = (seq / 64, seq % 64);
+        let Some(i) = word
+            .checked_sub(self.base)
+            .and_then(|i| usize::try_from(i).ok())
+        else {
+            return SeqOutcome::Duplicate;
+        };
+        if i >= self.bits.len() {
+            self.bits.resize(i + 1, 0);
         }
-        if self.bits[word] & (1 << bit) != 0 {
+        if self.bits[i] & (1 << bit) != 0 {
             return SeqOutcome::Duplicate;
         }
-        self.bits[word] |= 1 << bit;
+        self.bits[i] |= 1 << bit;
+        let complete = self.bits.iter().take_while(|&&w| w == u64::MAX).count();
+        if complete > 0 {
+            self.bits.drain(..complete);
+            self.base += complete as u64;
+        }
         match self.max {
             Some(max) if seq < max => SeqOutcome::Reordered,
             _ => {
@@ -293,6 +313,35 @@ mod tests {
         assert_eq!(s.insert(2), SeqOutcome::Duplicate);
         assert_eq!(s.insert(1), SeqOutcome::Duplicate);
         assert_eq!(s.insert(200), SeqOutcome::InOrder);
+    }
+
+    /// Complete words are dropped, and what they held still counts: a run
+    /// of in-order arrivals stays at one word, and a gap keeps the words
+    /// after it until it is filled.
+    #[test]
+    fn seq_set_drops_complete_words_and_stays_exact() {
+        let mut s = SeqSet::default();
+        for seq in 0..10_000 {
+            assert_eq!(s.insert(seq), SeqOutcome::InOrder, "seq {seq}");
+            assert!(s.bits.len() <= 1, "seq {seq}: {} words", s.bits.len());
+        }
+        assert_eq!(s.base, 10_000 / 64);
+        for seq in [0, 63, 64, 9_999] {
+            assert_eq!(s.insert(seq), SeqOutcome::Duplicate, "seq {seq}");
+        }
+        // 10_000 goes missing; the words after it are kept.
+        for seq in 10_001..10_300 {
+            assert_eq!(s.insert(seq), SeqOutcome::InOrder);
+        }
+        assert_eq!(s.base, 10_000 / 64);
+        assert!(s.bits.len() >= 5);
+        assert_eq!(s.insert(10_200), SeqOutcome::Duplicate);
+        assert_eq!(s.insert(10_000), SeqOutcome::Reordered);
+        assert_eq!(s.insert(10_000), SeqOutcome::Duplicate);
+        // The gap filled, everything below the last word is dropped.
+        assert_eq!(s.base, 10_300 / 64);
+        assert!(s.bits.len() <= 1);
+        assert_eq!(s.insert(10_300), SeqOutcome::InOrder);
     }
 
     /// Every message has a slot of its own, and neighbours in a full block

@@ -8,7 +8,7 @@ mod recorder;
 
 pub use histograms::{Histograms, Metric, Percentiles, new_histogram};
 pub use ledger::{FanoutTracker, Payload, PayloadKind, SeqOutcome, SeqSet};
-pub use recorder::{Interval, Recorders, Tally, Worker};
+pub use recorder::{Interval, Locked, Recorders, Tally, Worker};
 
 use serde::{Deserialize, Serialize};
 

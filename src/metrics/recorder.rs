@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::ops::AddAssign;
 use std::sync::Arc;
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, MutexGuard};
 use serde::{Deserialize, Serialize};
 
 use super::{ErrorKind, Histograms, Metric};
@@ -250,8 +250,39 @@ impl Worker {
 
     /// Records latencies and counters under one lock.
     pub fn with(&self, f: impl FnOnce(&mut Histograms, &mut Tally)) {
-        let mut slot = self.recorders.slots[self.index].lock();
-        let slot = &mut *slot;
+        self.lock().with(f);
+    }
+
+    /// Locks the slot for several records in a row (a receive loop's batch
+    /// of frames). Held briefly: the collector waits for it.
+    pub fn lock(&self) -> Locked<'_> {
+        Locked(self.recorders.slots[self.index].lock())
+    }
+}
+
+/// A worker slot locked by [`Worker::lock`].
+#[derive(Debug)]
+pub struct Locked<'a>(MutexGuard<'a, Slot>);
+
+impl Locked<'_> {
+    /// Records a latency in microseconds.
+    pub fn record(&mut self, metric: Metric, micros: u64) {
+        self.0.histograms.record(metric, micros);
+    }
+
+    /// The counters.
+    pub fn tally(&mut self) -> &mut Tally {
+        &mut self.0.tally
+    }
+
+    /// Counts one error.
+    pub fn error(&mut self, kind: ErrorKind) {
+        self.0.tally.error(kind);
+    }
+
+    /// Latencies and counters together.
+    pub fn with(&mut self, f: impl FnOnce(&mut Histograms, &mut Tally)) {
+        let slot = &mut *self.0;
         f(&mut slot.histograms, &mut slot.tally);
     }
 }

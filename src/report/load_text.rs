@@ -302,6 +302,10 @@ fn judgement(out: &mut String, r: &LoadResult) {
         1 => " on 1 core".to_owned(),
         n => format!(" on {n} cores"),
     };
+    let cores = match b.listened {
+        0 => cores,
+        n => format!("{cores} ({n} on listener threads)"),
+    };
     let _ = writeln!(
         out,
         "generator: {} clients{cores}, RSS {:.1} MiB before connecting, {:.1} MiB idle ({:.2} KiB per idle client){server}, {:.0} connections/s, CPU {:.0}% of a core in traffic, open files {}/{}",

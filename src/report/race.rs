@@ -226,6 +226,7 @@ pub(crate) mod tests {
             connections_per_s: 10.0,
             traffic_cpu_percent: 50.0,
             cores: 1,
+            listened: 0,
         };
         let measured = Measured {
             run_id: "r".into(),

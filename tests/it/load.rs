@@ -282,6 +282,58 @@ async fn clients_spread_over_three_cores_are_accounted_exactly_and_end_the_drain
     assert!(took < std::time::Duration::from_secs(25), "{took:?}");
 }
 
+const PINGED: &str = r#"
+version = 1
+name = "pinged"
+[run]
+duration = "1500ms"
+max_schedule_lag = "5s"
+[[channels]]
+name = "room"
+kind = "public"
+count = 2
+[[population]]
+name = "listeners"
+behaviour = "subscriber"
+count = 20
+channels = "room"
+[[population]]
+name = "sender"
+behaviour = "publisher"
+count = 1
+rate = 20
+channels = "room"
+"#;
+
+/// Subscribers are read by the listener threads, which answer the server's
+/// `pusher:ping` (spec 3.3): the server pings every client after 100 ms
+/// without a frame from it and closes those that do not answer within
+/// 300 ms, many times over the run.
+#[tokio::test]
+async fn listened_subscribers_answer_the_servers_pings_and_miss_nothing() {
+    let plan = validate::from_toml("pinged.toml", PINGED, &[]).expect("valid scenario");
+    let mut config = Config::default();
+    config.timeouts.activity_timeout_ms = 100;
+    config.timeouts.pong_timeout_ms = 300;
+    // Only `pusher:ping`, without the control ping that the connection
+    // answers by itself: the answer must come from the frame handler.
+    config.faults.only_text_ping = true;
+    let (server, target) = start_bundled(config).await.expect("server");
+    let r = run(&plan, &target, &opts("it-pinged"))
+        .await
+        .expect("run completes");
+    server.shutdown().await;
+    let t = &r.tally;
+    assert_eq!(r.budget.listened, 20, "every subscriber handed over");
+    assert!(t.errors.is_empty(), "{:?}", t.errors);
+    assert!(t.expected > 0);
+    assert_eq!(
+        (t.received(), t.lost(), t.unexpected()),
+        (t.expected, 0, 0),
+        "{t:?}"
+    );
+}
+
 const CLIENT_EVENTS: &str = r#"
 version = 1
 name = "client-events"

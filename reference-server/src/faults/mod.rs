@@ -301,6 +301,9 @@ switches! {
     error_without_message: bool = false;
     /// A silent client is never pinged; it is closed after the pong timeout.
     no_server_ping: bool = false;
+    /// A silent client gets `pusher:ping` without the control ping, as some
+    /// servers do: only its `pusher:pong` keeps it open.
+    only_text_ping: bool = false;
     /// A client missing its pong is closed with 4200 instead of 4201.
     pong_timeout_close_4200: bool = false;
     /// `subscription_succeeded` of non-presence channels carries `data` as an object.

@@ -208,7 +208,7 @@ impl Seam {
 
     /// Whether the server sends its control ping to a silent client.
     pub(crate) fn pings(&self) -> bool {
-        !self.faults.no_server_ping
+        !self.faults.no_server_ping && !self.faults.only_text_ping
     }
 
     /// The code a close for `code` carries on the wire.

@@ -87,7 +87,7 @@ async fn attack(c: &mut Client, kind: AttackKind, variant: u64, donor: &str) {
             return;
         };
         if let Some(ch) = ch {
-            c.forged.push(ch);
+            c.rx.forged.push(ch);
         }
         subscription_attack(c, &forged.frame(), &channel).await
     };

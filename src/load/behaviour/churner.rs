@@ -56,15 +56,15 @@ async fn churn_cycle(
     run.connected_to(node, false);
     let mut c = Client::new(run.clone(), conn, w.clone(), (id, run.core_of(pop, id)));
     c.node = node;
-    c.churn = true;
+    c.rx.churn = true;
     c.subscribe(ch).await?;
     let until = Instant::now() + hold;
     while c.next_control(until).await.is_some() {}
     let name = run.channels[ch as usize].clone();
     let unsub = json!({"event": "pusher:unsubscribe", "data": {"channel": &*name}});
     c.conn.send(unsub.to_string()).await?;
-    c.subscribed.retain(|x| *x != ch);
-    c.leaving.push(ch);
+    c.rx.subscribed.retain(|x| *x != ch);
+    c.rx.leaving.push(ch);
     for barrier in 0..2 {
         c.conn.ping().await?;
         let deadline = Instant::now() + run.plan.connect_timeout;
@@ -78,7 +78,7 @@ async fn churn_cycle(
         if barrier == 0 {
             // The unsubscribe was processed before this pong: from here on
             // any delivery on the channel is one the socket must not get.
-            c.leaving.clear();
+            c.rx.leaving.clear();
         }
     }
     w.tally(|t| t.churn_cycles += 1);

@@ -53,7 +53,7 @@ pub(super) async fn tick(c: &mut Client, s: &mut Sender, pacing: &mut Pacing) ->
     let claim = run.claim(s.ch, None, true);
     let recipients = claim.recipients;
     run.fanout.expect(c.id, seq, recipients);
-    c.sent_here += 1;
+    c.rx.sent_here += 1;
     let body = Payload {
         h: run.plan.shard.index,
         p: c.id,

@@ -12,6 +12,7 @@ use super::client::Client;
 use super::client_events::{self, Sender};
 use super::subscriber;
 use crate::load::conn::{Conn, Read};
+use crate::load::listen::Park;
 use crate::load::pacing::Pacing;
 use crate::load::plan::Behaviour;
 use crate::load::state::{Phase, Run};
@@ -50,8 +51,10 @@ impl Job {
     }
 }
 
-/// Entry point of a subscriber, client-event sender or attacker task.
-pub(crate) async fn connected(run: Arc<Run>, pop: usize, local: u32) {
+/// Entry point of a subscriber, client-event sender or attacker task. A
+/// client with nothing scheduled is handed to `park` (its thread's
+/// listener) once its setup is done, when its connection allows.
+pub(crate) async fn connected(run: Arc<Run>, pop: usize, local: u32, park: Option<Park>) {
     let p = &run.plan.populations[pop];
     let id = p.first_id + local;
     let w = run.worker(pop, id);
@@ -77,7 +80,13 @@ pub(crate) async fn connected(run: Arc<Run>, pop: usize, local: u32) {
     };
     run.connected_to(node, false);
     let behaviour = p.behaviour.clone();
-    let mut c = Client::new(run.clone(), conn, w, (id, run.core_of(pop, id)));
+    // Boxed: the task stays small, and a hand-over to a listener moves a pointer.
+    let mut c = Box::new(Client::new(
+        run.clone(),
+        conn,
+        w,
+        (id, run.core_of(pop, id)),
+    ));
     c.node = node;
     let job = match Box::pin(setup(&mut c, &behaviour)).await {
         Ok(job) => job,
@@ -89,8 +98,20 @@ pub(crate) async fn connected(run: Arc<Run>, pop: usize, local: u32) {
     };
     drop(permit);
     c.w.tally(|t| t.ready += 1);
+    // Handed over before it counts as ready: once every client is ready,
+    // every hand-over of the connect phase is counted.
+    if let (Work::Idle, Some(park)) = (&job.work, park) {
+        match park.park(c) {
+            Ok(()) => {
+                run.pending.ready_one();
+                return;
+            }
+            Err(kept) => c = kept,
+        }
+    }
     run.pending.ready_one();
-    serve(c, job).await;
+    // Boxed: a listened client never needs the receive loop's state.
+    Box::pin(serve(c, job)).await;
 }
 
 async fn setup(c: &mut Client, b: &Behaviour) -> Result<Job, ErrorKind> {
@@ -121,7 +142,7 @@ async fn setup(c: &mut Client, b: &Behaviour) -> Result<Job, ErrorKind> {
 /// The phase waiter is made once per phase, not once per frame: a frame
 /// costs one read and its accounting, without registering and dropping a
 /// waiter each time (issue 14).
-async fn serve(mut c: Client, mut job: Job) {
+async fn serve(mut c: Box<Client>, mut job: Job) {
     let mut phase = c.run.phase.subscribe();
     let current = *phase.borrow_and_update();
     match current {
@@ -176,9 +197,7 @@ async fn serve(mut c: Client, mut job: Job) {
 /// The connection closed in phase `now`: `true` when the client recovered
 /// (reconnected and resubscribed), `false` when it is done.
 async fn closed(c: &mut Client, job: &Job, now: Phase) -> bool {
-    let recoverable = c.run.expects_outages()
-        && matches!(now, Phase::Traffic(_) | Phase::Drain)
-        && !matches!(job.work, Work::Attacks(_));
+    let recoverable = c.run.recovers_in(now) && !matches!(job.work, Work::Attacks(_));
     if recoverable {
         match Box::pin(c.recover()).await {
             Ok(()) => return true,

@@ -12,5 +12,6 @@ mod publisher;
 mod subscriber;
 
 pub(crate) use churner::churner;
+pub(crate) use client::{Client, Heard, On};
 pub(crate) use connected::connected;
 pub(crate) use publisher::publisher;

@@ -339,13 +339,14 @@ fn health(out: &mut String, r: &LoadResult) {
     let b = &r.budget;
     let _ = write!(
         out,
-        r#"<h3>Generator health</h3><table id="generator"><tr><th class="l">clients</th><th>sockets</th><th>cores</th><th>RSS before (MiB)</th><th>RSS idle (MiB)</th><th>KiB per idle client</th><th>connections/s</th><th>CPU in traffic (% of a core)</th><th>schedule lag p99 (ms)</th><th>bound (ms)</th><th>valid</th></tr><tr><td class="l">{}</td><td>{}</td><td>{}</td><td>{:.1}</td><td>{:.1}</td><td>{:.2}</td><td>{:.0}</td><td>{:.0}</td><td>{:.2}</td><td>{:.2}</td><td class="{}">{}</td></tr></table>{}"#,
+        r#"<h3>Generator health</h3><table id="generator"><tr><th class="l">clients</th><th>sockets</th><th>cores</th><th>listened</th><th>RSS before (MiB)</th><th>RSS idle (MiB)</th><th>KiB per idle client</th><th>connections/s</th><th>CPU in traffic (% of a core)</th><th>schedule lag p99 (ms)</th><th>bound (ms)</th><th>valid</th></tr><tr><td class="l">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1}</td><td>{:.1}</td><td>{:.2}</td><td>{:.0}</td><td>{:.0}</td><td>{:.2}</td><td>{:.2}</td><td class="{}">{}</td></tr></table>{}"#,
         b.clients,
         b.sockets,
         match b.cores {
             0 => "-".to_owned(),
             n => n.to_string(),
         },
+        b.listened,
         b.rss_before_kib as f64 / 1024.0,
         b.rss_idle_kib as f64 / 1024.0,
         b.kib_per_idle_client,
