@@ -494,6 +494,10 @@ impl Conn {
             Io::Plain(stream) => match stream.into_std() {
                 Ok(stream) => {
                     self.io = Io::Listened(stream);
+                    if self.rd.pos >= self.rd.buf.len() {
+                        // Nothing left over: the listener reads into its own buffer.
+                        (self.rd.buf, self.rd.pos) = (Vec::new(), 0);
+                    }
                     Handover::Listened
                 }
                 Err(_) => Handover::Lost,
@@ -521,9 +525,43 @@ impl Conn {
     /// readiness said the peer closed, which only a later read reports).
     /// `false` once the connection is gone.
     ///
-    /// One read per wake-up and no copy, as [`Conn::recv`]; the bytes go
-    /// into the buffer's spare capacity without clearing it first.
+    /// With nothing left over from the last read, the bytes go into
+    /// `scratch`, the listener's buffer (warm in its cache, where the
+    /// connection's own would be cold), and the connection keeps only what
+    /// a frame split across reads leaves: an idle connection holds no read
+    /// buffer at all. One read per wake-up, no copy of a whole frame, and
+    /// the bytes go into spare capacity without clearing it first.
     pub(crate) fn on_ready(
+        &mut self,
+        scratch: &mut Vec<u8>,
+        hung_up: bool,
+        on_text: impl FnMut(&str, &str, &mut Replies<'_>),
+    ) -> bool {
+        let lent = self.rd.pos >= self.rd.buf.len();
+        if lent {
+            self.rd.buf.clear();
+            self.rd.pos = 0;
+            scratch.clear();
+            std::mem::swap(&mut self.rd.buf, scratch);
+        }
+        let open = self.read_ready(hung_up, on_text);
+        let rd = &mut self.rd;
+        if lent {
+            // `scratch` holds the connection's own, empty, buffer.
+            scratch.extend_from_slice(rd.buf.get(rd.pos..).unwrap_or_default());
+            rd.pos = 0;
+            std::mem::swap(&mut rd.buf, scratch);
+            scratch.clear();
+        } else if rd.pos >= rd.buf.len() {
+            // The split frame is whole and handled: back to the listener's buffer.
+            rd.buf = Vec::new();
+            rd.pos = 0;
+        }
+        open
+    }
+
+    /// [`Conn::on_ready`] on the buffer in place.
+    fn read_ready(
         &mut self,
         hung_up: bool,
         mut on_text: impl FnMut(&str, &str, &mut Replies<'_>),
@@ -820,7 +858,8 @@ mod tests {
             "never readable"
         );
         let mut texts = Vec::new();
-        let open = conn.on_ready(hung_up, |text, socket_id, replies| {
+        let mut scratch = Vec::with_capacity(64);
+        let open = conn.on_ready(&mut scratch, hung_up, |text, socket_id, replies| {
             assert_eq!(socket_id, "1.2");
             if text == pong_on {
                 replies.pong();
@@ -900,7 +939,9 @@ mod tests {
         }
         assert_eq!(got, ["last"]);
         // Closed for good: nothing more is read.
-        assert!(!conn.on_ready(true, |_, _, _| panic!("read after the close")));
+        assert!(!conn.on_ready(&mut Vec::new(), true, |_, _, _| {
+            panic!("read after the close")
+        }));
     }
 
     #[test]

@@ -45,6 +45,8 @@ use crate::metrics::{ErrorKind, Locked, Worker};
 const WAKE: u64 = u64::MAX;
 /// Ready sockets taken per `epoll_wait`.
 const EVENTS: usize = 1024;
+/// The read buffer every socket is read into (it grows for a larger read).
+const SCRATCH: usize = 64 * 1024;
 
 /// Clients handed over and not yet registered, and whether to stop.
 #[derive(Debug, Default)]
@@ -143,6 +145,7 @@ impl Listener {
             run: run.clone(),
             clients: Slab::new(),
             fresh: Vec::new(),
+            scratch: Vec::with_capacity(SCRATCH),
         };
         let thread = std::thread::Builder::new()
             .name(format!("pushcheck-listen-{core}"))
@@ -203,6 +206,8 @@ struct Listening {
     clients: Slab<Box<Client>>,
     /// Clients registered in this round (their buffered frames read first).
     fresh: Vec<usize>,
+    /// What every socket is read into (see `Conn::on_ready`).
+    scratch: Vec<u8>,
 }
 
 impl Listening {
@@ -292,7 +297,7 @@ impl Listening {
             let Some(c) = self.clients.get_mut(key) else {
                 continue;
             };
-            if !read(c, hung_up, &mut slot, &mut arrived) {
+            if !read(c, &mut self.scratch, hung_up, &mut slot, &mut arrived) {
                 gone.push(key);
             }
         }
@@ -325,7 +330,13 @@ impl Listening {
 }
 
 /// Reads client `c`'s ready socket; `false` once the connection is gone.
-fn read(c: &mut Box<Client>, hung_up: bool, slot: &mut Locked<'_>, arrived: &mut u64) -> bool {
+fn read(
+    c: &mut Box<Client>,
+    scratch: &mut Vec<u8>,
+    hung_up: bool,
+    slot: &mut Locked<'_>,
+    arrived: &mut u64,
+) -> bool {
     let Client {
         run,
         conn,
@@ -333,7 +344,7 @@ fn read(c: &mut Box<Client>, hung_up: bool, slot: &mut Locked<'_>, arrived: &mut
         node,
         ..
     } = &mut **c;
-    conn.on_ready(hung_up, |text, socket_id, replies| {
+    conn.on_ready(scratch, hung_up, |text, socket_id, replies| {
         let on = On {
             socket_id,
             node: *node,
