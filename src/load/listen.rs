@@ -112,7 +112,7 @@ impl Park {
 /// One listener thread.
 #[derive(Debug)]
 pub(crate) struct Listener {
-    inbox: Arc<Inbox>,
+    park: Park,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -133,45 +133,41 @@ impl Listener {
             wake,
             parked: AtomicU64::new(0),
         });
+        let park = Park { inbox };
         let lane = run.listener_lane(core);
         let listening = Listening {
             epoll,
-            park: Park {
-                inbox: inbox.clone(),
-            },
+            park: park.clone(),
             runtime,
             w: run.recorders.worker(lane as u64),
             lane,
             run: run.clone(),
             clients: Slab::new(),
-            fresh: Vec::new(),
             scratch: Vec::with_capacity(SCRATCH),
         };
         let thread = std::thread::Builder::new()
             .name(format!("pushcheck-listen-{core}"))
             .spawn(move || listening.run())?;
         Ok(Listener {
-            inbox,
+            park,
             thread: Some(thread),
         })
     }
 
     /// A handle for handing clients over.
     pub(crate) fn park(&self) -> Park {
-        Park {
-            inbox: self.inbox.clone(),
-        }
+        self.park.clone()
     }
 
     /// Clients handed over so far (a client that recovered counts again).
     pub(crate) fn parked(&self) -> u64 {
-        self.inbox.parked.load(Ordering::Relaxed)
+        self.park.inbox.parked.load(Ordering::Relaxed)
     }
 
     /// Asks the thread to stop (it drops its clients); see [`Listener::join`].
     pub(crate) fn signal(&self) {
-        self.inbox.queue.lock().stop = true;
-        self.inbox.wake();
+        self.park.inbox.queue.lock().stop = true;
+        self.park.inbox.wake();
     }
 
     /// Waits for the thread to end (after [`Listener::signal`]).
@@ -204,8 +200,6 @@ struct Listening {
     run: Arc<Run>,
     /// Boxed when the client was made: a hand-over moves a pointer.
     clients: Slab<Box<Client>>,
-    /// Clients registered in this round (their buffered frames read first).
-    fresh: Vec<usize>,
     /// What every socket is read into (see `Conn::on_ready`).
     scratch: Vec<u8>,
 }
@@ -233,25 +227,32 @@ impl Listening {
                     return;
                 }
             }
-            if events.iter().any(|e| e.data.u64() == WAKE) && !self.admit() {
-                return;
-            }
-            self.round(&events);
+            let fresh = if events.iter().any(|e| e.data.u64() == WAKE) {
+                let Some(fresh) = self.admit() else {
+                    return;
+                };
+                fresh
+            } else {
+                Vec::new()
+            };
+            self.round(&fresh, &events);
         }
     }
 
-    /// Registers the clients handed over; `false` when asked to stop.
-    fn admit(&mut self) -> bool {
+    /// Registers the clients handed over and returns their keys (their
+    /// frames already read are handled first); `None` when asked to stop.
+    fn admit(&mut self) -> Option<Vec<usize>> {
         let mut counter = [0u8; 8];
         // Resets the eventfd; nothing to read is fine (edge already taken).
         let _ = rustix::io::read(&self.park.inbox.wake, &mut counter);
         let arrived = {
             let mut queue = self.park.inbox.queue.lock();
             if queue.stop {
-                return false;
+                return None;
             }
             std::mem::take(&mut queue.clients)
         };
+        let mut fresh = Vec::with_capacity(arrived.len());
         for c in arrived {
             let entry = self.clients.vacant_entry();
             let key = entry.key();
@@ -269,22 +270,21 @@ impl Listening {
             match registered {
                 Some(Ok(())) => {
                     entry.insert(c);
-                    self.fresh.push(key);
+                    fresh.push(key);
                 }
                 // Not pollable here: this connection would never be read.
                 Some(Err(_)) | None => c.w.error(ErrorKind::Disconnected),
             }
         }
-        true
+        Some(fresh)
     }
 
-    /// Handles the ready sockets of one `epoll_wait` and the clients just
-    /// registered, under one lock of the recorder slot.
-    fn round(&mut self, events: &[epoll::Event]) {
+    /// Handles the clients just registered (`fresh`) and the ready sockets
+    /// of one `epoll_wait`, under one lock of the recorder slot.
+    fn round(&mut self, fresh: &[usize], events: &[epoll::Event]) {
         let mut slot = self.w.lock();
         let mut arrived = 0;
         let mut gone = Vec::new();
-        let fresh = std::mem::take(&mut self.fresh);
         let ready = events.iter().filter_map(|e| {
             let key = e.data.u64();
             let flags = e.flags;
@@ -314,8 +314,6 @@ impl Listening {
         if arrived > 0 {
             self.run.pending.arrived(self.lane, arrived);
         }
-        self.fresh = fresh;
-        self.fresh.clear();
     }
 
     /// Client `c`'s connection closed under it.

@@ -216,6 +216,18 @@ fn slot_index(seq: usize, cap: usize) -> usize {
     block * BLOCK + (offset % LINES) * LANES + offset / LINES
 }
 
+/// One message's count of recipients still expected ([`FanoutTracker::message`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Message<'a>(&'a AtomicU32);
+
+impl Message<'_> {
+    /// Counts one expected arrival; `true` when it was the last one.
+    pub fn arrived(self) -> bool {
+        let counter = self.0;
+        counter.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1)) == Ok(1)
+    }
+}
+
 /// Remaining expected recipients per (source, sequence), to time the arrival
 /// at the last one. Slots are allocated up front from the plan, so recording
 /// never allocates or locks; sources are kept sorted and found by binary
@@ -251,10 +263,13 @@ impl FanoutTracker {
 
     /// Counts one expected arrival; `true` when it was the last one.
     pub fn arrived(&self, source: u32, seq: u64) -> bool {
-        let Some(slot) = self.slot(source, seq) else {
-            return false;
-        };
-        slot.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1)) == Ok(1)
+        self.message(source, seq).is_some_and(Message::arrived)
+    }
+
+    /// Message `seq` of `source`, found once; `None` when that source can
+    /// never send it (not a source of the run, or beyond its slots).
+    pub fn message(&self, source: u32, seq: u64) -> Option<Message<'_>> {
+        self.slot(source, seq).map(Message)
     }
 
     fn messages(&self, source: u32) -> Option<&[AtomicU32]> {

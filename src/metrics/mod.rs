@@ -7,7 +7,7 @@ mod ledger;
 mod recorder;
 
 pub use histograms::{Histograms, Metric, Percentiles, new_histogram};
-pub use ledger::{FanoutTracker, Payload, PayloadKind, SeqOutcome, SeqSet};
+pub use ledger::{FanoutTracker, Message, Payload, PayloadKind, SeqOutcome, SeqSet};
 pub use recorder::{Interval, Locked, Recorders, Tally, Worker};
 
 use serde::{Deserialize, Serialize};

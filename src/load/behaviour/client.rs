@@ -378,19 +378,19 @@ impl Recipient {
             slot.tally().early += 1;
             return false;
         }
-        if usize::try_from(p.s).map_or(true, |s| s >= run.fanout.capacity(p.p)) {
+        let Some(message) = run.fanout.message(p.p, p.s) else {
             // A message this run's source can never have sent: made up or
             // mangled by the target (and never counted as a delivery).
             slot.error(ErrorKind::MalformedFrame);
             return false;
-        }
+        };
         let outcome = self.seen(p.p).insert(p.s);
         if outcome == SeqOutcome::Duplicate {
             slot.tally().duplicated += 1;
             return false;
         }
         let latency = run.latency(p.h, p.o, p.t, now);
-        let last = run.fanout.arrived(p.p, p.s);
+        let last = message.arrived();
         if last {
             run.completed(p.p, p.s, p.t, now);
         }

@@ -100,18 +100,15 @@ pub(crate) async fn connected(run: Arc<Run>, pop: usize, local: u32, park: Optio
     c.w.tally(|t| t.ready += 1);
     // Handed over before it counts as ready: once every client is ready,
     // every hand-over of the connect phase is counted.
-    if let (Work::Idle, Some(park)) = (&job.work, park) {
-        match park.park(c) {
-            Ok(()) => {
-                run.pending.ready_one();
-                return;
-            }
-            Err(kept) => c = kept,
-        }
-    }
+    let kept = match (&job.work, park) {
+        (Work::Idle, Some(park)) => park.park(c).err(),
+        _ => Some(c),
+    };
     run.pending.ready_one();
-    // Boxed: a listened client never needs the receive loop's state.
-    Box::pin(serve(c, job)).await;
+    if let Some(c) = kept {
+        // Boxed: a listened client never needs the receive loop's state.
+        Box::pin(serve(c, job)).await;
+    }
 }
 
 async fn setup(c: &mut Client, b: &Behaviour) -> Result<Job, ErrorKind> {
