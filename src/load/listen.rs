@@ -21,6 +21,17 @@
 //! the connection closes in a run with node events, the client goes back to
 //! its runtime to reconnect and resubscribe, then is handed over again.
 //!
+//! A listener runs under `SCHED_BATCH` at its usual nice value
+//! ([`batch_policy`]): the same share of the CPU, but a delivery that wakes
+//! it never preempts the thread that is running. On a box the generator
+//! shares with its target, the target's thread writing a fan-out is then not
+//! switched out at every delivery that wakes a sleeping listener; the
+//! listener runs on an idle core at once, or when the writer's slice ends,
+//! and reads what piled up meanwhile in one batch. With `capacity.toml` at
+//! 8,000 publishes/s against the reference server (one run each), the
+//! server's involuntary context switches fell from 67,331 to 20,717 in 12 s
+//! and deliver p99 from 32.6 ms to 7.7 ms.
+//!
 //! Each listener has its own lane (`Run::listener_lane`): a recorder slot
 //! and a drain counter that the clients still on its runtime thread never
 //! touch, so neither waits for the other. A listener stops with the
@@ -204,8 +215,49 @@ struct Listening {
     scratch: Vec<u8>,
 }
 
+/// Why the calling thread's scheduling policy was left as it was.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum BatchError {
+    /// Its nice value could not be read.
+    #[error("cannot read the thread's nice value: {0}")]
+    Nice(#[from] rustix::io::Errno),
+    /// No priority of the policy crate maps to the thread's nice value.
+    #[error("no SCHED_BATCH priority keeps nice {0}")]
+    Unmapped(i32),
+    /// The kernel refused the change.
+    #[error("cannot set SCHED_BATCH: {0}")]
+    Refused(#[from] thread_priority::Error),
+}
+
+/// Puts the calling thread under `SCHED_BATCH`, keeping its nice value (and
+/// so its share of the CPU): woken, it never preempts the running thread.
+pub(crate) fn batch_policy() -> Result<(), BatchError> {
+    use thread_priority::{
+        NormalThreadSchedulePolicy, ThreadPriority, ThreadPriorityValue, ThreadSchedulePolicy,
+    };
+    let policy = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Batch);
+    // On Linux, who 0 of PRIO_PROCESS is the calling thread.
+    let nice = rustix::process::getpriority_process(None)?;
+    // For normal policies the crate sets a nice value from its 0-99 scale;
+    // pick the step its own mapping turns into the nice we have.
+    let priority = (0..=99u8)
+        .filter_map(|p| ThreadPriorityValue::try_from(p).ok())
+        .map(ThreadPriority::Crossplatform)
+        .find(|p| p.to_posix(policy).ok() == Some(nice))
+        .ok_or(BatchError::Unmapped(nice))?;
+    thread_priority::set_thread_priority_and_policy(
+        thread_priority::thread_native_id(),
+        priority,
+        policy,
+    )?;
+    Ok(())
+}
+
 impl Listening {
     fn run(mut self) {
+        // Best effort: under the default policy the run is as exact, only
+        // dearer for a target on the same box.
+        let _ = batch_policy();
         let mut events: Vec<epoll::Event> = Vec::with_capacity(EVENTS);
         loop {
             events.clear();
@@ -367,5 +419,27 @@ async fn recover(mut c: Box<Client>, park: Park) {
             }
         }
         Err(kind) => c.w.error(kind),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A thread put under SCHED_BATCH keeps its nice value.
+    #[test]
+    fn batch_policy_changes_the_policy_and_keeps_the_nice_value() {
+        std::thread::spawn(|| {
+            use thread_priority::{NormalThreadSchedulePolicy, ThreadSchedulePolicy};
+            let nice = rustix::process::getpriority_process(None).expect("nice");
+            batch_policy().expect("SCHED_BATCH at the same nice needs no privilege");
+            assert_eq!(
+                thread_priority::thread_schedule_policy().expect("policy"),
+                ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Batch)
+            );
+            assert_eq!(rustix::process::getpriority_process(None), Ok(nice));
+        })
+        .join()
+        .expect("the thread's checks");
     }
 }

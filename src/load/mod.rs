@@ -23,6 +23,7 @@ mod clock;
 mod collector;
 pub mod conn;
 mod cores;
+mod http1;
 mod listen;
 mod pacing;
 mod state;

@@ -15,6 +15,7 @@ use tokio::time::{Instant, timeout_at};
 use super::auth::Authorizer;
 use super::clock::HostClock;
 use super::conn::Dialer;
+use super::http1::Http1;
 use super::pacing::Stop;
 use super::plan::{AuthMode, Behaviour, NodeAction, Plan, SetId, StopCondition};
 use super::shared::Shared;
@@ -229,6 +230,10 @@ pub(crate) struct NodeLink {
     /// driven by a task on the runtime that opened it, so a publisher using
     /// its own core's pool never waits on another thread.
     core_rest: Box<[RestClient]>,
+    /// The publishers' own HTTP client per core (`load::http1`), for an
+    /// `http://` REST base; empty for `https://`, whose publishes go
+    /// through `core_rest`.
+    core_http1: Box<[Http1]>,
     /// Connections established to it.
     pub(crate) connections: AtomicU64,
     /// Of those, by clients reconnecting after a node event.
@@ -520,6 +525,11 @@ impl NodeLink {
     pub(crate) fn rest_on(&self, core: usize) -> &RestClient {
         &self.core_rest[core % self.core_rest.len()]
     }
+
+    /// The publishers' HTTP client on core `core`, for an `http://` base.
+    pub(crate) fn http1_on(&self, core: usize) -> Option<&Http1> {
+        self.core_http1.get(core % self.core_http1.len().max(1))
+    }
 }
 
 /// Every node of the target, resolved, with its REST clients (one for the
@@ -547,6 +557,9 @@ async fn node_links(
             dialer: dialer(plan, &t).await?,
             rest: rest(),
             core_rest: (0..cores).map(|_| rest()).collect(),
+            core_http1: (0..cores)
+                .map_while(|_| Http1::for_base(&t.rest_base, Duration::from_secs(10)))
+                .collect(),
             connections: AtomicU64::new(0),
             reconnections: AtomicU64::new(0),
             planned: AtomicU64::new(0),
