@@ -311,20 +311,29 @@ const SPREAD_ABOVE: usize = 1024;
 /// Flushes `batch`, splitting a large one over the runtime's workers. Each
 /// outbox is in a batch at most once (it is marked again only after its
 /// flush), so splitting never reorders a connection's frames.
+///
+/// Every share is its own task, the calling task writes none. A task spawned
+/// from a worker goes to that worker's "next task" slot, which other workers
+/// cannot take and which wakes nobody; only the spawn after it moves it to
+/// the worker's queue, where an idle worker is woken to take it. With one
+/// share kept for the caller, the other share waited in that slot until the
+/// caller was done: one publish to 10,000 subscribers was written by one
+/// core while the other idled, and fan-out took twice as long.
 fn flush_spread(mut batch: Vec<Arc<Conn>>) {
     let workers = tokio::runtime::Handle::try_current()
         .map(|h| h.metrics().num_workers())
         .unwrap_or(1);
     if workers > 1 && batch.len() > SPREAD_ABOVE {
         let share = batch.len().div_ceil(workers);
-        while batch.len() > share {
-            let rest = batch.split_off(batch.len() - share);
+        while !batch.is_empty() {
+            let rest = batch.split_off(batch.len().saturating_sub(share));
             tokio::spawn(async move {
                 for conn in rest {
                     conn.flush();
                 }
             });
         }
+        return;
     }
     for conn in batch {
         conn.flush();
@@ -651,6 +660,94 @@ mod tests {
         assert_eq!(*w1.0.lock(), ["one", "two"]);
         assert_eq!(*w3.0.lock(), ["one"]);
         assert_eq!(c1.queued_bytes(), 0);
+    }
+
+    /// A wire that remembers which threads wrote to it. A write waits
+    /// (bounded, once) until some other thread has written too, so a fan-out
+    /// written by one worker alone shows as a wait that ran out.
+    #[derive(Debug, Default)]
+    struct Meeting {
+        threads: Mutex<Vec<std::thread::ThreadId>>,
+        met: std::sync::Condvar,
+        lonely: std::sync::atomic::AtomicBool,
+        seen: std::sync::Mutex<()>,
+    }
+
+    impl Wire for Meeting {
+        fn write(
+            &self,
+            queue: &mut Queue,
+            bytes: &mut usize,
+            _by: Writer,
+        ) -> std::io::Result<Written> {
+            let me = std::thread::current().id();
+            let guard = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+            let two = {
+                let mut threads = self.threads.lock();
+                if !threads.contains(&me) {
+                    threads.push(me);
+                }
+                threads.len() >= 2
+            };
+            if two {
+                self.met.notify_all();
+            } else if !self.lonely.load(std::sync::atomic::Ordering::Relaxed) {
+                let (_guard, waited) = self
+                    .met
+                    .wait_timeout_while(guard, std::time::Duration::from_secs(10), |_| {
+                        self.threads.lock().len() < 2
+                    })
+                    .unwrap_or_else(|e| e.into_inner());
+                if waited.timed_out() {
+                    self.lonely
+                        .store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
+            while let Some(item) = queue.pop_front() {
+                *bytes -= item.len();
+            }
+            Ok(Written::All)
+        }
+    }
+
+    /// One publish to many subscribers is written by every worker of the
+    /// runtime at once, not by the flusher's worker alone: every share is a
+    /// task another worker can take (issue 14).
+    #[test]
+    fn a_large_fan_out_is_written_by_more_than_one_worker() {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .expect("runtime");
+        let wire = Arc::new(Meeting::default());
+        let conns: Vec<_> = runtime.block_on(async {
+            let flusher = Flusher::start();
+            let conns: Vec<_> = (0..2 * SPREAD_ABOVE as u64)
+                .map(|id| {
+                    let conn = Conn::new(id, format!("{id}.1").into(), 1 << 16, flusher.clone());
+                    conn.attach(wire.clone());
+                    conn
+                })
+                .collect();
+            let mut marks = Marks::default();
+            for conn in &conns {
+                conn.send_to(Frame::from("event".to_owned()), &mut marks);
+            }
+            drop(marks);
+            conns
+        });
+        for conn in &conns {
+            runtime.block_on(async {
+                while conn.queued_bytes() > 0 {
+                    tokio::task::yield_now().await;
+                }
+            });
+        }
+        assert_eq!(wire.threads.lock().len(), 2, "written by one thread");
+        assert!(
+            !wire.lonely.load(std::sync::atomic::Ordering::Relaxed),
+            "one worker wrote its share alone while the other share waited"
+        );
     }
 
     /// The inline front and the rest behind it behave as one FIFO.
