@@ -92,9 +92,10 @@ def one_run(args, rate, tmp, tag):
         _, status, usage = os.wait4(child.pid, 0)
         after = proc_cpu(server.pid)
         code = os.waitstatus_to_exitcode(status)
-        report = json.load(open(os.path.join(out, "load.json")))
         if code not in (0, 1):
             sys.exit(f"pushcheck exited {code}: {child.stderr.read().decode()[-2000:]}")
+        with open(os.path.join(out, "load.json")) as f:
+            report = json.load(f)
         fan = report["metrics"]["fanout"]
         return {
             "server": after - before,

@@ -603,6 +603,16 @@ mod tests {
         queue.iter().map(text).collect()
     }
 
+    /// Empties `queue` as a wire that took everything would.
+    fn take_all(queue: &mut Queue, bytes: &mut usize) -> Vec<Outgoing> {
+        let mut taken = Vec::new();
+        while let Some(item) = queue.pop_front() {
+            *bytes -= item.len();
+            taken.push(item);
+        }
+        taken
+    }
+
     /// A wire that takes everything and remembers each item's text.
     #[derive(Debug, Default)]
     struct Taker(Mutex<Vec<String>>);
@@ -614,10 +624,8 @@ mod tests {
             bytes: &mut usize,
             _by: Writer,
         ) -> std::io::Result<Written> {
-            while let Some(item) = queue.pop_front() {
-                *bytes -= item.len();
-                self.0.lock().push(text(&item));
-            }
+            let taken = take_all(queue, bytes);
+            self.0.lock().extend(taken.iter().map(text));
             Ok(Written::All)
         }
     }
@@ -667,10 +675,21 @@ mod tests {
     /// written by one worker alone shows as a wait that ran out.
     #[derive(Debug, Default)]
     struct Meeting {
-        threads: Mutex<Vec<std::thread::ThreadId>>,
+        seen: std::sync::Mutex<Seen>,
         met: std::sync::Condvar,
-        lonely: std::sync::atomic::AtomicBool,
-        seen: std::sync::Mutex<()>,
+    }
+
+    #[derive(Debug, Default)]
+    struct Seen {
+        threads: Vec<std::thread::ThreadId>,
+        /// A wait for a second thread ran out.
+        lonely: bool,
+    }
+
+    impl Meeting {
+        fn seen(&self) -> std::sync::MutexGuard<'_, Seen> {
+            self.seen.lock().unwrap_or_else(|e| e.into_inner())
+        }
     }
 
     impl Wire for Meeting {
@@ -681,31 +700,22 @@ mod tests {
             _by: Writer,
         ) -> std::io::Result<Written> {
             let me = std::thread::current().id();
-            let guard = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-            let two = {
-                let mut threads = self.threads.lock();
-                if !threads.contains(&me) {
-                    threads.push(me);
-                }
-                threads.len() >= 2
-            };
-            if two {
+            let mut seen = self.seen();
+            if !seen.threads.contains(&me) {
+                seen.threads.push(me);
+            }
+            if seen.threads.len() >= 2 {
                 self.met.notify_all();
-            } else if !self.lonely.load(std::sync::atomic::Ordering::Relaxed) {
-                let (_guard, waited) = self
+            } else if !seen.lonely {
+                let (mut seen, waited) = self
                     .met
-                    .wait_timeout_while(guard, std::time::Duration::from_secs(10), |_| {
-                        self.threads.lock().len() < 2
+                    .wait_timeout_while(seen, std::time::Duration::from_secs(10), |s| {
+                        s.threads.len() < 2
                     })
                     .unwrap_or_else(|e| e.into_inner());
-                if waited.timed_out() {
-                    self.lonely
-                        .store(true, std::sync::atomic::Ordering::Relaxed);
-                }
+                seen.lonely = waited.timed_out();
             }
-            while let Some(item) = queue.pop_front() {
-                *bytes -= item.len();
-            }
+            take_all(queue, bytes);
             Ok(Written::All)
         }
     }
@@ -736,16 +746,15 @@ mod tests {
             drop(marks);
             conns
         });
-        for conn in &conns {
-            runtime.block_on(async {
-                while conn.queued_bytes() > 0 {
-                    tokio::task::yield_now().await;
-                }
-            });
-        }
-        assert_eq!(wire.threads.lock().len(), 2, "written by one thread");
+        runtime.block_on(async {
+            while conns.iter().any(|c| c.queued_bytes() > 0) {
+                tokio::task::yield_now().await;
+            }
+        });
+        let seen = wire.seen();
+        assert_eq!(seen.threads.len(), 2, "written by one thread");
         assert!(
-            !wire.lonely.load(std::sync::atomic::Ordering::Relaxed),
+            !seen.lonely,
             "one worker wrote its share alone while the other share waited"
         );
     }
