@@ -54,15 +54,12 @@ int main(int argc, char **argv) {
   char frame[152]; frame[0] = (char)0x81; frame[1] = 150; memset(frame + 2, 'x', 150);
   double t_send = 0, t_uring = 0;
   for (int pass = 0; pass < 2 * rounds; pass++) {
+    int by_send = (pass ^ (pass >> 1)) & 1; /* send, uring, uring, send, ...: neither always goes first */
     double c0 = cpu();
-    if ((pass ^ (pass >> 1)) & 1) { /* send, uring, uring, send, ...: neither always goes first */
+    if (by_send) {
       for (int i = 0; i < n; i++)
         if (send(srv[i], frame, 152, MSG_DONTWAIT | MSG_NOSIGNAL) != 152) { perror("send"); return 1; }
-      t_send += cpu() - c0;
-      drain(cli, n);
-      continue;
-    }
-    for (int i = 0; i < n; i += per) {
+    } else for (int i = 0; i < n; i += per) {
       int k = n - i < per ? n - i : per;
       unsigned t = *stail;
       for (int j = 0; j < k; j++) {
@@ -77,7 +74,7 @@ int main(int argc, char **argv) {
         if (cqes[h & *cmask].res != 152) { fprintf(stderr, "send %llu: %d\n", (unsigned long long)cqes[h & *cmask].user_data, cqes[h & *cmask].res); return 1; }
       __atomic_store_n(chead, h, __ATOMIC_RELEASE);
     }
-    t_uring += cpu() - c0;
+    *(by_send ? &t_send : &t_uring) += cpu() - c0;
     drain(cli, n);
   }
   double d = (double)n * rounds;
